@@ -1,0 +1,68 @@
+// Shape rules of the nn ops as plain functions: used by the ops' type inference and by the
+// frontends, so both report the same rule. On failure they return failure and set `why` to a
+// sentence that says what was expected.
+#ifndef KILN_DIALECT_NN_SHAPERULES_H
+#define KILN_DIALECT_NN_SHAPERULES_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "mlir/Support/LLVM.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace kiln::nn {
+
+using Shape = llvm::SmallVector<int64_t, 4>;
+
+/// "1x6x28x28".
+std::string formatShape(llvm::ArrayRef<int64_t> shape);
+
+/// floor((in + padLo + padHi - dilation * (kernel - 1) - 1) / stride) + 1.
+int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padLo, int64_t padHi,
+                         int64_t dilation);
+
+/// Padding (low, high) that makes the output ceil(in / stride) long, the extra cell at the
+/// high end (TensorFlow's and ONNX's SAME_UPPER).
+std::pair<int64_t, int64_t> samePadding(int64_t in, int64_t kernel, int64_t stride, int64_t dilation);
+
+/// Checks a rank-2 window attribute triple (kernel/strides/dilations) and a 4-entry padding.
+mlir::LogicalResult checkWindowAttrs(llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                                     llvm::ArrayRef<int64_t> padding, llvm::ArrayRef<int64_t> dilations,
+                                     std::string &why);
+
+mlir::FailureOr<Shape> inferConv2DShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> filter,
+                                        std::optional<llvm::ArrayRef<int64_t>> bias,
+                                        llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
+                                        llvm::ArrayRef<int64_t> dilations, int64_t groups, std::string &why);
+
+mlir::FailureOr<Shape> inferPool2DShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> kernel,
+                                        llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
+                                        std::string &why);
+
+mlir::FailureOr<Shape> inferGlobalPoolShape(llvm::ArrayRef<int64_t> input, std::string &why);
+
+mlir::FailureOr<Shape> inferBatchNormShape(llvm::ArrayRef<int64_t> input,
+                                           llvm::ArrayRef<llvm::ArrayRef<int64_t>> perChannel,
+                                           std::string &why);
+
+mlir::FailureOr<Shape> inferDenseShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> weight,
+                                       std::optional<llvm::ArrayRef<int64_t>> bias, std::string &why);
+
+mlir::FailureOr<Shape> inferFlattenShape(llvm::ArrayRef<int64_t> input, std::string &why);
+
+mlir::FailureOr<Shape> inferSoftmaxShape(llvm::ArrayRef<int64_t> input, int64_t axis, std::string &why);
+
+mlir::FailureOr<Shape> inferSameShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs,
+                                      std::string &why);
+
+mlir::FailureOr<Shape> inferConcatShape(llvm::ArrayRef<llvm::ArrayRef<int64_t>> inputs, int64_t axis,
+                                        std::string &why);
+
+/// A shape every op accepts: all dimensions static and positive.
+mlir::LogicalResult checkStaticShape(llvm::ArrayRef<int64_t> shape, std::string &why);
+
+} // namespace kiln::nn
+
+#endif
