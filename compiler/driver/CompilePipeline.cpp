@@ -1,0 +1,120 @@
+// The compile pipeline, phase by phase (see CompilePipeline.h).
+#include "compiler/driver/CompilePipeline.h"
+
+#include "compiler/driver/GraphPasses.h"
+#include "compiler/driver/ModelLoader.h"
+#include "compiler/emit/LibraryEmitter.h"
+#include "compiler/halide/HalideBackend.h"
+#include "compiler/weights/WeightStore.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cctype>
+
+using namespace mlir;
+
+namespace kiln {
+
+std::optional<EmitPhase> parseEmitPhase(const std::string &text) {
+  if (text == "nn")
+    return EmitPhase::NN;
+  if (text == "nn-opt")
+    return EmitPhase::NNOpt;
+  if (text == "halide-stmt")
+    return EmitPhase::HalideStmt;
+  if (text == "halide-html")
+    return EmitPhase::HalideHtml;
+  if (text == "library")
+    return EmitPhase::Library;
+  return std::nullopt;
+}
+
+std::string defaultModelName(const std::string &modelPath) {
+  std::string name = llvm::sys::path::stem(modelPath).str();
+  for (char &c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    name = "model_" + name;
+  return name;
+}
+
+static int fail(const std::string &message) {
+  llvm::errs() << "kiln: error: " << message << "\n";
+  return 1;
+}
+
+/// The model's inputs and outputs as the generated header names them.
+static ModelInterface describeInterface(const std::string &name, const HalideModel &model) {
+  ModelInterface interface{name, {}, {}};
+  for (size_t i = 0; i < model.inputNames.size(); ++i)
+    interface.inputs.push_back({model.inputNames[i], model.inputShapes[i]});
+  for (size_t i = 0; i < model.outputNames.size(); ++i)
+    interface.outputs.push_back({model.outputNames[i], model.outputShapes[i]});
+  return interface;
+}
+
+int runCompile(CompileOptions options) {
+  if (options.name.empty())
+    options.name = defaultModelName(options.modelPath);
+
+  // 1. Import the model into the nn dialect (verified, shapes inferred).
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module = loadModel(options.modelPath, context, options.batch);
+  if (!module)
+    return 1;
+  if (options.emit == EmitPhase::NN) {
+    module->print(llvm::outs());
+    return 0;
+  }
+
+  // 2. Graph passes on nn.
+  if (failed(runGraphPasses(*module)))
+    return 1;
+  if (options.emit == EmitPhase::NNOpt) {
+    module->print(llvm::outs());
+    return 0;
+  }
+
+  // 3. Parameters: from the weights file, else the seeded initialisation.
+  std::string error;
+  WeightStore given, weights;
+  if (!options.weightsPath.empty() && failed(readSafetensors(options.weightsPath, given, error)))
+    return fail(error);
+  if (failed(bindWeights(*module, options.weightsPath.empty() ? nullptr : &given, options.seed, weights, error)))
+    return fail(error);
+
+  // 4. Lower to a Halide pipeline with the default schedule.
+  FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, HalideScheduleOptions{}, error);
+  if (failed(halide))
+    return fail(error);
+  if (options.emit == EmitPhase::HalideStmt || options.emit == EmitPhase::HalideHtml) {
+    bool html = options.emit == EmitPhase::HalideHtml;
+    std::string path = html ? options.outDir + "/" + options.name + ".stmt.html" : "/dev/stdout";
+    if (html && llvm::sys::fs::create_directories(options.outDir))
+      return fail("cannot create output directory '" + options.outDir + "'");
+    return failed(emitStmt(*halide, path, html, error)) ? fail(error) : 0;
+  }
+
+  // 5. Compile to objects and link the library, all-or-nothing.
+  if (llvm::sys::fs::create_directories(options.outDir))
+    return fail("cannot create output directory '" + options.outDir + "'");
+  llvm::SmallString<128> scratch;
+  if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
+    return fail("cannot create a temporary directory");
+  std::string functionName = options.name + "_pipeline";
+  HalideObjects objects;
+  bool ok = succeeded(compileToObjects(*halide, functionName, scratch.str().str(), objects, error)) &&
+            emitLibrary(describeInterface(options.name, *halide), {objects.pipelineObject, objects.runtimeObject},
+                        functionName, options.outDir, error);
+  llvm::sys::fs::remove_directories(scratch);
+  if (!ok)
+    return fail(error);
+  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
+               << ".a and " << options.name << ".h\n";
+  return 0;
+}
+
+} // namespace kiln

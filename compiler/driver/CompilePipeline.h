@@ -1,0 +1,41 @@
+// `kiln compile`: the pipeline from a model file to lib<N>.so, lib<N>.a and <N>.h, as a
+// straight list of phases; --emit stops after any phase and prints what it has.
+#ifndef KILN_DRIVER_COMPILEPIPELINE_H
+#define KILN_DRIVER_COMPILEPIPELINE_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace kiln {
+
+enum class EmitPhase {
+  NN,         // nn dialect as imported
+  NNOpt,      // nn dialect after the graph passes
+  HalideStmt, // Halide's lowered statement (text)
+  HalideHtml, // the same as HTML, written to <out>/<name>.stmt.html
+  Library,    // lib<name>.so, lib<name>.a, <name>.h (the default)
+};
+
+/// Parses an --emit value; nullopt for an unknown one.
+std::optional<EmitPhase> parseEmitPhase(const std::string &text);
+
+struct CompileOptions {
+  std::string modelPath;
+  std::string outDir;
+  std::string name;        // C prefix and library name; default: the model file's stem
+  std::string weightsPath; // safetensors; empty: seeded initialisation
+  std::optional<int64_t> batch;
+  uint64_t seed = 0;
+  EmitPhase emit = EmitPhase::Library;
+};
+
+/// Runs the pipeline; reports errors on stderr and returns the process exit code.
+int runCompile(CompileOptions options);
+
+/// The default library name for a model path: its stem made into a C identifier.
+std::string defaultModelName(const std::string &modelPath);
+
+} // namespace kiln
+
+#endif

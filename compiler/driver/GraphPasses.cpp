@@ -1,0 +1,16 @@
+// The nn-opt pass pipeline: a straight list of passes, a comment each.
+#include "compiler/driver/GraphPasses.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace kiln {
+
+mlir::LogicalResult runGraphPasses(mlir::ModuleOp module) {
+  mlir::PassManager pm(module.getContext());
+  pm.addPass(mlir::createCanonicalizerPass()); // fold and drop dead layers
+  pm.addPass(mlir::createCSEPass());           // share identical parameters and layers
+  return pm.run(module);
+}
+
+} // namespace kiln

@@ -1,0 +1,30 @@
+// Reads a model file (Kiln text today) into a verified nn module, with diagnostics printed as
+// file:line:col and the offending source line.
+#ifndef KILN_DRIVER_MODELLOADER_H
+#define KILN_DRIVER_MODELLOADER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace kiln {
+
+/// An MLIR context with the dialects Kiln's models use.
+void registerKilnDialects(mlir::MLIRContext &context);
+
+/// Imports `path` (chosen by extension: .kiln) and verifies it. Errors go to stderr; returns
+/// null after any error.
+mlir::OwningOpRef<mlir::ModuleOp> loadModel(const std::string &path, mlir::MLIRContext &context,
+                                            std::optional<int64_t> batch);
+
+/// The func @forward of a Kiln module.
+mlir::func::FuncOp getForward(mlir::ModuleOp module);
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,104 @@
+// `kiln run` (see RunCommand.h): loads inputs, runs the library or the interpreter, checks and
+// writes outputs, and optionally times repeated calls.
+#include "compiler/driver/RunCommand.h"
+
+#include "compiler/driver/ModelLoader.h"
+#include "compiler/reference/Interpreter.h"
+#include "compiler/runner/ModelRunner.h"
+#include "compiler/weights/WeightStore.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
+
+using namespace mlir;
+
+namespace kiln {
+
+static int fail(const std::string &message) {
+  llvm::errs() << "kiln: error: " << message << "\n";
+  return 1;
+}
+
+static void printTiming(const Timing &t, int repeat, int threads) {
+  std::printf("kiln: %d runs", repeat);
+  if (threads > 0)
+    std::printf(", %d threads", threads);
+  std::printf(": min %.3f ms, median %.3f ms, max %.3f ms\n", t.minMs, t.medianMs, t.maxMs);
+}
+
+static std::vector<TensorSpec> specsOf(func::FuncOp fn) {
+  std::vector<TensorSpec> specs;
+  auto add = [&](Type type, DictionaryAttr attrs, std::vector<TensorSpec> &into) {
+    auto name = attrs ? attrs.getAs<StringAttr>("nn.name") : StringAttr();
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(type).getShape();
+    into.push_back({name ? name.str() : "", std::vector<int64_t>(shape.begin(), shape.end())});
+  };
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    add(fn.getArgument(i).getType(), fn.getArgAttrDict(i), specs);
+  return specs;
+}
+
+static std::vector<TensorSpec> resultSpecsOf(func::FuncOp fn) {
+  std::vector<TensorSpec> specs;
+  for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+    auto name = fn.getResultAttrOfType<StringAttr>(i, "nn.name");
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(fn.getResultTypes()[i]).getShape();
+    specs.push_back({name ? name.str() : "", std::vector<int64_t>(shape.begin(), shape.end())});
+  }
+  return specs;
+}
+
+static int runReference(const RunOptions &options) {
+  MLIRContext context;
+  OwningOpRef<ModuleOp> module = loadModel(options.referenceModel, context, options.batch);
+  if (!module)
+    return 1;
+  std::string error;
+  WeightStore given, weights;
+  if (!options.weightsPath.empty() && failed(readSafetensors(options.weightsPath, given, error)))
+    return fail(error);
+  if (failed(bindWeights(*module, options.weightsPath.empty() ? nullptr : &given, options.seed, weights, error)))
+    return fail(error);
+  func::FuncOp fn = getForward(*module);
+  std::vector<HostTensor> inputs;
+  if (!loadInputs(options.inputs, specsOf(fn), inputs, error))
+    return fail(error);
+  FailureOr<std::vector<HostTensor>> outputs = interpret(fn, weights, inputs, error);
+  if (failed(outputs))
+    return fail(error);
+  if (!writeOutputs(options.outputs, resultSpecsOf(fn), *outputs, error))
+    return fail(error);
+  return 0;
+}
+
+static int runLibrary(const RunOptions &options) {
+  std::string error;
+  std::unique_ptr<LoadedModel> model = LoadedModel::open(options.libraryPath, error);
+  if (!model)
+    return fail(error);
+  if (options.threads > 0 && !model->setThreads(options.threads, error))
+    return fail(error);
+  std::vector<HostTensor> inputs, outputs;
+  if (!loadInputs(options.inputs, model->inputs(), inputs, error))
+    return fail(error);
+  if (!model->run(inputs, outputs, error))
+    return fail(error);
+  if (options.repeat > 0) {
+    Timing timing = timeRuns([&] { return model->run(inputs, outputs, error); }, options.repeat);
+    if (!error.empty())
+      return fail(error);
+    printTiming(timing, options.repeat, options.threads);
+  }
+  if (!writeOutputs(options.outputs, model->outputs(), outputs, error))
+    return fail(error);
+  return 0;
+}
+
+int runModel(const RunOptions &options) {
+  if (options.referenceModel.empty() == options.libraryPath.empty())
+    return fail("give either a compiled library (kiln run libNAME.so ...) or --reference MODEL, not both");
+  return options.referenceModel.empty() ? runLibrary(options) : runReference(options);
+}
+
+} // namespace kiln

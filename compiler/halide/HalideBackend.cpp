@@ -1,0 +1,387 @@
+// The Halide backend's driver: walks @forward once in order, lowers each op through the
+// per-category files, adds the model-boundary Funcs (inputs/outputs in C order, dims reversed),
+// schedules, and runs (JIT) or compiles (AOT) the pipeline. Halide exceptions become error strings.
+#include "compiler/halide/HalideBackend.h"
+#include "compiler/halide/Lowering.h"
+
+#include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ShapeRules.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cstring>
+#include <exception>
+#include <filesystem>
+
+using namespace mlir;
+
+namespace kiln::halide {
+
+std::vector<int> storagePerm(int rank) {
+  if (rank == 4)
+    return {1, 3, 2, 0};
+  std::vector<int> perm(rank);
+  for (int i = 0; i < rank; ++i)
+    perm[i] = rank - 1 - i;
+  return perm;
+}
+
+std::vector<Halide::Var> storageVars(int rank) {
+  if (rank == 4)
+    return {Halide::Var("c"), Halide::Var("x"), Halide::Var("y"), Halide::Var("n")};
+  std::vector<Halide::Var> vars;
+  for (int i = 0; i < rank; ++i)
+    vars.emplace_back("i" + std::to_string(i));
+  return vars;
+}
+
+std::vector<Halide::Expr> logicalOf(const std::vector<Halide::Var> &vars) {
+  std::vector<int> perm = storagePerm(static_cast<int>(vars.size()));
+  std::vector<Halide::Expr> logical(vars.size());
+  for (size_t i = 0; i < vars.size(); ++i)
+    logical[perm[i]] = vars[i];
+  return logical;
+}
+
+std::vector<int64_t> storageExtents(const std::vector<int64_t> &shape) {
+  std::vector<int> perm = storagePerm(static_cast<int>(shape.size()));
+  std::vector<int64_t> extents(shape.size());
+  for (size_t i = 0; i < shape.size(); ++i)
+    extents[i] = shape[perm[i]];
+  return extents;
+}
+
+Halide::Expr TensorRef::at(const std::vector<Halide::Expr> &logical) const {
+  std::vector<int> perm = storagePerm(rank());
+  std::vector<Halide::Expr> args(logical.size());
+  for (size_t i = 0; i < logical.size(); ++i)
+    args[i] = logical[perm[i]];
+  return func(args);
+}
+
+Halide::Buffer<float> toStorageBuffer(const HostTensor &tensor) {
+  std::vector<int64_t> extents = storageExtents(tensor.shape);
+  std::vector<int> sizes(extents.begin(), extents.end());
+  Halide::Buffer<float> buffer(sizes);
+  // Element at logical index L lives at C-order offset sum(L[j] * stride[j]).
+  int rank = static_cast<int>(tensor.shape.size());
+  std::vector<int64_t> cStride(rank, 1);
+  for (int j = rank - 2; j >= 0; --j)
+    cStride[j] = cStride[j + 1] * tensor.shape[j + 1];
+  std::vector<int> perm = storagePerm(rank);
+  buffer.for_each_element([&](const int *pos) {
+    int64_t offset = 0;
+    for (int i = 0; i < rank; ++i)
+      offset += pos[i] * cStride[perm[i]];
+    buffer(pos) = tensor.data[offset];
+  });
+  return buffer;
+}
+
+/// Follows nn.dropout (the identity) back to the value it forwards.
+static Value lookThroughDropout(Value value) {
+  while (auto dropout = value.getDefiningOp<nn::DropoutOp>())
+    value = dropout.getInput();
+  return value;
+}
+
+static std::vector<int64_t> shapeOf(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
+}
+
+FailureOr<const HostTensor *> LoweringState::constant(Value value, std::string &error) {
+  auto param = lookThroughDropout(value).getDefiningOp<nn::ParamOp>();
+  if (!param) {
+    error = "expected an nn.param operand (weights must be parameters for the Halide backend)";
+    return failure();
+  }
+  auto found = weights.find(param.getName().str());
+  if (found == weights.end()) {
+    error = "no weights for parameter '" + param.getName().str() + "'";
+    return failure();
+  }
+  std::vector<int64_t> shape = shapeOf(param.getResult());
+  if (found->second.shape != shape || found->second.size() != HostTensor::numElements(shape)) {
+    error = "parameter '" + param.getName().str() + "' is declared " + nn::formatShape(shape) +
+            " but its data is " + nn::formatShape(found->second.shape);
+    return failure();
+  }
+  return &found->second;
+}
+
+FailureOr<TensorRef> LoweringState::tensor(Value value, std::string &error) {
+  value = lookThroughDropout(value);
+  auto found = values.find(value);
+  if (found != values.end())
+    return found->second;
+  if (auto param = value.getDefiningOp<nn::ParamOp>()) {
+    auto data = constant(value, error);
+    if (failed(data))
+      return failure();
+    Halide::Buffer<float> buffer = toStorageBuffer(**data);
+    TensorRef ref;
+    ref.shape = (*data)->shape;
+    std::vector<Halide::Var> vars = storageVars(ref.rank());
+    ref.func = Halide::Func(freshName("param"));
+    ref.func(vars) = buffer(std::vector<Halide::Expr>(vars.begin(), vars.end()));
+    values[value] = ref;
+    return ref;
+  }
+  error = "internal error: operand used before it was lowered";
+  return failure();
+}
+
+TensorRef LoweringState::addStage(StageKind kind, Halide::Func func, const std::vector<int64_t> &shape) {
+  Stage stage;
+  stage.kind = kind;
+  stage.output = func;
+  stage.extents = storageExtents(shape);
+  stages.push_back(stage);
+  TensorRef ref;
+  ref.func = func;
+  ref.shape = shape;
+  ref.stage = static_cast<int>(stages.size()) - 1;
+  return ref;
+}
+
+int LoweringState::fusableStage(Value operand) {
+  operand = lookThroughDropout(operand);
+  auto found = values.find(operand);
+  if (found == values.end() || found->second.stage < 0)
+    return -1;
+  return uses.lookup(operand) == 1 ? found->second.stage : -1;
+}
+
+void LoweringState::bindElementwise(Value result, Halide::Func func, const std::vector<int64_t> &shape,
+                                    int stage) {
+  if (stage < 0) {
+    values[result] = addStage(StageKind::Pointwise, func, shape);
+    return;
+  }
+  stages[stage].output = func;
+  TensorRef ref;
+  ref.func = func;
+  ref.shape = shape;
+  ref.stage = stage;
+  values[result] = ref;
+}
+
+/// Row-major strides of a shape, in Halide dimension order (dimension 0 = last tensor dimension).
+static std::vector<int64_t> halideStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = 1; d < shape.size(); ++d)
+    strides[d] = strides[d - 1] * shape[shape.size() - d];
+  return strides;
+}
+
+static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
+                                    const HalideScheduleOptions &options, std::string &error) {
+  HalideModel model;
+  LoweringState state(weights);
+  Block &body = fn.getBody().front();
+
+  // Inputs: ImageParam in_i with Halide dims reversed, constrained to the static shape.
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    unsigned index = arg.getArgNumber();
+    if (!type || !type.getElementType().isF32() || !type.hasStaticShape()) {
+      error = "argument " + std::to_string(index) + " of @forward must be a static f32 tensor";
+      return failure();
+    }
+    std::vector<int64_t> shape = shapeOf(arg);
+    int rank = static_cast<int>(shape.size());
+    Halide::ImageParam param(Halide::Float(32), rank, "in_" + std::to_string(index));
+    std::vector<int64_t> strides = halideStrides(shape);
+    for (int d = 0; d < rank; ++d) {
+      int extent = static_cast<int>(shape[rank - 1 - d]);
+      param.dim(d).set_bounds(0, extent).set_stride(static_cast<int>(strides[d])).set_estimate(0, extent);
+    }
+    TensorRef ref;
+    ref.shape = shape;
+    ref.func = Halide::Func("input_" + std::to_string(index));
+    std::vector<Halide::Var> vars = storageVars(rank);
+    std::vector<Halide::Expr> logical = logicalOf(vars);
+    ref.func(vars) = param(std::vector<Halide::Expr>(logical.rbegin(), logical.rend()));
+    state.values[arg] = ref;
+    model.inputs.push_back(param);
+    auto name = fn.getArgAttrOfType<StringAttr>(index, "nn.name");
+    model.inputNames.push_back(name ? name.str() : "in_" + std::to_string(index));
+    model.inputShapes.push_back(shape);
+  }
+
+  // Consumers of each value, looking through dropout, so fusion knows when a result is used once.
+  for (Operation &op : body) {
+    if (isa<nn::DropoutOp>(op))
+      continue;
+    for (Value operand : op.getOperands())
+      state.uses[lookThroughDropout(operand)]++;
+  }
+
+  std::vector<Halide::Func> outputs;
+  for (Operation &op : body) {
+    LogicalResult result = success();
+    bool handled = true;
+    llvm::TypeSwitch<Operation *>(&op)
+        .Case<nn::ParamOp, nn::DropoutOp>([&](Operation *) {})
+        .Case<nn::Conv2DOp>([&](Operation *o) { result = lowerConv2D(o, state, error); })
+        .Case<nn::DenseOp>([&](Operation *o) { result = lowerDense(o, state, error); })
+        .Case<nn::MaxPool2DOp>([&](Operation *o) { result = lowerMaxPool2D(o, state, error); })
+        .Case<nn::AvgPool2DOp>([&](Operation *o) { result = lowerAvgPool2D(o, state, error); })
+        .Case<nn::GlobalAvgPoolOp>([&](Operation *o) { result = lowerGlobalAvgPool(o, state, error); })
+        .Case<nn::BatchNormOp>([&](Operation *o) { result = lowerBatchNorm(o, state, error); })
+        .Case<nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp>(
+            [&](Operation *o) { result = lowerActivation(o, state, error); })
+        .Case<nn::AddOp>([&](Operation *o) { result = lowerAdd(o, state, error); })
+        .Case<nn::SoftmaxOp>([&](Operation *o) { result = lowerSoftmax(o, state, error); })
+        .Case<nn::FlattenOp>([&](Operation *o) { result = lowerFlatten(o, state, error); })
+        .Case<nn::ConcatOp>([&](Operation *o) { result = lowerConcat(o, state, error); })
+        .Case<func::ReturnOp>([&](Operation *o) {
+          // Outputs: out_i with Halide dims reversed, reading the internal layout.
+          for (auto [index, operand] : llvm::enumerate(o->getOperands())) {
+            auto ref = state.tensor(operand, error);
+            if (failed(ref)) {
+              result = failure();
+              return;
+            }
+            int rank = ref->rank();
+            Halide::Func out("out_" + std::to_string(index));
+            std::vector<Halide::Var> vars;
+            for (int d = 0; d < rank; ++d)
+              vars.emplace_back("d" + std::to_string(d));
+            std::vector<Halide::Expr> logical(vars.rbegin(), vars.rend());
+            out(vars) = ref->at(logical);
+            std::vector<int64_t> strides = halideStrides(ref->shape);
+            for (int d = 0; d < rank; ++d) {
+              int extent = static_cast<int>(ref->shape[rank - 1 - d]);
+              out.output_buffer().dim(d).set_bounds(0, extent).set_stride(static_cast<int>(strides[d]));
+              out.set_estimate(vars[d], 0, extent);
+            }
+            Stage stage;
+            stage.output = out;
+            stage.extents.assign(ref->shape.rbegin(), ref->shape.rend());
+            state.stages.push_back(stage);
+            outputs.push_back(out);
+            auto name = fn.getResultAttrOfType<StringAttr>(index, "nn.name");
+            model.outputNames.push_back(name ? name.str() : "out_" + std::to_string(index));
+            model.outputShapes.push_back(ref->shape);
+          }
+        })
+        .Default([&](Operation *o) { handled = false; });
+    if (!handled) {
+      error = "the Halide backend does not support '" + op.getName().getStringRef().str() + "'";
+      return failure();
+    }
+    if (failed(result)) {
+      std::string where;
+      llvm::raw_string_ostream os(where);
+      op.getLoc().print(os);
+      error = op.getName().getStringRef().str() + " at " + os.str() + ": " + error;
+      return failure();
+    }
+  }
+  if (outputs.empty()) {
+    error = "@forward returns nothing";
+    return failure();
+  }
+  scheduleStages(state.stages, options);
+  model.pipeline = Halide::Pipeline(outputs);
+  return model;
+}
+
+/// Runs `body`, turning any Halide (or other C++) exception into `error`.
+template <typename Body>
+static LogicalResult guarded(std::string &error, Body body) {
+  try {
+    return body();
+  } catch (const Halide::Error &e) {
+    error = std::string("Halide: ") + e.what();
+  } catch (const std::exception &e) {
+    error = e.what();
+  }
+  return failure();
+}
+
+} // namespace kiln::halide
+
+namespace kiln {
+
+FailureOr<HalideModel> lowerToHalide(func::FuncOp fn, const WeightStore &weights,
+                                     const HalideScheduleOptions &options, std::string &error) {
+  FailureOr<HalideModel> model = failure();
+  if (failed(halide::guarded(error, [&] {
+        model = halide::lower(fn, weights, options, error);
+        return failed(model) ? failure() : success();
+      })))
+    return failure();
+  return model;
+}
+
+FailureOr<std::vector<HostTensor>> runJit(HalideModel &model, const std::vector<HostTensor> &inputs,
+                                          std::string &error) {
+  if (inputs.size() != model.inputs.size()) {
+    error = "expected " + std::to_string(model.inputs.size()) + " inputs, got " + std::to_string(inputs.size());
+    return failure();
+  }
+  std::vector<HostTensor> results;
+  LogicalResult ok = halide::guarded(error, [&]() -> LogicalResult {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].shape != model.inputShapes[i] ||
+          inputs[i].size() != HostTensor::numElements(inputs[i].shape)) {
+        error = "input '" + model.inputNames[i] + "' must be " + nn::formatShape(model.inputShapes[i]) +
+                ", got " + nn::formatShape(inputs[i].shape);
+        return failure();
+      }
+      std::vector<int> sizes(inputs[i].shape.rbegin(), inputs[i].shape.rend());
+      Halide::Buffer<float> buffer(sizes);
+      std::memcpy(buffer.data(), inputs[i].data.data(), inputs[i].data.size() * sizeof(float));
+      model.inputs[i].set(buffer);
+    }
+    std::vector<Halide::Buffer<>> buffers;
+    for (const auto &shape : model.outputShapes) {
+      std::vector<int> sizes(shape.rbegin(), shape.rend());
+      buffers.push_back(Halide::Buffer<float>(sizes));
+    }
+    Halide::Realization realization(buffers);
+    model.pipeline.realize(realization);
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      HostTensor tensor(model.outputShapes[i]);
+      std::memcpy(tensor.data.data(), buffers[i].data(), tensor.data.size() * sizeof(float));
+      results.push_back(std::move(tensor));
+    }
+    return success();
+  });
+  if (failed(ok))
+    return failure();
+  return results;
+}
+
+static std::vector<Halide::Argument> arguments(HalideModel &model) {
+  return std::vector<Halide::Argument>(model.inputs.begin(), model.inputs.end());
+}
+
+LogicalResult compileToObjects(HalideModel &model, const std::string &functionName,
+                               const std::string &directory, HalideObjects &out, std::string &error) {
+  return halide::guarded(error, [&]() -> LogicalResult {
+    Halide::Target target = Halide::get_host_target().with_feature(Halide::Target::UserContext);
+    std::filesystem::path dir(directory);
+    out.functionName = functionName;
+    out.pipelineObject = (dir / (functionName + ".o")).string();
+    out.runtimeObject = (dir / (functionName + "_halide_runtime.o")).string();
+    model.pipeline.compile_to_object(out.pipelineObject, arguments(model), functionName,
+                                     target.with_feature(Halide::Target::NoRuntime));
+    Halide::compile_standalone_runtime(out.runtimeObject, target);
+    return success();
+  });
+}
+
+LogicalResult emitStmt(HalideModel &model, const std::string &path, bool html, std::string &error) {
+  return halide::guarded(error, [&]() -> LogicalResult {
+    Halide::Target target = Halide::get_host_target().with_feature(Halide::Target::UserContext)
+                                .with_feature(Halide::Target::NoRuntime);
+    model.pipeline.compile_to_lowered_stmt(path, arguments(model), html ? Halide::HTML : Halide::Text, target);
+    return success();
+  });
+}
+
+} // namespace kiln

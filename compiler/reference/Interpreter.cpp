@@ -1,0 +1,192 @@
+// The reference interpreter's driver: checks inputs and parameters, then walks func @forward op by
+// op, dispatching each nn op to its kernel in Kernels.h and keeping every value as a HostTensor.
+#include "compiler/reference/Interpreter.h"
+#include "compiler/reference/Kernels.h"
+
+#include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ShapeRules.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <optional>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+std::string shapeText(llvm::ArrayRef<int64_t> shape) { return "[" + nn::formatShape(shape) + "]"; }
+
+std::string describe(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "'" << op->getName() << "' at " << op->getLoc();
+  return text;
+}
+
+class Interpreter {
+public:
+  Interpreter(const WeightStore &weights, std::string &error) : weights(weights), error(error) {}
+
+  FailureOr<std::vector<HostTensor>> run(func::FuncOp fn, const std::vector<HostTensor> &inputs) {
+    if (fn.isExternal() || !fn.getBody().hasOneBlock())
+      return fail("function @" + fn.getName().str() + " must have a body of exactly one block");
+    if (failed(bindInputs(fn, inputs)))
+      return failure();
+    for (Operation &op : fn.getBody().front()) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        std::vector<HostTensor> outputs;
+        for (Value v : ret.getOperands())
+          outputs.push_back(values.find(v)->second);
+        return outputs;
+      }
+      if (failed(step(&op)))
+        return failure();
+    }
+    return fail("function @" + fn.getName().str() + " has no func.return");
+  }
+
+private:
+  LogicalResult fail(const std::string &message) {
+    error = message;
+    return failure();
+  }
+
+  LogicalResult bindInputs(func::FuncOp fn, const std::vector<HostTensor> &inputs) {
+    if (inputs.size() != fn.getNumArguments())
+      return fail("@" + fn.getName().str() + " takes " + std::to_string(fn.getNumArguments()) + " inputs, got " +
+                  std::to_string(inputs.size()));
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      auto nameAttr = fn.getArgAttrOfType<StringAttr>(i, "nn.name");
+      std::string name = nameAttr ? "'" + nameAttr.str() + "'" : "#" + std::to_string(i);
+      auto type = dyn_cast<RankedTensorType>(fn.getArgument(i).getType());
+      if (!type || !type.hasStaticShape())
+        return fail("input " + name + " must be a statically shaped tensor");
+      if (llvm::ArrayRef<int64_t>(inputs[i].shape) != type.getShape())
+        return fail("input " + name + " must have shape " + shapeText(type.getShape()) + ", got " +
+                    shapeText(inputs[i].shape));
+      if (inputs[i].size() != HostTensor::numElements(inputs[i].shape))
+        return fail("input " + name + " holds " + std::to_string(inputs[i].size()) + " values, shape " +
+                    shapeText(inputs[i].shape) + " needs " +
+                    std::to_string(HostTensor::numElements(inputs[i].shape)));
+      values[fn.getArgument(i)] = inputs[i];
+    }
+    return success();
+  }
+
+  FailureOr<HostTensor> param(nn::ParamOp op) {
+    std::string name = op.getName().str();
+    auto it = weights.find(name);
+    if (it == weights.end())
+      return fail("parameter '" + name + "' is not in the weights");
+    if (llvm::ArrayRef<int64_t>(it->second.shape) != op.getType().getShape())
+      return fail("parameter '" + name + "': the model expects shape " + shapeText(op.getType().getShape()) +
+                  " but the weights have " + shapeText(it->second.shape));
+    if (it->second.size() != HostTensor::numElements(it->second.shape))
+      return fail("parameter '" + name + "' holds " + std::to_string(it->second.size()) + " values for shape " +
+                  shapeText(it->second.shape));
+    return it->second;
+  }
+
+  const HostTensor &at(Value v) { return values.find(v)->second; }
+  const HostTensor *ifPresent(Value v) { return v ? &at(v) : nullptr; }
+
+  /// Runs one op and records its result.
+  LogicalResult step(Operation *op) {
+    if (op->getNumResults() != 1)
+      return fail("unsupported op " + describe(op) + " (the interpreter runs nn ops only)");
+    for (Value v : op->getOperands())
+      if (!values.count(v))
+        return fail("op " + describe(op) + " uses a value the interpreter has not computed");
+    using namespace reference;
+    using Result = std::optional<HostTensor>;
+    std::optional<HostTensor> result =
+        llvm::TypeSwitch<Operation *, Result>(op)
+            .Case([&](nn::ParamOp p) -> Result {
+              auto value = param(p);
+              return succeeded(value) ? Result(std::move(*value)) : Result();
+            })
+            .Case([&](nn::Conv2DOp c) -> Result {
+              return conv2d(at(c.getInput()), at(c.getFilter()), ifPresent(c.getBias()), c.getStrides(),
+                            c.getPadding(), c.getDilations(), static_cast<int64_t>(c.getGroups()));
+            })
+            .Case([&](nn::DenseOp d) -> Result {
+              return dense(at(d.getInput()), at(d.getWeight()), ifPresent(d.getBias()));
+            })
+            .Case([&](nn::MaxPool2DOp p) -> Result {
+              return maxPool2d(at(p.getInput()), p.getKernel(), p.getStrides(), p.getPadding());
+            })
+            .Case([&](nn::AvgPool2DOp p) -> Result {
+              return avgPool2d(at(p.getInput()), p.getKernel(), p.getStrides(), p.getPadding(),
+                               p.getCountIncludePad());
+            })
+            .Case([&](nn::GlobalAvgPoolOp p) -> Result { return globalAvgPool(at(p.getInput())); })
+            .Case([&](nn::BatchNormOp b) -> Result {
+              return batchNorm(at(b.getInput()), at(b.getScale()), at(b.getShift()), at(b.getMean()),
+                               at(b.getVariance()), double(b.getEpsilon().convertToFloat()));
+            })
+            .Case([&](nn::SoftmaxOp s) -> Result {
+              return softmax(at(s.getInput()), static_cast<int64_t>(s.getAxis()));
+            })
+            .Case([&](nn::ReluOp r) -> Result { return map(at(r.getInput()), relu); })
+            .Case([&](nn::TanhOp t) -> Result {
+              return map(at(t.getInput()), [](double x) { return std::tanh(x); });
+            })
+            .Case([&](nn::SigmoidOp s) -> Result { return map(at(s.getInput()), sigmoid); })
+            .Case([&](nn::LeakyReluOp l) -> Result {
+              double alpha = l.getAlpha().convertToFloat();
+              return map(at(l.getInput()), [alpha](double x) { return leakyRelu(x, alpha); });
+            })
+            .Case([&](nn::DropoutOp d) -> Result { return at(d.getInput()); }) // identity at inference
+            .Case([&](nn::AddOp a) -> Result { return add(at(a.getLhs()), at(a.getRhs())); })
+            .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
+            .Case([&](nn::ConcatOp c) -> Result {
+              std::vector<const HostTensor *> inputs;
+              for (Value v : c.getInputs())
+                inputs.push_back(&at(v));
+              return concat(inputs, static_cast<int64_t>(c.getAxis()));
+            })
+            .Default([&](Operation *) -> Result {
+              (void)fail("unsupported op " + describe(op) + " (the interpreter runs nn ops only)");
+              return std::nullopt;
+            });
+    if (!result)
+      return failure();
+    auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+    if (!type || type.getShape() != llvm::ArrayRef<int64_t>(result->shape))
+      return fail("internal error: op " + describe(op) + " computed shape " + shapeText(result->shape) +
+                  " but its type says " + (type ? shapeText(type.getShape()) : std::string("unranked")));
+    values[op->getResult(0)] = std::move(*result);
+    return success();
+  }
+
+  const WeightStore &weights;
+  std::string &error;
+  llvm::DenseMap<Value, HostTensor> values;
+};
+
+} // namespace
+
+FailureOr<std::vector<HostTensor>> interpret(func::FuncOp fn, const WeightStore &weights,
+                                             const std::vector<HostTensor> &inputs, std::string &error) {
+  // The kernels trust verified shapes and attributes, so verify first and keep the diagnostic.
+  std::string diagnostics;
+  {
+    ScopedDiagnosticHandler handler(fn.getContext(), [&](Diagnostic &diag) {
+      diagnostics += (diagnostics.empty() ? "" : "; ") + diag.str();
+      return success();
+    });
+    if (failed(verify(fn))) {
+      error = "invalid IR in @" + fn.getName().str() + ": " + diagnostics;
+      return failure();
+    }
+  }
+  return Interpreter(weights, error).run(fn, inputs);
+}
+
+} // namespace kiln

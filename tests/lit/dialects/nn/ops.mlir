@@ -1,0 +1,52 @@
+// Tests that every nn op prints and parses back unchanged (round trip through kiln-opt twice).
+// RUN: kiln-opt %s | kiln-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @forward
+func.func @forward(%x: tensor<1x1x32x32xf32> {nn.name = "x"}) -> (tensor<1x10xf32> {nn.name = "out"}) {
+  // CHECK: nn.param "c1.weight" : tensor<6x1x5x5xf32>
+  %w = nn.param "c1.weight" : tensor<6x1x5x5xf32>
+  %b = nn.param "c1.bias" : tensor<6xf32>
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, groups = 1 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>) -> tensor<1x6x28x28xf32>
+  %c = nn.conv2d %x, %w, %b {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>) -> tensor<1x6x28x28xf32>
+  // CHECK: nn.conv2d %{{.*}}, %{{.*}} {{{.*}}} : (tensor<1x6x28x28xf32>, tensor<6x1x3x3xf32>) -> tensor<1x6x28x28xf32>
+  %dw = nn.param "dw.weight" : tensor<6x1x3x3xf32>
+  %d = nn.conv2d %c, %dw {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 6 : i64} : (tensor<1x6x28x28xf32>, tensor<6x1x3x3xf32>) -> tensor<1x6x28x28xf32>
+  // CHECK: nn.relu %{{.*}} : tensor<1x6x28x28xf32>
+  %r = nn.relu %d : tensor<1x6x28x28xf32>
+  // CHECK: nn.tanh
+  %t = nn.tanh %r : tensor<1x6x28x28xf32>
+  // CHECK: nn.sigmoid
+  %s = nn.sigmoid %t : tensor<1x6x28x28xf32>
+  // CHECK: nn.leaky_relu %{{.*}} {alpha = 0.00999999977 : f32} : tensor<1x6x28x28xf32>
+  %l = nn.leaky_relu %s {alpha = 0.01 : f32} : tensor<1x6x28x28xf32>
+  // CHECK: nn.dropout %{{.*}} {rate = 5.000000e-01 : f32} : tensor<1x6x28x28xf32>
+  %dr = nn.dropout %l {rate = 0.5 : f32} : tensor<1x6x28x28xf32>
+  // CHECK: nn.add %{{.*}}, %{{.*}} : tensor<1x6x28x28xf32>
+  %a = nn.add %dr, %c : tensor<1x6x28x28xf32>
+  %g = nn.param "bn.weight" : tensor<6xf32>
+  %h = nn.param "bn.bias" : tensor<6xf32>
+  %m = nn.param "bn.running_mean" : tensor<6xf32>
+  %v = nn.param "bn.running_var" : tensor<6xf32>
+  // CHECK: nn.batch_norm %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {epsilon = 9.99999974E-6 : f32} : (tensor<1x6x28x28xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<1x6x28x28xf32>
+  %bn = nn.batch_norm %a, %g, %h, %m, %v {epsilon = 1.0e-05 : f32} : (tensor<1x6x28x28xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<1x6x28x28xf32>
+  // CHECK: nn.max_pool2d %{{.*}} {kernel = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x6x28x28xf32>) -> tensor<1x6x14x14xf32>
+  %mp = nn.max_pool2d %bn {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>} : (tensor<1x6x28x28xf32>) -> tensor<1x6x14x14xf32>
+  // CHECK: nn.avg_pool2d %{{.*}} {count_include_pad = true, kernel = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x6x14x14xf32>) -> tensor<1x6x14x14xf32>
+  %ap = nn.avg_pool2d %mp {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, count_include_pad = true} : (tensor<1x6x14x14xf32>) -> tensor<1x6x14x14xf32>
+  // CHECK: nn.concat %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<1x6x14x14xf32>, tensor<1x6x14x14xf32>) -> tensor<1x12x14x14xf32>
+  %cat = nn.concat %mp, %ap {axis = 1 : i64} : (tensor<1x6x14x14xf32>, tensor<1x6x14x14xf32>) -> tensor<1x12x14x14xf32>
+  // CHECK: nn.global_avg_pool %{{.*}} : (tensor<1x12x14x14xf32>) -> tensor<1x12x1x1xf32>
+  %gp = nn.global_avg_pool %cat : (tensor<1x12x14x14xf32>) -> tensor<1x12x1x1xf32>
+  // CHECK: nn.flatten %{{.*}} : (tensor<1x12x1x1xf32>) -> tensor<1x12xf32>
+  %f = nn.flatten %gp : (tensor<1x12x1x1xf32>) -> tensor<1x12xf32>
+  %fw = nn.param "fc.weight" : tensor<10x12xf32>
+  %fb = nn.param "fc.bias" : tensor<10xf32>
+  // CHECK: nn.dense %{{.*}}, %{{.*}}, %{{.*}} : (tensor<1x12xf32>, tensor<10x12xf32>, tensor<10xf32>) -> tensor<1x10xf32>
+  %fc = nn.dense %f, %fw, %fb : (tensor<1x12xf32>, tensor<10x12xf32>, tensor<10xf32>) -> tensor<1x10xf32>
+  // CHECK: nn.dense %{{.*}}, %{{.*}} : (tensor<1x10xf32>, tensor<10x10xf32>) -> tensor<1x10xf32>
+  %fw2 = nn.param "fc2.weight" : tensor<10x10xf32>
+  %fc2 = nn.dense %fc, %fw2 : (tensor<1x10xf32>, tensor<10x10xf32>) -> tensor<1x10xf32>
+  // CHECK: nn.softmax %{{.*}} {axis = 1 : i64} : tensor<1x10xf32>
+  %sm = nn.softmax %fc2 {axis = 1 : i64} : tensor<1x10xf32>
+  return %sm : tensor<1x10xf32>
+}

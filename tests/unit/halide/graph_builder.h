@@ -1,0 +1,271 @@
+// Test helper: builds nn-dialect models as MLIR text (result types from ShapeRules.h) with random
+// weights and inputs, runs them with the Halide JIT and the reference interpreter, and compares.
+// Random data comes from a per-test std::mt19937 seeded from one run seed (printed; set
+// KILN_TEST_SEED to reproduce a failure) mixed with the test's name.
+#ifndef KILN_TESTS_UNIT_HALIDE_GRAPH_BUILDER_H
+#define KILN_TESTS_UNIT_HALIDE_GRAPH_BUILDER_H
+
+#include "compiler/halide/HalideBackend.h"
+#include "compiler/reference/Interpreter.h"
+
+#include "kiln/Dialect/NN/NNDialect.h"
+#include "kiln/Dialect/NN/ShapeRules.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace kiln::test {
+
+using Shape = std::vector<int64_t>;
+
+/// The run's seed: KILN_TEST_SEED if set, else the clock. Printed once.
+inline uint64_t runSeed() {
+  static const uint64_t seed = [] {
+    const char *given = std::getenv("KILN_TEST_SEED");
+    uint64_t value = given ? std::strtoull(given, nullptr, 10)
+                           : static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007);
+    std::cout << "[halide tests] seed " << value << " (KILN_TEST_SEED=" << value << " reproduces)\n";
+    return value;
+  }();
+  return seed;
+}
+
+/// A generator for the current test: the run seed mixed with the test's full name.
+inline std::mt19937 testRng() {
+  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string(info->test_suite_name()) + "." + info->name();
+  return std::mt19937(static_cast<uint32_t>(runSeed() ^ std::hash<std::string>()(name)));
+}
+
+inline std::string typeOf(const Shape &shape) {
+  std::string text = "tensor<";
+  for (int64_t d : shape)
+    text += std::to_string(d) + "x";
+  return text + "f32>";
+}
+
+inline std::string ints(const std::vector<int64_t> &values) {
+  std::string text = "array<i64: ";
+  for (size_t i = 0; i < values.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(values[i]);
+  return text + ">";
+}
+
+/// Builds one @forward function; every builder call appends one op and returns its value.
+class Graph {
+public:
+  struct V {
+    std::string name;
+    Shape shape;
+  };
+
+  explicit Graph(std::mt19937 rng) : rng(rng) {}
+
+  V input(Shape shape) {
+    V v{"%arg" + std::to_string(inputs.size()), shape};
+    args.push_back(v);
+    inputs.push_back(random(shape, -1.0f, 1.0f));
+    return v;
+  }
+  /// A parameter with uniform random data in [lo, hi].
+  V param(Shape shape, float lo = -1.0f, float hi = 1.0f) {
+    std::string name = "p" + std::to_string(weights.size());
+    weights[name] = random(shape, lo, hi);
+    return emit(shape, "nn.param \"" + name + "\" : " + typeOf(shape));
+  }
+  V conv(V x, int64_t filters, std::vector<int64_t> kernel, std::vector<int64_t> strides,
+         std::vector<int64_t> padding, std::vector<int64_t> dilations = {1, 1}, int64_t groups = 1,
+         bool bias = true) {
+    Shape wShape = {filters, x.shape[1] / groups, kernel[0], kernel[1]};
+    float bound = 1.0f / std::sqrt(static_cast<float>(wShape[1] * kernel[0] * kernel[1]));
+    V w = param(wShape, -bound, bound);
+    std::optional<V> b;
+    if (bias)
+      b = param({filters});
+    std::string why;
+    auto shape = nn::inferConv2DShape(x.shape, wShape, b ? std::optional<llvm::ArrayRef<int64_t>>(b->shape) : std::nullopt,
+                                      strides, padding, dilations, groups, why);
+    EXPECT_TRUE(mlir::succeeded(shape)) << why;
+    Shape out(shape->begin(), shape->end());
+    std::string operands = x.name + ", " + w.name + (b ? ", " + b->name : "");
+    std::string types = typeOf(x.shape) + ", " + typeOf(wShape) + (b ? ", " + typeOf(b->shape) : "");
+    return emit(out, "nn.conv2d " + operands + " {strides = " + ints(strides) + ", padding = " + ints(padding) +
+                         ", dilations = " + ints(dilations) + ", groups = " + std::to_string(groups) +
+                         " : i64} : (" + types + ") -> " + typeOf(out));
+  }
+  V pool(const std::string &kind, V x, std::vector<int64_t> kernel, std::vector<int64_t> strides,
+         std::vector<int64_t> padding, std::optional<bool> countIncludePad = std::nullopt) {
+    std::string why;
+    auto shape = nn::inferPool2DShape(x.shape, kernel, strides, padding, why);
+    EXPECT_TRUE(mlir::succeeded(shape)) << why;
+    Shape out(shape->begin(), shape->end());
+    std::string attrs = "kernel = " + ints(kernel) + ", strides = " + ints(strides) + ", padding = " + ints(padding);
+    if (countIncludePad)
+      attrs += std::string(", count_include_pad = ") + (*countIncludePad ? "true" : "false");
+    return emit(out, "nn." + kind + " " + x.name + " {" + attrs + "} : (" + typeOf(x.shape) + ") -> " + typeOf(out));
+  }
+  V globalAvgPool(V x) {
+    Shape out = {x.shape[0], x.shape[1], 1, 1};
+    return emit(out, "nn.global_avg_pool " + x.name + " : (" + typeOf(x.shape) + ") -> " + typeOf(out));
+  }
+  V batchNorm(V x) {
+    Shape c = {x.shape[1]};
+    V g = param(c), b = param(c), m = param(c), v = param(c, 0.25f, 2.0f);
+    std::string t = typeOf(c);
+    return emit(x.shape, "nn.batch_norm " + x.name + ", " + g.name + ", " + b.name + ", " + m.name + ", " + v.name +
+                             " {epsilon = 1.0e-05 : f32} : (" + typeOf(x.shape) + ", " + t + ", " + t + ", " + t +
+                             ", " + t + ") -> " + typeOf(x.shape));
+  }
+  /// relu, tanh, sigmoid; leaky_relu and dropout get their attribute.
+  V unary(const std::string &kind, V x) {
+    std::string attrs = kind == "leaky_relu" ? " {alpha = 0.1 : f32}" : kind == "dropout" ? " {rate = 0.5 : f32}" : "";
+    return emit(x.shape, "nn." + kind + " " + x.name + attrs + " : " + typeOf(x.shape));
+  }
+  V dense(V x, int64_t features, bool bias = true) {
+    V w = param({features, x.shape[1]}, -0.3f, 0.3f);
+    std::optional<V> b;
+    if (bias)
+      b = param({features});
+    Shape out = {x.shape[0], features};
+    std::string operands = x.name + ", " + w.name + (b ? ", " + b->name : "");
+    std::string types = typeOf(x.shape) + ", " + typeOf(w.shape) + (b ? ", " + typeOf(b->shape) : "");
+    return emit(out, "nn.dense " + operands + " : (" + types + ") -> " + typeOf(out));
+  }
+  V flatten(V x) {
+    Shape out = {x.shape[0], 1};
+    for (size_t d = 1; d < x.shape.size(); ++d)
+      out[1] *= x.shape[d];
+    return emit(out, "nn.flatten " + x.name + " : (" + typeOf(x.shape) + ") -> " + typeOf(out));
+  }
+  V softmax(V x, int64_t axis) {
+    return emit(x.shape, "nn.softmax " + x.name + " {axis = " + std::to_string(axis) + " : i64} : " + typeOf(x.shape));
+  }
+  V add(V a, V b) { return emit(a.shape, "nn.add " + a.name + ", " + b.name + " : " + typeOf(a.shape)); }
+  V concat(std::vector<V> parts, int64_t axis) {
+    Shape out = parts[0].shape;
+    out[axis] = 0;
+    std::string names, types;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      out[axis] += parts[i].shape[axis];
+      names += (i ? ", " : "") + parts[i].name;
+      types += (i ? ", " : "") + typeOf(parts[i].shape);
+    }
+    return emit(out, "nn.concat " + names + " {axis = " + std::to_string(axis) + " : i64} : (" + types + ") -> " +
+                         typeOf(out));
+  }
+
+  /// The module text returning `outputs`.
+  std::string text(const std::vector<V> &outputs) const {
+    std::string header = "func.func @forward(";
+    for (size_t i = 0; i < args.size(); ++i)
+      header += (i ? ", " : "") + args[i].name + ": " + typeOf(args[i].shape) + " {nn.name = \"x" + std::to_string(i) + "\"}";
+    header += ") -> (";
+    std::string ret = "  func.return ", retTypes;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      header += (i ? ", " : "") + typeOf(outputs[i].shape) + " {nn.name = \"y" + std::to_string(i) + "\"}";
+      ret += (i ? ", " : "") + outputs[i].name;
+      retTypes += (i ? ", " : "") + typeOf(outputs[i].shape);
+    }
+    return "module {\n" + header + ") {\n" + body + ret + " : " + retTypes + "\n}\n}\n";
+  }
+
+  std::mt19937 rng;
+  WeightStore weights;
+  std::vector<HostTensor> inputs;
+
+private:
+  V emit(Shape shape, const std::string &op) {
+    V v{"%v" + std::to_string(counter++), shape};
+    body += "  " + v.name + " = " + op + "\n";
+    return v;
+  }
+  HostTensor random(const Shape &shape, float lo, float hi) {
+    HostTensor t(shape);
+    std::uniform_real_distribution<float> dist(lo, hi);
+    for (float &value : t.data)
+      value = dist(rng);
+    return t;
+  }
+
+  std::vector<V> args;
+  std::string body;
+  int counter = 0;
+};
+
+/// ||actual - expected|| / ||expected|| (absolute when expected is all zeros).
+inline double relativeL2(const HostTensor &actual, const HostTensor &expected) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < expected.data.size(); ++i) {
+    double d = static_cast<double>(actual.data[i]) - expected.data[i];
+    diff += d * d;
+    norm += static_cast<double>(expected.data[i]) * expected.data[i];
+  }
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+/// A parsed model (owns its context).
+struct Parsed {
+  std::unique_ptr<mlir::MLIRContext> context;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::func::FuncOp fn;
+};
+
+inline Parsed parse(const std::string &text) {
+  Parsed p;
+  p.context = std::make_unique<mlir::MLIRContext>();
+  p.context->loadDialect<kiln::nn::NNDialect, mlir::func::FuncDialect>();
+  p.module = mlir::parseSourceString<mlir::ModuleOp>(text, p.context.get());
+  if (p.module)
+    p.fn = p.module->lookupSymbol<mlir::func::FuncOp>("forward");
+  return p;
+}
+
+/// Runs `outputs` of `g` with the Halide JIT (under `options`) and the reference; expects every
+/// output within `tolerance` relative L2 error. Returns the Halide outputs.
+inline std::vector<HostTensor> expectMatchesReference(const Graph &g, const std::vector<Graph::V> &outputs,
+                                                      const HalideScheduleOptions &options = {},
+                                                      double tolerance = 1e-5) {
+  std::string text = g.text(outputs);
+  SCOPED_TRACE("seed " + std::to_string(runSeed()) + ", model:\n" + text);
+  Parsed p = parse(text);
+  EXPECT_TRUE(p.module && p.fn) << "cannot parse the test model";
+  if (!p.fn)
+    return {};
+  std::string error;
+  auto expected = interpret(p.fn, g.weights, g.inputs, error);
+  EXPECT_TRUE(mlir::succeeded(expected)) << "reference: " << error;
+  auto model = lowerToHalide(p.fn, g.weights, options, error);
+  EXPECT_TRUE(mlir::succeeded(model)) << "lowering: " << error;
+  if (mlir::failed(expected) || mlir::failed(model))
+    return {};
+  auto actual = runJit(*model, g.inputs, error);
+  EXPECT_TRUE(mlir::succeeded(actual)) << "JIT: " << error;
+  if (mlir::failed(actual))
+    return {};
+  EXPECT_EQ(actual->size(), expected->size());
+  for (size_t i = 0; i < std::min(actual->size(), expected->size()); ++i) {
+    EXPECT_EQ((*actual)[i].shape, (*expected)[i].shape) << "output " << i;
+    if ((*actual)[i].shape == (*expected)[i].shape)
+      EXPECT_LE(relativeL2((*actual)[i], (*expected)[i]), tolerance) << "output " << i;
+  }
+  return *actual;
+}
+
+} // namespace kiln::test
+
+#endif

@@ -1,0 +1,118 @@
+// Tests that whole models (a chain, a DAG, fused conv epilogues) lowered to Halide match the
+// reference, that schedule options never change results, that AOT emits the two objects and the
+// statement, and that bad inputs or weights are reported as errors rather than crashes.
+#include "graph_builder.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kiln::test {
+namespace {
+
+/// conv+bias -> BN -> relu -> maxpool -> flatten -> dense -> softmax, batch 3.
+Graph chain(std::vector<Graph::V> &outputs) {
+  Graph g(testRng());
+  auto x = g.input({3, 3, 13, 13});
+  auto c = g.conv(x, 20, {3, 3}, {1, 1}, {1, 1, 1, 1});
+  auto r = g.unary("relu", g.batchNorm(c));
+  auto p = g.pool("max_pool2d", r, {2, 2}, {2, 2}, {0, 0, 0, 0});
+  auto d = g.dense(g.flatten(p), 10);
+  outputs = {g.softmax(d, 1)};
+  return g;
+}
+
+TEST(HalideModels, Chain) {
+  std::vector<Graph::V> outputs;
+  Graph g = chain(outputs);
+  expectMatchesReference(g, outputs);
+}
+
+TEST(HalideModels, DagWithAddConcatAndSharedValues) {
+  Graph g(testRng());
+  auto x = g.input({2, 8, 11, 11});
+  auto a = g.conv(x, 16, {3, 3}, {1, 1}, {1, 1, 1, 1});
+  auto b = g.conv(x, 16, {1, 1}, {1, 1}, {0, 0, 0, 0});
+  auto s = g.unary("relu", g.add(a, b));                  // add + relu fused into a's conv
+  auto d = g.unary("dropout", s);
+  auto t = g.conv(d, 16, {3, 3}, {1, 1}, {1, 1, 1, 1});
+  auto res = g.unary("relu", g.add(t, s));                 // residual: s used twice
+  auto cat = g.concat({res, x, a}, 1);                     // a used twice (add and concat)
+  auto gap = g.globalAvgPool(g.conv(cat, 5, {3, 3}, {2, 2}, {0, 1, 1, 0}));
+  expectMatchesReference(g, {g.flatten(gap), res});
+}
+
+TEST(HalideModels, ConvEpilogues) {
+  Graph g(testRng());
+  auto x = g.input({1, 17, 9, 9});
+  auto a = g.unary("leaky_relu", g.batchNorm(g.conv(x, 33, {3, 3}, {1, 1}, {1, 1, 1, 1})));
+  auto b = g.unary("sigmoid", g.conv(x, 33, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, false));
+  auto c = g.unary("tanh", g.add(a, b));
+  expectMatchesReference(g, {c, g.unary("relu", g.dense(g.flatten(c), 12))});
+}
+
+TEST(HalideModels, ScheduleOptionsDoNotChangeResults) {
+  std::vector<Graph::V> outputs;
+  Graph g = chain(outputs);
+  auto reference = expectMatchesReference(g, outputs);
+  HalideScheduleOptions other;
+  other.vectorWidth = 8;
+  other.convChannelBlock = 8;
+  other.convPixelBlock = 3;
+  other.convReductionUnroll = 2;
+  other.denseBlock = 8;
+  other.parallel = false;
+  auto changed = expectMatchesReference(g, outputs, other);
+  ASSERT_EQ(reference.size(), changed.size());
+  for (size_t i = 0; i < reference.size(); ++i)
+    EXPECT_LE(relativeL2(changed[i], reference[i]), 1e-6);
+}
+
+TEST(HalideModels, AotObjectsAndStmt) {
+  std::vector<Graph::V> outputs;
+  Graph g = chain(outputs);
+  Parsed p = parse(g.text(outputs));
+  ASSERT_TRUE(p.fn);
+  std::string error;
+  auto model = lowerToHalide(p.fn, g.weights, {}, error);
+  ASSERT_TRUE(mlir::succeeded(model)) << error;
+  auto dir = std::filesystem::temp_directory_path() / ("kiln_halide_aot_" + std::to_string(runSeed()));
+  std::filesystem::create_directories(dir);
+  HalideObjects objects;
+  ASSERT_TRUE(mlir::succeeded(compileToObjects(*model, "lenet_like", dir.string(), objects, error))) << error;
+  EXPECT_EQ(objects.functionName, "lenet_like");
+  EXPECT_EQ(objects.pipelineObject, (dir / "lenet_like.o").string());
+  EXPECT_EQ(objects.runtimeObject, (dir / "lenet_like_halide_runtime.o").string());
+  EXPECT_GT(std::filesystem::file_size(objects.pipelineObject), 0u);
+  EXPECT_GT(std::filesystem::file_size(objects.runtimeObject), 0u);
+  auto stmt = dir / "lenet_like.stmt";
+  ASSERT_TRUE(mlir::succeeded(emitStmt(*model, stmt.string(), false, error))) << error;
+  std::ifstream in(stmt);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("produce"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HalideModels, ErrorsAreReported) {
+  Graph g(testRng());
+  auto x = g.input({1, 2, 5, 5});
+  auto y = g.conv(x, 4, {3, 3}, {1, 1}, {1, 1, 1, 1});
+  Parsed p = parse(g.text({y}));
+  ASSERT_TRUE(p.fn);
+  std::string error;
+
+  WeightStore missing = g.weights;
+  missing.erase(missing.begin());
+  EXPECT_TRUE(mlir::failed(lowerToHalide(p.fn, missing, {}, error)));
+  EXPECT_NE(error.find("p0"), std::string::npos) << error;
+
+  auto model = lowerToHalide(p.fn, g.weights, {}, error);
+  ASSERT_TRUE(mlir::succeeded(model)) << error;
+  EXPECT_TRUE(mlir::failed(runJit(*model, {HostTensor({1, 2, 5, 4})}, error)));
+  EXPECT_NE(error.find("1x2x5x5"), std::string::npos) << error;
+  EXPECT_TRUE(mlir::failed(runJit(*model, {}, error)));
+}
+
+} // namespace
+} // namespace kiln::test
