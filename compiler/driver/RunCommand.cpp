@@ -4,7 +4,7 @@
 
 #include "compiler/driver/ModelLoader.h"
 #include "compiler/reference/Interpreter.h"
-#include "compiler/runner/ModelRunner.h"
+#include "compiler/runner/LoadedModel.h"
 #include "compiler/weights/WeightStore.h"
 
 #include "llvm/Support/raw_ostream.h"

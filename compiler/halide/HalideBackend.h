@@ -10,7 +10,7 @@
 #ifndef KILN_HALIDE_HALIDEBACKEND_H
 #define KILN_HALIDE_HALIDEBACKEND_H
 
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 #include "compiler/weights/WeightStore.h"
 
 #include "Halide.h"

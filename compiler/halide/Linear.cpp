@@ -75,7 +75,7 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   Halide::Func acc(state.freshName("conv"));
   acc(c, x, y, n) = bias->defined() ? (*bias)(c) : Halide::Expr(0.0f);
   acc(c, x, y, n) += packed(c, r.x, r.y, r.z) *
-                     source(channel, x * static_cast<int>(strides[1]) + r.y * static_cast<int>(dil[1]) - static_cast<int>(pad[3]),
+                     source(channel, x * static_cast<int>(strides[1]) + r.y * static_cast<int>(dil[1]) - static_cast<int>(pad[1]),
                             y * static_cast<int>(strides[0]) + r.z * static_cast<int>(dil[0]) - static_cast<int>(pad[0]), n);
   Halide::Func out(state.freshName("conv_out"));
   out(c, x, y, n) = acc(c, x, y, n);

@@ -3,7 +3,7 @@
 #ifndef KILN_REFERENCE_INTERPRETER_H
 #define KILN_REFERENCE_INTERPRETER_H
 
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 #include "compiler/weights/WeightStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

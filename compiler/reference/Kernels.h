@@ -4,7 +4,7 @@
 #ifndef KILN_REFERENCE_KERNELS_H
 #define KILN_REFERENCE_KERNELS_H
 
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
 

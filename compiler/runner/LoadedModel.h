@@ -6,7 +6,7 @@
 #define KILN_RUNNER_LOADEDMODEL_H
 
 #include "compiler/emit/LibraryEmitter.h"
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 
 #include <functional>
 #include <memory>

@@ -7,7 +7,7 @@
 #ifndef KILN_SUPPORT_NPY_H
 #define KILN_SUPPORT_NPY_H
 
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 
 #include <cstdint>
 #include <string>

@@ -3,7 +3,7 @@
 #ifndef KILN_WEIGHTS_WEIGHTSTORE_H
 #define KILN_WEIGHTS_WEIGHTSTORE_H
 
-#include "compiler/support/HostTensor.h"
+#include "kiln/Dialect/NN/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"

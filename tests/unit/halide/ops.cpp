@@ -14,6 +14,8 @@ struct ConvCase {
   bool bias;
 };
 
+void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
+
 class ConvTest : public ::testing::TestWithParam<ConvCase> {};
 
 // Covers kernel 1/3/5/7 (and non-square), stride 1/2/3, symmetric and asymmetric padding,
@@ -34,6 +36,7 @@ const ConvCase convCases[] = {
     {"c33_f35_k3x1_batch3", {3, 33, 7, 7}, 35, {3, 1}, {1, 1}, {1, 0, 1, 0}, {1, 1}, 1, true},
     {"wide_30", {1, 8, 30, 30}, 32, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true},
     {"tiny_output", {2, 4, 3, 3}, 7, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, true},
+    {"one_pixel_three_filters", {1, 2, 3, 3}, 3, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, false},
 };
 
 TEST_P(ConvTest, MatchesReference) {
@@ -54,6 +57,8 @@ struct PoolCase {
   std::vector<int64_t> kernel, strides, padding;
   bool countIncludePad;
 };
+
+void PrintTo(const PoolCase &c, std::ostream *os) { *os << c.name; }
 
 class PoolTest : public ::testing::TestWithParam<PoolCase> {};
 

@@ -1,5 +1,7 @@
 // Tests that every nn op prints and parses back unchanged (round trip through kiln-opt twice).
 // RUN: kiln-opt %s | kiln-opt | FileCheck %s
+// RUN: kiln-opt %s --canonicalize --cse | FileCheck %s --check-prefix=PASSES
+// PASSES: nn.softmax
 
 // CHECK-LABEL: func.func @forward
 func.func @forward(%x: tensor<1x1x32x32xf32> {nn.name = "x"}) -> (tensor<1x10xf32> {nn.name = "out"}) {

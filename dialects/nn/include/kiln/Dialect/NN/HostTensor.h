@@ -1,5 +1,5 @@
-// A dense f32 tensor in host memory, row-major (C order), used for weights, test data and the
-// reference interpreter. Plain data: no MLIR or Halide types.
+// A dense f32 tensor in host memory, row-major (C order): the data of an nn.param, a model
+// input or output. Plain data: no MLIR or Halide types.
 #ifndef KILN_SUPPORT_HOSTTENSOR_H
 #define KILN_SUPPORT_HOSTTENSOR_H
 
