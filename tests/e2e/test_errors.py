@@ -59,10 +59,10 @@ def test_wrong_npy_shape_is_rejected_without_output_file():
     np.save(os.path.join(work, "x.npy"), np.zeros((1, 1, 28, 28), np.float32))
     y = os.path.join(work, "y.npy")
     proc = run_kiln("run", os.path.join(work, "liblenet5.so"), "-i", os.path.join(work, "x.npy"), "-o", y, expect_ok=False)
-    expect_message(proc, "x.npy", "1x1x32x32", "1x1x28x28")
+    expect_message(proc, "x.npy", "[1, 1, 32, 32]", "[1, 1, 28, 28]")
     assert not os.path.exists(y), "a failed run left an output file"
     proc = run_kiln("run", "--reference", LENET, "-i", os.path.join(work, "x.npy"), "-o", y, expect_ok=False)
-    expect_message(proc, "1x1x32x32", "1x1x28x28")
+    expect_message(proc, "[1, 1, 32, 32]", "[1, 1, 28, 28]")
     assert not os.path.exists(y)
 
 
