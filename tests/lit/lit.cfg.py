@@ -19,5 +19,6 @@ def tool(name, path):
 
 tool("kiln-opt", config.kiln_opt)
 tool("kiln-translate", config.kiln_translate)
+tool("kiln", config.kiln)
 for name in ["FileCheck", "not", "split-file", "count"]:
     tool(name, os.path.join(config.llvm_tools_dir, name))
