@@ -80,10 +80,8 @@ int runCompile(CompileOptions options) {
 
   // 3. Parameters: from the weights file, else the seeded initialisation.
   std::string error;
-  WeightStore given, weights;
-  if (!options.weightsPath.empty() && failed(readSafetensors(options.weightsPath, given, error)))
-    return fail(error);
-  if (failed(bindWeights(*module, options.weightsPath.empty() ? nullptr : &given, options.seed, weights, error)))
+  WeightStore weights;
+  if (failed(bindModelWeights(*module, options.weightsPath, options.seed, weights, error)))
     return fail(error);
 
   // 4. Lower to a Halide pipeline with the default schedule.

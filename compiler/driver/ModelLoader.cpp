@@ -45,6 +45,14 @@ OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, s
   return module;
 }
 
+LogicalResult bindModelWeights(ModuleOp module, const std::string &weightsPath, uint64_t seed, WeightStore &weights,
+                               std::string &error) {
+  WeightStore given;
+  if (!weightsPath.empty() && failed(readSafetensors(weightsPath, given, error)))
+    return failure();
+  return bindWeights(module, weightsPath.empty() ? nullptr : &given, seed, weights, error);
+}
+
 func::FuncOp getForward(ModuleOp module) { return module.lookupSymbol<func::FuncOp>("forward"); }
 
 } // namespace kiln

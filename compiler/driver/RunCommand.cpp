@@ -27,25 +27,18 @@ static void printTiming(const Timing &t, int repeat, int threads) {
   std::printf(": min %.3f ms, median %.3f ms, max %.3f ms\n", t.minMs, t.medianMs, t.maxMs);
 }
 
-static std::vector<TensorSpec> specsOf(func::FuncOp fn) {
-  std::vector<TensorSpec> specs;
-  auto add = [&](Type type, DictionaryAttr attrs, std::vector<TensorSpec> &into) {
-    auto name = attrs ? attrs.getAs<StringAttr>("nn.name") : StringAttr();
-    ArrayRef<int64_t> shape = cast<RankedTensorType>(type).getShape();
-    into.push_back({name ? name.str() : "", std::vector<int64_t>(shape.begin(), shape.end())});
-  };
-  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-    add(fn.getArgument(i).getType(), fn.getArgAttrDict(i), specs);
-  return specs;
+static TensorSpec specOf(Type type, StringAttr name) {
+  ArrayRef<int64_t> shape = cast<RankedTensorType>(type).getShape();
+  return {name ? name.str() : "", std::vector<int64_t>(shape.begin(), shape.end())};
 }
 
-static std::vector<TensorSpec> resultSpecsOf(func::FuncOp fn) {
-  std::vector<TensorSpec> specs;
-  for (unsigned i = 0; i < fn.getNumResults(); ++i) {
-    auto name = fn.getResultAttrOfType<StringAttr>(i, "nn.name");
-    ArrayRef<int64_t> shape = cast<RankedTensorType>(fn.getResultTypes()[i]).getShape();
-    specs.push_back({name ? name.str() : "", std::vector<int64_t>(shape.begin(), shape.end())});
-  }
+/// The model's inputs and outputs as named by their `nn.name` attributes.
+static std::pair<std::vector<TensorSpec>, std::vector<TensorSpec>> interfaceOf(func::FuncOp fn) {
+  std::pair<std::vector<TensorSpec>, std::vector<TensorSpec>> specs;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    specs.first.push_back(specOf(fn.getArgument(i).getType(), fn.getArgAttrOfType<StringAttr>(i, "nn.name")));
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    specs.second.push_back(specOf(fn.getResultTypes()[i], fn.getResultAttrOfType<StringAttr>(i, "nn.name")));
   return specs;
 }
 
@@ -55,19 +48,18 @@ static int runReference(const RunOptions &options) {
   if (!module)
     return 1;
   std::string error;
-  WeightStore given, weights;
-  if (!options.weightsPath.empty() && failed(readSafetensors(options.weightsPath, given, error)))
-    return fail(error);
-  if (failed(bindWeights(*module, options.weightsPath.empty() ? nullptr : &given, options.seed, weights, error)))
+  WeightStore weights;
+  if (failed(bindModelWeights(*module, options.weightsPath, options.seed, weights, error)))
     return fail(error);
   func::FuncOp fn = getForward(*module);
+  auto [inputSpecs, outputSpecs] = interfaceOf(fn);
   std::vector<HostTensor> inputs;
-  if (!loadInputs(options.inputs, specsOf(fn), inputs, error))
+  if (!loadInputs(options.inputs, inputSpecs, inputs, error))
     return fail(error);
   FailureOr<std::vector<HostTensor>> outputs = interpret(fn, weights, inputs, error);
   if (failed(outputs))
     return fail(error);
-  if (!writeOutputs(options.outputs, resultSpecsOf(fn), *outputs, error))
+  if (!writeOutputs(options.outputs, outputSpecs, *outputs, error))
     return fail(error);
   return 0;
 }

@@ -144,6 +144,12 @@ FailureOr<std::vector<int64_t>> toInt64Values(const onnx::TensorProto &tensor, s
       return failure();
     return std::vector<int64_t>(narrow.begin(), narrow.end());
   }
+  if (tensor.data_type() == onnx::TensorProto::BOOL) {
+    std::vector<uint8_t> flags;
+    if (failed(readValues<uint8_t>(tensor, tensor.int32_data(), count, flags, error)))
+      return failure();
+    return std::vector<int64_t>(flags.begin(), flags.end());
+  }
   error = "tensor '" + tensor.name() + "' is " + dataTypeName(tensor.data_type()) + ", expected INT64";
   return failure();
 }

@@ -35,7 +35,7 @@ mlir::FailureOr<std::vector<int64_t>> tensorDims(const onnx::TensorProto &tensor
 /// A FLOAT or DOUBLE tensor as float32 (raw_data or typed fields, sizes checked).
 mlir::FailureOr<HostTensor> toFloatTensor(const onnx::TensorProto &tensor, std::string &error);
 
-/// An INT64 or INT32 tensor's values (e.g. a Reshape shape), sizes checked.
+/// An INT64, INT32 or BOOL tensor's values (e.g. a Reshape shape), sizes checked.
 mlir::FailureOr<std::vector<int64_t>> toInt64Values(const onnx::TensorProto &tensor, std::string &error);
 
 /// The ONNX name of a TensorProto data type ("FLOAT16", ...).

@@ -40,18 +40,20 @@ KILN_INFER_SIGNATURE(Conv2DOp) {
   return finish(context, loc, shape, why, types);
 }
 
-KILN_INFER_SIGNATURE(MaxPool2DOp) {
-  Adaptor op(operands, attributes, properties, regions);
+template <typename PoolAdaptor>
+static LogicalResult inferPool(MLIRContext *context, std::optional<Location> loc, PoolAdaptor op,
+                               SmallVectorImpl<Type> &types) {
   std::string why;
   auto shape = inferPool2DShape(shapeOf(op.getInput()), op.getKernel(), op.getStrides(), op.getPadding(), why);
   return finish(context, loc, shape, why, types);
 }
 
+KILN_INFER_SIGNATURE(MaxPool2DOp) {
+  return inferPool(context, loc, Adaptor(operands, attributes, properties, regions), types);
+}
+
 KILN_INFER_SIGNATURE(AvgPool2DOp) {
-  Adaptor op(operands, attributes, properties, regions);
-  std::string why;
-  auto shape = inferPool2DShape(shapeOf(op.getInput()), op.getKernel(), op.getStrides(), op.getPadding(), why);
-  return finish(context, loc, shape, why, types);
+  return inferPool(context, loc, Adaptor(operands, attributes, properties, regions), types);
 }
 
 KILN_INFER_SIGNATURE(GlobalAvgPoolOp) {
