@@ -8,6 +8,7 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy
+  libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx
 )
 
 missing=()

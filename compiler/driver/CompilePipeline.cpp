@@ -5,6 +5,7 @@
 #include "compiler/driver/ModelLoader.h"
 #include "compiler/emit/LibraryEmitter.h"
 #include "compiler/halide/HalideBackend.h"
+#include "compiler/linalg/LinalgBackend.h"
 #include "compiler/weights/WeightStore.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -28,6 +29,18 @@ std::optional<EmitPhase> parseEmitPhase(const std::string &text) {
     return EmitPhase::HalideHtml;
   if (text == "library")
     return EmitPhase::Library;
+  if (text == "linalg")
+    return EmitPhase::Linalg;
+  if (text == "linalg-scheduled")
+    return EmitPhase::LinalgScheduled;
+  if (text == "bufferized")
+    return EmitPhase::Bufferized;
+  if (text == "llvm-dialect")
+    return EmitPhase::LLVMDialect;
+  if (text == "llvm-ir")
+    return EmitPhase::LLVMIR;
+  if (text == "asm")
+    return EmitPhase::Asm;
   return std::nullopt;
 }
 
@@ -56,13 +69,63 @@ static ModelInterface describeInterface(const std::string &name, const HalideMod
   return interface;
 }
 
+/// Phases 4-5 for --backend mlir: nn -> linalg -> schedule -> LLVM -> object -> library.
+static int compileWithMlir(ModuleOp module, const WeightStore &weights, const CompileOptions &options) {
+  std::string error;
+  DialectRegistry registry;
+  registerLinalgBackendDialects(registry);
+  module.getContext()->appendDialectRegistry(registry);
+  std::string functionName = options.name + "_forward";
+  LinalgInterface linalgInterface;
+  if (failed(lowerToLinalg(module, weights, functionName, linalgInterface, error)))
+    return fail(error);
+  if (options.emit == EmitPhase::Linalg) {
+    module.print(llvm::outs());
+    return 0;
+  }
+  if (failed(scheduleLinalg(module, LinalgScheduleOptions{}, error)))
+    return fail(error);
+  std::optional<LinalgStage> stop;
+  switch (options.emit) {
+  case EmitPhase::LinalgScheduled: stop = LinalgStage::LinalgScheduled; break;
+  case EmitPhase::Bufferized: stop = LinalgStage::Bufferized; break;
+  case EmitPhase::LLVMDialect: stop = LinalgStage::LLVMDialect; break;
+  case EmitPhase::LLVMIR: stop = LinalgStage::LLVMIR; break;
+  case EmitPhase::Asm: stop = LinalgStage::Asm; break;
+  default: break;
+  }
+  if (stop)
+    return failed(compileLinalgToObject(module, *stop, "", llvm::outs(), error)) ? fail(error) : 0;
+
+  if (llvm::sys::fs::create_directories(options.outDir))
+    return fail("cannot create output directory '" + options.outDir + "'");
+  llvm::SmallString<128> scratch;
+  if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
+    return fail("cannot create a temporary directory");
+  std::string object = (scratch + "/" + functionName + ".o").str();
+  ModelInterface interface{options.name, {}, {}, BackendAbi::BarePointers};
+  for (size_t i = 0; i < linalgInterface.inputNames.size(); ++i)
+    interface.inputs.push_back({linalgInterface.inputNames[i], linalgInterface.inputShapes[i]});
+  for (size_t i = 0; i < linalgInterface.outputNames.size(); ++i)
+    interface.outputs.push_back({linalgInterface.outputNames[i], linalgInterface.outputShapes[i]});
+  bool ok = succeeded(compileLinalgToObject(module, LinalgStage::Object, object, llvm::outs(), error)) &&
+            emitLibrary(interface, {object}, functionName, options.outDir, error);
+  llvm::sys::fs::remove_directories(scratch);
+  if (!ok)
+    return fail(error);
+  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
+               << ".a and " << options.name << ".h\n";
+  return 0;
+}
+
 int runCompile(CompileOptions options) {
   if (options.name.empty())
     options.name = defaultModelName(options.modelPath);
 
   // 1. Import the model into the nn dialect (verified, shapes inferred).
   MLIRContext context;
-  OwningOpRef<ModuleOp> module = loadModel(options.modelPath, context, options.batch);
+  WeightStore embedded;
+  OwningOpRef<ModuleOp> module = loadModel(options.modelPath, context, options.batch, &embedded);
   if (!module)
     return 1;
   if (options.emit == EmitPhase::NN) {
@@ -81,8 +144,19 @@ int runCompile(CompileOptions options) {
   // 3. Parameters: from the weights file, else the seeded initialisation.
   std::string error;
   WeightStore weights;
-  if (failed(bindModelWeights(*module, options.weightsPath, options.seed, weights, error)))
+  if (failed(bindModelWeights(*module, options.weightsPath, embedded, options.seed, weights, error)))
     return fail(error);
+  // ... and folded where the graph allows: batch_norm into the conv2d/dense before it.
+  if (failed(runWeightPasses(*module, weights)))
+    return 1;
+
+  bool mlirPhase = options.emit >= EmitPhase::Linalg && options.emit <= EmitPhase::Asm;
+  if (mlirPhase != (options.backend == Backend::MLIR) && options.emit != EmitPhase::Library)
+    return fail("--emit phase is not produced by the " +
+                std::string(options.backend == Backend::MLIR ? "mlir" : "halide") +
+                " backend: pass --backend " + (mlirPhase ? "mlir" : "halide"));
+  if (options.backend == Backend::MLIR)
+    return compileWithMlir(*module, weights, options);
 
   // 4. Lower to a Halide pipeline with the default schedule.
   FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, HalideScheduleOptions{}, error);

@@ -14,8 +14,18 @@ enum class EmitPhase {
   NNOpt,      // nn dialect after the graph passes
   HalideStmt, // Halide's lowered statement (text)
   HalideHtml, // the same as HTML, written to <out>/<name>.stmt.html
+  // --backend mlir (compiler/linalg/LinalgBackend.h):
+  Linalg,          // linalg on tensors, after convert-nn-to-linalg
+  LinalgScheduled, // after the transform-dialect schedule (tiled, fused, vectorised)
+  Bufferized,      // after one-shot bufferization
+  LLVMDialect,     // the LLVM dialect
+  LLVMIR,          // LLVM IR after -O3
+  Asm,             // host assembly
   Library,    // lib<name>.so, lib<name>.a, <name>.h (the default)
 };
+
+/// Which backend compiles the model; both produce libraries with the same header and API.
+enum class Backend { Halide, MLIR };
 
 /// Parses an --emit value; nullopt for an unknown one.
 std::optional<EmitPhase> parseEmitPhase(const std::string &text);
@@ -28,6 +38,7 @@ struct CompileOptions {
   std::optional<int64_t> batch;
   uint64_t seed = 0;
   EmitPhase emit = EmitPhase::Library;
+  Backend backend = Backend::Halide;
 };
 
 /// Runs the pipeline; reports errors on stderr and returns the process exit code.

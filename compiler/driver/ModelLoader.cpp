@@ -2,6 +2,7 @@
 // diagnostics.
 #include "compiler/driver/ModelLoader.h"
 
+#include "frontends/onnx/OnnxImporter.h"
 #include "frontends/text/TextImporter.h"
 #include "kiln/Dialect/NN/NNDialect.h"
 
@@ -10,6 +11,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -21,22 +23,47 @@ void registerKilnDialects(MLIRContext &context) {
   context.loadDialect<nn::NNDialect, func::FuncDialect>();
 }
 
-OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, std::optional<int64_t> batch) {
+/// Prints an ONNX import diagnostic as `model.onnx: 'node': error: message` (ONNX files have no
+/// line numbers: the node name is the place).
+static void printOnnxDiagnostic(Diagnostic &diag) {
+  static const char *kinds[] = {"note", "warning", "error", "remark"};
+  Location loc = diag.getLocation();
+  auto named = dyn_cast<NameLoc>(loc);
+  if (auto file = dyn_cast<FileLineColLoc>(named ? named.getChildLoc() : loc))
+    llvm::errs() << file.getFilename().getValue() << ": ";
+  if (named)
+    llvm::errs() << "'" << named.getName().getValue() << "': ";
+  llvm::errs() << kinds[static_cast<int>(diag.getSeverity())] << ": " << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printOnnxDiagnostic(note);
+}
+
+static OwningOpRef<ModuleOp> loadOnnx(const std::string &path, MLIRContext &context, std::optional<int64_t> batch,
+                                      WeightStore *embedded) {
+  ScopedDiagnosticHandler handler(&context, [](Diagnostic &diag) {
+    printOnnxDiagnostic(diag);
+    return success();
+  });
+  WeightStore initializers;
+  OwningOpRef<ModuleOp> module = importOnnx(path, context, OnnxImportOptions{batch}, initializers);
+  if (!module || failed(verify(*module)))
+    return nullptr;
+  if (embedded)
+    *embedded = std::move(initializers);
+  return module;
+}
+
+static OwningOpRef<ModuleOp> loadKilnText(const std::string &path, MLIRContext &context,
+                                          std::optional<int64_t> batch) {
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(path, &error);
   if (!buffer) {
     llvm::errs() << "kiln: error: cannot read model '" << path << "': " << error << "\n";
     return nullptr;
   }
-  if (!llvm::StringRef(path).ends_with(".kiln")) {
-    llvm::errs() << "kiln: error: '" << path << "' is not a model Kiln can read\n"
-                 << "kiln: note: Kiln reads its text format (a file ending in .kiln, see docs/text-format.md)\n";
-    return nullptr;
-  }
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  registerKilnDialects(context);
   TextImportOptions options;
   options.batch = batch;
   OwningOpRef<ModuleOp> module = importKilnText(sourceMgr, context, options);
@@ -45,12 +72,28 @@ OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, s
   return module;
 }
 
-LogicalResult bindModelWeights(ModuleOp module, const std::string &weightsPath, uint64_t seed, WeightStore &weights,
-                               std::string &error) {
-  WeightStore given;
-  if (!weightsPath.empty() && failed(readSafetensors(weightsPath, given, error)))
+OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, std::optional<int64_t> batch,
+                                WeightStore *embedded) {
+  registerKilnDialects(context);
+  llvm::StringRef extension = llvm::sys::path::extension(path);
+  if (extension == ".onnx")
+    return loadOnnx(path, context, batch, embedded);
+  if (extension == ".kiln")
+    return loadKilnText(path, context, batch);
+  llvm::errs() << "kiln: error: '" << path << "' is not a model Kiln can read\n"
+               << "kiln: note: Kiln reads ONNX files (.onnx) and its text format (.kiln, see docs/text-format.md)\n";
+  return nullptr;
+}
+
+LogicalResult bindModelWeights(ModuleOp module, const std::string &weightsPath, const WeightStore &embedded,
+                               uint64_t seed, WeightStore &weights, std::string &error) {
+  WeightStore fromFile;
+  if (!weightsPath.empty() && failed(readSafetensors(weightsPath, fromFile, error)))
     return failure();
-  return bindWeights(module, weightsPath.empty() ? nullptr : &given, seed, weights, error);
+  WeightStore given = embedded;
+  for (auto &[name, tensor] : fromFile)
+    given[name] = std::move(tensor);
+  return bindWeights(module, given.empty() ? nullptr : &given, seed, weights, error);
 }
 
 func::FuncOp getForward(ModuleOp module) { return module.lookupSymbol<func::FuncOp>("forward"); }

@@ -19,15 +19,19 @@ namespace kiln {
 /// An MLIR context with the dialects Kiln's models use.
 void registerKilnDialects(mlir::MLIRContext &context);
 
-/// Imports `path` (chosen by extension: .kiln) and verifies it. Errors go to stderr; returns
-/// null after any error.
+/// Imports `path` (frontend chosen by extension: .kiln or .onnx) and verifies it. Parameter data
+/// the file carries (ONNX initializers) goes to `embedded` when given. Errors go to stderr;
+/// returns null after any error.
 mlir::OwningOpRef<mlir::ModuleOp> loadModel(const std::string &path, mlir::MLIRContext &context,
-                                            std::optional<int64_t> batch);
+                                            std::optional<int64_t> batch, WeightStore *embedded = nullptr);
 
 /// Binds every nn.param of `module`: from the safetensors file `weightsPath` when it is not
-/// empty, else by the seeded initialisation. Returns failure with `error` set.
-mlir::LogicalResult bindModelWeights(mlir::ModuleOp module, const std::string &weightsPath, uint64_t seed,
-                                     WeightStore &weights, std::string &error);
+/// empty, else from the data the model file carried (`embedded`), else by the seeded
+/// initialisation; a weights file overrides embedded data name by name. Returns failure with
+/// `error` set.
+mlir::LogicalResult bindModelWeights(mlir::ModuleOp module, const std::string &weightsPath,
+                                     const WeightStore &embedded, uint64_t seed, WeightStore &weights,
+                                     std::string &error);
 
 /// The func @forward of a Kiln module.
 mlir::func::FuncOp getForward(mlir::ModuleOp module);

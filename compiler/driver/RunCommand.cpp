@@ -44,12 +44,13 @@ static std::pair<std::vector<TensorSpec>, std::vector<TensorSpec>> interfaceOf(f
 
 static int runReference(const RunOptions &options) {
   MLIRContext context;
-  OwningOpRef<ModuleOp> module = loadModel(options.referenceModel, context, options.batch);
+  WeightStore embedded;
+  OwningOpRef<ModuleOp> module = loadModel(options.referenceModel, context, options.batch, &embedded);
   if (!module)
     return 1;
   std::string error;
   WeightStore weights;
-  if (failed(bindModelWeights(*module, options.weightsPath, options.seed, weights, error)))
+  if (failed(bindModelWeights(*module, options.weightsPath, embedded, options.seed, weights, error)))
     return fail(error);
   func::FuncOp fn = getForward(*module);
   auto [inputSpecs, outputSpecs] = interfaceOf(fn);

@@ -21,11 +21,22 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+/// How the glue calls the backend function (inputs, then outputs, after a user_context that
+/// points to the context's kiln_message):
+///  - HalideBuffers: int fn(void *user_context, halide_buffer_t *in_0, ..., halide_buffer_t *out_0, ...)
+///    (the Halide backend; Halide dimension 0 = last tensor dimension; the glue routes Halide's
+///    errors into the context and sets Halide's thread count).
+///  - BarePointers:  int fn(void *user_context, float *in_0, ..., float *out_0, ...)
+///    (the MLIR backend; dense C-order arrays of the static shapes; runs on the calling thread).
+/// Either returns 0 on success. The generated header is the same for both.
+enum class BackendAbi { HalideBuffers, BarePointers };
+
 /// The interface of a compiled model. `name` prefixes every generated C symbol, so it must be
 /// a C identifier; inputs and outputs are in the order the backend function takes them.
 struct ModelInterface {
   std::string name;
   std::vector<TensorSpec> inputs, outputs;
+  BackendAbi abi = BackendAbi::HalideBuffers;
 };
 
 /// Checks that `model` can be emitted: its name is a C identifier, it has at least one output,

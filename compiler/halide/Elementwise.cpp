@@ -1,4 +1,5 @@
-// Lowering of the elementwise ops (batch_norm, relu, tanh, sigmoid, leaky_relu, add) and softmax.
+// Lowering of the elementwise ops (batch_norm, activations, the broadcasting binary ops, sum /
+// mean), lrn, and softmax / log_softmax.
 // An elementwise op whose operand is a stage output used only here is fused into that stage (it
 // becomes the stage's output, computed in the producer's tiles); otherwise it is its own stage.
 #include "compiler/halide/Lowering.h"
@@ -54,9 +55,17 @@ LogicalResult lowerActivation(Operation *operation, LoweringState &state, std::s
     y = Halide::tanh(x), name = "tanh";
   } else if (isa<nn::SigmoidOp>(operation)) {
     y = 1.0f / (1.0f + Halide::exp(-x)), name = "sigmoid";
-  } else {
-    float alpha = cast<nn::LeakyReluOp>(operation).getAlpha().convertToFloat();
+  } else if (auto leaky = dyn_cast<nn::LeakyReluOp>(operation)) {
+    float alpha = leaky.getAlpha().convertToFloat();
     y = Halide::select(x > 0.0f, x, x * alpha), name = "leaky_relu";
+  } else if (auto clip = dyn_cast<nn::ClipOp>(operation)) {
+    y = Halide::clamp(x, clip.getMin().convertToFloat(), clip.getMax().convertToFloat()), name = "clip";
+  } else if (auto hard = dyn_cast<nn::HardSigmoidOp>(operation)) {
+    y = Halide::clamp(x * hard.getAlpha().convertToFloat() + hard.getBeta().convertToFloat(), 0.0f, 1.0f);
+    name = "hard_sigmoid";
+  } else {
+    assert(isa<nn::HardSwishOp>(operation) && "activation missing from lowerActivation");
+    y = x * Halide::clamp(x * (1.0f / 6.0f) + 0.5f, 0.0f, 1.0f), name = "hard_swish";
   }
   Halide::Func out(state.freshName(name));
   out(v) = y;
@@ -64,29 +73,101 @@ LogicalResult lowerActivation(Operation *operation, LoweringState &state, std::s
   return success();
 }
 
-LogicalResult lowerAdd(Operation *operation, LoweringState &state, std::string &error) {
-  auto op = cast<nn::AddOp>(operation);
-  auto lhs = state.tensor(op.getLhs(), error);
-  auto rhs = state.tensor(op.getRhs(), error);
+/// `operand` read at the output's logical indices under numpy broadcasting (aligned at the last
+/// dimension; size-1 dimensions read index 0).
+static Halide::Expr broadcastRead(const TensorRef &operand, const std::vector<Halide::Expr> &outLogical) {
+  const size_t offset = outLogical.size() - operand.shape.size();
+  std::vector<Halide::Expr> at(operand.shape.size());
+  for (size_t d = 0; d < at.size(); ++d)
+    at[d] = operand.shape[d] == 1 ? Halide::Expr(0) : outLogical[d + offset];
+  return operand.at(at);
+}
+
+LogicalResult lowerBinary(Operation *operation, LoweringState &state, std::string &error) {
+  Value lhsValue = operation->getOperand(0), rhsValue = operation->getOperand(1);
+  auto lhs = state.tensor(lhsValue, error);
+  auto rhs = state.tensor(rhsValue, error);
   if (failed(lhs) || failed(rhs))
     return failure();
-  std::vector<Halide::Var> v = storageVars(lhs->rank());
-  Halide::Func out(state.freshName("add"));
-  out(v) = lhs->func(v) + rhs->func(v);
-  int stage = state.fusableStage(op.getLhs());
-  if (stage < 0)
-    stage = state.fusableStage(op.getRhs());
-  state.bindElementwise(op.getResult(), out, lhs->shape, stage);
+  auto type = cast<RankedTensorType>(operation->getResult(0).getType());
+  std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+  std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
+  std::vector<Halide::Expr> logical = logicalOf(v);
+  Halide::Expr a = broadcastRead(*lhs, logical), b = broadcastRead(*rhs, logical), y;
+  std::string name = operation->getName().stripDialect().str();
+  if (isa<nn::AddOp>(operation))
+    y = a + b;
+  else if (isa<nn::SubOp>(operation))
+    y = a - b;
+  else if (isa<nn::MulOp>(operation))
+    y = a * b;
+  else if (isa<nn::DivOp>(operation))
+    y = a / b;
+  else if (isa<nn::MaxOp>(operation))
+    y = Halide::max(a, b);
+  else
+    y = Halide::min(a, b);
+  Halide::Func out(state.freshName(name));
+  out(v) = y;
+  // Fuse into an operand's stage only when that operand has the output's shape (same loop nest).
+  int stage = lhs->shape == shape ? state.fusableStage(lhsValue) : -1;
+  if (stage < 0 && rhs->shape == shape)
+    stage = state.fusableStage(rhsValue);
+  state.bindElementwise(operation->getResult(0), out, shape, stage);
+  return success();
+}
+
+LogicalResult lowerSumMean(Operation *operation, LoweringState &state, std::string &error) {
+  std::vector<TensorRef> inputs;
+  for (Value value : operation->getOperands()) {
+    auto input = state.tensor(value, error);
+    if (failed(input))
+      return failure();
+    inputs.push_back(*input);
+  }
+  std::vector<Halide::Var> v = storageVars(inputs[0].rank());
+  Halide::Expr total = inputs[0].func(v);
+  for (size_t i = 1; i < inputs.size(); ++i)
+    total = total + inputs[i].func(v);
+  bool mean = isa<nn::MeanOp>(operation);
+  Halide::Func out(state.freshName(mean ? "mean" : "sum"));
+  out(v) = mean ? total * (1.0f / static_cast<float>(inputs.size())) : total;
+  state.bindElementwise(operation->getResult(0), out, inputs[0].shape,
+                        state.fusableStage(operation->getOperand(0)));
+  return success();
+}
+
+LogicalResult lowerLRN(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::LRNOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  if (failed(input))
+    return failure();
+  const int C = static_cast<int>(input->shape[1]), size = static_cast<int>(op.getSize());
+  const int before = (size - 1) / 2;
+  std::vector<Halide::Var> v = storageVars(4);
+  // Squares over the channel window [c - before, c - before + size), out-of-range channels skipped.
+  Halide::RDom r(0, size, "r");
+  Halide::Expr k = v[0] - before + r;
+  Halide::Expr cell = input->func(Halide::clamp(k, 0, C - 1), v[1], v[2], v[3]);
+  Halide::Func squares(state.freshName("lrn_squares"));
+  squares(v) = Halide::sum(Halide::select(k >= 0 && k < C, cell * cell, 0.0f));
+  Halide::Expr scale = op.getBias().convertToFloat() +
+                       (op.getAlpha().convertToFloat() / static_cast<float>(size)) * squares(exprs(v));
+  Halide::Func out(state.freshName("lrn"));
+  out(v) = input->func(v) / Halide::pow(scale, op.getBeta().convertToFloat());
+  state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, input->shape);
   return success();
 }
 
 LogicalResult lowerSoftmax(Operation *operation, LoweringState &state, std::string &error) {
-  auto op = cast<nn::SoftmaxOp>(operation);
-  auto input = state.tensor(op.getInput(), error);
+  auto input = state.tensor(operation->getOperand(0), error);
   if (failed(input))
     return failure();
+  bool log = isa<nn::LogSoftmaxOp>(operation);
+  int64_t axisAttr = log ? static_cast<int64_t>(cast<nn::LogSoftmaxOp>(operation).getAxis())
+                         : static_cast<int64_t>(cast<nn::SoftmaxOp>(operation).getAxis());
   const int rank = input->rank();
-  const int axis = static_cast<int>(op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis());
+  const int axis = static_cast<int>(axisAttr < 0 ? axisAttr + rank : axisAttr);
   std::vector<Halide::Var> v = storageVars(rank);
   std::vector<Halide::Expr> logical = logicalOf(v);
   // The max and the sum are indexed by the arguments other than the axis.
@@ -105,15 +186,16 @@ LogicalResult lowerSoftmax(Operation *operation, LoweringState &state, std::stri
   Halide::Func max(state.freshName("softmax_max")), total(state.freshName("softmax_sum"));
   max(rest) = Halide::maximum(input->at(along));
   total(rest) = Halide::sum(Halide::exp(input->at(along) - max(exprs(rest))));
-  Halide::Func out(state.freshName("softmax"));
-  out(v) = Halide::exp(input->func(v) - max(exprs(rest))) / total(exprs(rest));
+  Halide::Func out(state.freshName(log ? "log_softmax" : "softmax"));
+  Halide::Expr shifted = input->func(v) - max(exprs(rest));
+  out(v) = log ? shifted - Halide::log(total(exprs(rest))) : Halide::exp(shifted) / total(exprs(rest));
   for (const Halide::Func &helper : {max, total}) {
     Stage stage;
     stage.output = helper;
     stage.extents = restExtents;
     state.stages.push_back(stage);
   }
-  state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, input->shape);
+  state.values[operation->getResult(0)] = state.addStage(StageKind::Pointwise, out, input->shape);
   return success();
 }
 

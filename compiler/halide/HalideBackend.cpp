@@ -228,12 +228,19 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
         .Case<nn::DenseOp>([&](Operation *o) { result = lowerDense(o, state, error); })
         .Case<nn::MaxPool2DOp>([&](Operation *o) { result = lowerMaxPool2D(o, state, error); })
         .Case<nn::AvgPool2DOp>([&](Operation *o) { result = lowerAvgPool2D(o, state, error); })
-        .Case<nn::GlobalAvgPoolOp>([&](Operation *o) { result = lowerGlobalAvgPool(o, state, error); })
+        .Case<nn::ConvTranspose2DOp>([&](Operation *o) { result = lowerConvTranspose2D(o, state, error); })
+        .Case<nn::GlobalAvgPoolOp, nn::GlobalMaxPoolOp>([&](Operation *o) { result = lowerGlobalPool(o, state, error); })
+        .Case<nn::LRNOp>([&](Operation *o) { result = lowerLRN(o, state, error); })
         .Case<nn::BatchNormOp>([&](Operation *o) { result = lowerBatchNorm(o, state, error); })
-        .Case<nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp>(
-            [&](Operation *o) { result = lowerActivation(o, state, error); })
-        .Case<nn::AddOp>([&](Operation *o) { result = lowerAdd(o, state, error); })
-        .Case<nn::SoftmaxOp>([&](Operation *o) { result = lowerSoftmax(o, state, error); })
+        .Case<nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::HardSigmoidOp,
+              nn::HardSwishOp>([&](Operation *o) { result = lowerActivation(o, state, error); })
+        .Case<nn::AddOp, nn::SubOp, nn::MulOp, nn::DivOp, nn::MaxOp, nn::MinOp>(
+            [&](Operation *o) { result = lowerBinary(o, state, error); })
+        .Case<nn::SumOp, nn::MeanOp>([&](Operation *o) { result = lowerSumMean(o, state, error); })
+        .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](Operation *o) { result = lowerSoftmax(o, state, error); })
+        .Case<nn::ReshapeOp>([&](Operation *o) { result = lowerReshape(o, state, error); })
+        .Case<nn::PadOp>([&](Operation *o) { result = lowerPad(o, state, error); })
+        .Case<nn::ResizeOp>([&](Operation *o) { result = lowerResize(o, state, error); })
         .Case<nn::FlattenOp>([&](Operation *o) { result = lowerFlatten(o, state, error); })
         .Case<nn::ConcatOp>([&](Operation *o) { result = lowerConcat(o, state, error); })
         .Case<func::ReturnOp>([&](Operation *o) {

@@ -1,5 +1,5 @@
-// Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups)
-// and dense. Weights are repacked on the host so output channels / features are innermost; the
+// Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups),
+// conv_transpose2d (as a gather: each output reads the input cells whose taps land on it) and dense. Weights are repacked on the host so output channels / features are innermost; the
 // accumulator starts at the bias and is a separate Func that the schedule tiles into registers.
 #include "compiler/halide/Lowering.h"
 
@@ -78,6 +78,64 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
                      source(channel, x * static_cast<int>(strides[1]) + r.y * static_cast<int>(dil[1]) - static_cast<int>(pad[1]),
                             y * static_cast<int>(strides[0]) + r.z * static_cast<int>(dil[0]) - static_cast<int>(pad[0]), n);
   Halide::Func out(state.freshName("conv_out"));
+  out(c, x, y, n) = acc(c, x, y, n);
+  TensorRef ref = state.addStage(StageKind::Conv, out, outShape);
+  state.stages[ref.stage].accumulator = acc;
+  state.stages[ref.stage].rdom = r;
+  state.values[op.getResult()] = ref;
+  return success();
+}
+
+LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::ConvTranspose2DOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  auto filter = state.constant(op.getFilter(), error);
+  if (failed(input) || failed(filter))
+    return failure();
+  auto bias = optionalVector(op.getBias(), state, error);
+  if (failed(bias))
+    return failure();
+  const std::vector<int64_t> &inShape = input->shape, &wShape = (*filter)->shape;
+  const int64_t H = inShape[2], W = inShape[3];
+  const int64_t Fg = wShape[1], KH = wShape[2], KW = wShape[3];
+  const int64_t groups = op.getGroups(), Cg = inShape[1] / groups, F = Fg * groups;
+  ArrayRef<int64_t> strides = op.getStrides(), pad = op.getPadding(), dil = op.getDilations();
+  auto outType = cast<RankedTensorType>(op.getResult().getType());
+  std::vector<int64_t> outShape(outType.getShape().begin(), outType.getShape().end());
+
+  // Filter [C, F/groups, KH, KW] repacked to (f, ci, kx, ky), f (over all groups) innermost.
+  Halide::Buffer<float> packed(static_cast<int>(F), static_cast<int>(Cg), static_cast<int>(KW), static_cast<int>(KH));
+  const float *w = (*filter)->data.data();
+  for (int64_t f = 0; f < F; ++f)
+    for (int64_t ci = 0; ci < Cg; ++ci) {
+      const int64_t c = (f / Fg) * Cg + ci;
+      for (int64_t ky = 0; ky < KH; ++ky)
+        for (int64_t kx = 0; kx < KW; ++kx)
+          packed(f, ci, kx, ky) = w[((c * Fg + f % Fg) * KH + ky) * KW + kx];
+    }
+
+  // Output (x, y) receives tap (kx, ky) of input (ix, iy) when x + left - kx * dil = ix * stride.
+  std::vector<Halide::Var> v = storageVars(4);
+  Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
+  Halide::RDom r(0, static_cast<int>(Cg), 0, static_cast<int>(KW), 0, static_cast<int>(KH), "r");
+  const int sx = static_cast<int>(strides[1]), sy = static_cast<int>(strides[0]);
+  Halide::Expr tx = x + static_cast<int>(pad[1]) - r.y * static_cast<int>(dil[1]);
+  Halide::Expr ty = y + static_cast<int>(pad[0]) - r.z * static_cast<int>(dil[0]);
+  Halide::Expr ix = tx / sx, iy = ty / sy; // Euclidean division: floor for negative tx
+  Halide::Expr hit = tx >= 0 && ty >= 0 && ix < static_cast<int>(W) && iy < static_cast<int>(H);
+  if (sx > 1)
+    hit = hit && tx % sx == 0;
+  if (sy > 1)
+    hit = hit && ty % sy == 0;
+  Halide::Expr channel = r.x;
+  if (groups > 1)
+    channel = (c / static_cast<int>(Fg)) * static_cast<int>(Cg) + r.x;
+  Halide::Expr value = input->func(channel, Halide::clamp(ix, 0, static_cast<int>(W - 1)),
+                                   Halide::clamp(iy, 0, static_cast<int>(H - 1)), n);
+  Halide::Func acc(state.freshName("conv_transpose"));
+  acc(c, x, y, n) = bias->defined() ? (*bias)(c) : Halide::Expr(0.0f);
+  acc(c, x, y, n) += Halide::select(hit, packed(c, r.x, r.y, r.z) * value, 0.0f);
+  Halide::Func out(state.freshName("conv_transpose_out"));
   out(c, x, y, n) = acc(c, x, y, n);
   TensorRef ref = state.addStage(StageKind::Conv, out, outShape);
   state.stages[ref.stage].accumulator = acc;

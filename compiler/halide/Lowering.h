@@ -83,16 +83,27 @@ Halide::Buffer<float> toStorageBuffer(const HostTensor &tensor);
 
 /// Op lowerings, one per op, grouped by file. Each binds the op's result in `state.values`.
 mlir::LogicalResult lowerConv2D(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerConvTranspose2D(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerDense(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerMaxPool2D(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerAvgPool2D(mlir::Operation *op, LoweringState &state, std::string &error);
-mlir::LogicalResult lowerGlobalAvgPool(mlir::Operation *op, LoweringState &state, std::string &error);
+/// global_avg_pool and global_max_pool.
+mlir::LogicalResult lowerGlobalPool(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerBatchNorm(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerLRN(mlir::Operation *op, LoweringState &state, std::string &error);
+/// relu, tanh, sigmoid, leaky_relu, clip, hard_sigmoid, hard_swish.
 mlir::LogicalResult lowerActivation(mlir::Operation *op, LoweringState &state, std::string &error);
-mlir::LogicalResult lowerAdd(mlir::Operation *op, LoweringState &state, std::string &error);
+/// add, sub, mul, div, max, min (numpy broadcasting).
+mlir::LogicalResult lowerBinary(mlir::Operation *op, LoweringState &state, std::string &error);
+/// sum and mean of same-shape inputs.
+mlir::LogicalResult lowerSumMean(mlir::Operation *op, LoweringState &state, std::string &error);
+/// softmax and log_softmax.
 mlir::LogicalResult lowerSoftmax(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerFlatten(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerConcat(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerReshape(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerPad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerResize(mlir::Operation *op, LoweringState &state, std::string &error);
 
 /// Applies the default CPU schedule to every stage (Schedule.cpp).
 void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options);

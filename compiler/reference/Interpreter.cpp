@@ -95,6 +95,12 @@ private:
 
   const HostTensor &at(Value v) { return values.find(v)->second; }
   const HostTensor *ifPresent(Value v) { return v ? &at(v) : nullptr; }
+  std::vector<const HostTensor *> all(ValueRange range) {
+    std::vector<const HostTensor *> tensors;
+    for (Value v : range)
+      tensors.push_back(&at(v));
+    return tensors;
+  }
 
   /// Runs one op and records its result.
   LogicalResult step(Operation *op) {
@@ -118,14 +124,36 @@ private:
             .Case([&](nn::DenseOp d) -> Result {
               return dense(at(d.getInput()), at(d.getWeight()), ifPresent(d.getBias()));
             })
+            .Case([&](nn::ConvTranspose2DOp c) -> Result {
+              return convTranspose2d(at(c.getInput()), at(c.getFilter()), ifPresent(c.getBias()), c.getStrides(),
+                                     c.getPadding(), c.getOutputPadding(), c.getDilations(),
+                                     static_cast<int64_t>(c.getGroups()));
+            })
             .Case([&](nn::MaxPool2DOp p) -> Result {
-              return maxPool2d(at(p.getInput()), p.getKernel(), p.getStrides(), p.getPadding());
+              return maxPool2d(at(p.getInput()), p.getKernel(), p.getStrides(), p.getPadding(), p.getCeilMode());
             })
             .Case([&](nn::AvgPool2DOp p) -> Result {
               return avgPool2d(at(p.getInput()), p.getKernel(), p.getStrides(), p.getPadding(),
-                               p.getCountIncludePad());
+                               p.getCountIncludePad(), p.getCeilMode());
             })
             .Case([&](nn::GlobalAvgPoolOp p) -> Result { return globalAvgPool(at(p.getInput())); })
+            .Case([&](nn::GlobalMaxPoolOp p) -> Result { return globalMaxPool(at(p.getInput())); })
+            .Case([&](nn::LRNOp l) -> Result {
+              return lrn(at(l.getInput()), static_cast<int64_t>(l.getSize()), l.getAlpha().convertToFloat(),
+                         l.getBeta().convertToFloat(), l.getBias().convertToFloat());
+            })
+            .Case([&](nn::LogSoftmaxOp s) -> Result {
+              return logSoftmax(at(s.getInput()), static_cast<int64_t>(s.getAxis()));
+            })
+            .Case([&](nn::ClipOp c) -> Result {
+              double lo = c.getMin().convertToFloat(), hi = c.getMax().convertToFloat();
+              return map(at(c.getInput()), [lo, hi](double x) { return clip(x, lo, hi); });
+            })
+            .Case([&](nn::HardSigmoidOp h) -> Result {
+              double alpha = h.getAlpha().convertToFloat(), beta = h.getBeta().convertToFloat();
+              return map(at(h.getInput()), [alpha, beta](double x) { return hardSigmoid(x, alpha, beta); });
+            })
+            .Case([&](nn::HardSwishOp h) -> Result { return map(at(h.getInput()), hardSwish); })
             .Case([&](nn::BatchNormOp b) -> Result {
               return batchNorm(at(b.getInput()), at(b.getScale()), at(b.getShift()), at(b.getMean()),
                                at(b.getVariance()), double(b.getEpsilon().convertToFloat()));
@@ -144,13 +172,34 @@ private:
             })
             .Case([&](nn::DropoutOp d) -> Result { return at(d.getInput()); }) // identity at inference
             .Case([&](nn::AddOp a) -> Result { return add(at(a.getLhs()), at(a.getRhs())); })
-            .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
-            .Case([&](nn::ConcatOp c) -> Result {
-              std::vector<const HostTensor *> inputs;
-              for (Value v : c.getInputs())
-                inputs.push_back(&at(v));
-              return concat(inputs, static_cast<int64_t>(c.getAxis()));
+            .Case([&](nn::SubOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()), [](double x, double y) { return x - y; });
             })
+            .Case([&](nn::MulOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()), [](double x, double y) { return x * y; });
+            })
+            .Case([&](nn::DivOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()), [](double x, double y) { return x / y; });
+            })
+            .Case([&](nn::MaxOp b) -> Result { // NaN wins, as in ONNX Max / torch.maximum
+              return broadcast(at(b.getLhs()), at(b.getRhs()),
+                               [](double x, double y) { return std::isnan(x) || x > y ? x : y; });
+            })
+            .Case([&](nn::MinOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()),
+                               [](double x, double y) { return std::isnan(x) || x < y ? x : y; });
+            })
+            .Case([&](nn::SumOp s) -> Result { return sumOf(all(s.getInputs()), false); })
+            .Case([&](nn::MeanOp m) -> Result { return sumOf(all(m.getInputs()), true); })
+            .Case([&](nn::ReshapeOp r) -> Result { return reshape(at(r.getInput()), r.getShape()); })
+            .Case([&](nn::PadOp p) -> Result {
+              return pad(at(p.getInput()), p.getPads(), p.getValue().convertToFloat());
+            })
+            .Case([&](nn::ResizeOp r) -> Result {
+              return resize(at(r.getInput()), r.getMode(), r.getSize(), r.getAlignCorners());
+            })
+            .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
+            .Case([&](nn::ConcatOp c) -> Result { return concat(all(c.getInputs()), static_cast<int64_t>(c.getAxis())); })
             .Default([&](Operation *) -> Result {
               (void)fail("unsupported op " + describe(op) + " (the interpreter runs nn ops only)");
               return std::nullopt;

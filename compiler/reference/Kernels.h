@@ -7,6 +7,7 @@
 #include "kiln/Dialect/NN/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <functional>
 
@@ -18,30 +19,50 @@ namespace kiln::reference {
 HostTensor conv2d(const HostTensor &input, const HostTensor &filter, const HostTensor *bias,
                   llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
                   llvm::ArrayRef<int64_t> dilations, int64_t groups);
+/// filter [C, F/groups, KH, KW]; every input cell scatters into the output.
+HostTensor convTranspose2d(const HostTensor &input, const HostTensor &filter, const HostTensor *bias,
+                           llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
+                           llvm::ArrayRef<int64_t> outputPadding, llvm::ArrayRef<int64_t> dilations, int64_t groups);
 HostTensor dense(const HostTensor &input, const HostTensor &weight, const HostTensor *bias);
 
 // Pooling.cpp
 HostTensor maxPool2d(const HostTensor &input, llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
-                     llvm::ArrayRef<int64_t> padding);
+                     llvm::ArrayRef<int64_t> padding, bool ceilMode = false);
 HostTensor avgPool2d(const HostTensor &input, llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
-                     llvm::ArrayRef<int64_t> padding, bool countIncludePad);
+                     llvm::ArrayRef<int64_t> padding, bool countIncludePad, bool ceilMode = false);
 HostTensor globalAvgPool(const HostTensor &input);
+HostTensor globalMaxPool(const HostTensor &input);
 
 // Normalization.cpp
 HostTensor batchNorm(const HostTensor &input, const HostTensor &scale, const HostTensor &shift,
                      const HostTensor &mean, const HostTensor &variance, double epsilon);
 HostTensor softmax(const HostTensor &input, int64_t axis);
+HostTensor logSoftmax(const HostTensor &input, int64_t axis);
+/// ONNX LRN: channels [c - floor((size-1)/2), c + ceil((size-1)/2)].
+HostTensor lrn(const HostTensor &input, int64_t size, double alpha, double beta, double bias);
 
 // Elementwise.cpp
 HostTensor map(const HostTensor &input, const std::function<double(double)> &f);
 double relu(double x);
 double sigmoid(double x);
 double leakyRelu(double x, double alpha);
+double clip(double x, double lo, double hi);
+double hardSigmoid(double x, double alpha, double beta);
+double hardSwish(double x);
+/// f(lhs, rhs) with numpy broadcasting (nn::inferBroadcastShape).
+HostTensor broadcast(const HostTensor &lhs, const HostTensor &rhs, const std::function<double(double, double)> &f);
 HostTensor add(const HostTensor &lhs, const HostTensor &rhs);
+/// Sum of same-shape inputs, divided by their count when `mean`.
+HostTensor sumOf(llvm::ArrayRef<const HostTensor *> inputs, bool mean);
 
 // DataMovement.cpp
 HostTensor flatten(const HostTensor &input);
 HostTensor concat(llvm::ArrayRef<const HostTensor *> inputs, int64_t axis);
+HostTensor reshape(const HostTensor &input, llvm::ArrayRef<int64_t> shape);
+/// pads = [begin..., end...]; new cells hold `value`.
+HostTensor pad(const HostTensor &input, llvm::ArrayRef<int64_t> pads, float value);
+/// mode "nearest" (asymmetric, floor) or "bilinear" (half_pixel, or align_corners); size [OH, OW].
+HostTensor resize(const HostTensor &input, llvm::StringRef mode, llvm::ArrayRef<int64_t> size, bool alignCorners);
 
 } // namespace kiln::reference
 

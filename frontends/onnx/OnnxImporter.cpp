@@ -15,7 +15,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 
-#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -165,7 +164,7 @@ LogicalResult Importer::checkOpsets() {
 }
 
 LogicalResult Importer::checkSupportedOps() {
-  llvm::MapVector<std::string, SmallVector<std::string>> unsupported;
+  std::vector<std::pair<std::string, SmallVector<std::string>>> unsupported; // in order of first use
   int first = -1;
   for (int i = 0; i < graph().node_size(); ++i) {
     const onnx::NodeProto &n = node(i);
@@ -173,7 +172,10 @@ LogicalResult Importer::checkSupportedOps() {
     if (onnxDomain && llvm::is_contained(kSupportedOps, StringRef(n.op_type())))
       continue;
     std::string type = onnxDomain ? n.op_type() : n.domain() + "." + n.op_type();
-    unsupported[type].push_back(nodeName(i));
+    auto it = llvm::find_if(unsupported, [&](const auto &entry) { return entry.first == type; });
+    if (it == unsupported.end())
+      it = unsupported.insert(it, {type, {}});
+    it->second.push_back(nodeName(i));
     if (first < 0)
       first = i;
   }
@@ -204,7 +206,7 @@ LogicalResult Importer::checkSupportedOps() {
 LogicalResult Importer::checkExternalData() {
   auto externalError = [&](const std::string &tensor) {
     InFlightDiagnostic diag = emitError(fileLoc);
-    diag << "tensor '" << tensor << "' uses external data, which is not supported";
+    diag << "external data not supported: tensor '" << tensor << "' is stored outside the model file";
     diag.attachNote() << "save the model with its weights inside the file, e.g. onnx.save(model, path, "
                          "save_as_external_data=False) (models of 2 GiB or more cannot be imported)";
     return failure();
@@ -217,7 +219,7 @@ LogicalResult Importer::checkExternalData() {
       if (a.has_t() && hasExternalData(a.t()))
         return externalError(n.output_size() ? n.output(0) : n.name());
   if (graph().sparse_initializer_size())
-    return fileError("sparse initializers ('" + graph().sparse_initializer(0).name() +
+    return fileError("sparse initializers ('" + graph().sparse_initializer(0).values().name() +
                      "') are not supported; store the tensor dense");
   return success();
 }
@@ -900,9 +902,19 @@ FailureOr<Value> Importer::importReshape(int i, bool flatten) {
     return nn::FlattenOp::create(builder, nodeLoc(i), tensorType(*shape), *x).getResult();
   };
   if (flatten) {
-    auto axis = axisAttr(i, "axis", 1, in.size() + 1);
+    // Flatten's axis may equal the rank ([-rank, rank]), unlike the other ops' axes.
+    std::string error;
+    int64_t rank = in.size();
+    auto axis = attr(i, NodeAttrs(node(i)).getInt("axis", 1, error), error);
     if (failed(axis))
       return failure();
+    if (*axis < -rank || *axis > rank) {
+      nodeError(i) << "axis=" << *axis << " is out of range for a rank-" << rank << " input; expected [" << -rank
+                   << ", " << rank << "]";
+      return failure();
+    }
+    if (*axis < 0)
+      *axis += rank;
     if (*axis == 1)
       return build();
     InFlightDiagnostic diag = nodeError(i);

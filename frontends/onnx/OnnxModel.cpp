@@ -79,7 +79,7 @@ template <typename T, typename Field>
 static LogicalResult readValues(const onnx::TensorProto &tensor, const Field &typed, int64_t count,
                                 std::vector<T> &out, std::string &error) {
   if (hasExternalData(tensor)) {
-    error = "tensor '" + tensor.name() + "' uses external data, which is not supported";
+    error = "external data not supported: tensor '" + tensor.name() + "' is stored outside the model file";
     return failure();
   }
   out.resize(static_cast<size_t>(count));

@@ -22,19 +22,48 @@ FailureOr<int64_t> parseIntValue(StringRef text, int64_t min, std::string &expec
   return value;
 }
 
-FailureOr<std::array<int64_t, 2>> parsePairValue(StringRef text, std::string &expected) {
+FailureOr<std::array<int64_t, 2>> parsePairValue(StringRef text, std::string &expected, int64_t min) {
   auto [first, second] = text.split('x');
   int64_t h = 0, w = 0;
-  bool ok = !first.getAsInteger(10, h) && h >= 1;
+  bool ok = !first.getAsInteger(10, h) && h >= min;
   if (ok && !second.empty())
-    ok = !second.getAsInteger(10, w) && w >= 1;
+    ok = !second.getAsInteger(10, w) && w >= min;
   else
     w = h;
   if (!ok || (text.contains('x') && second.empty())) {
-    expected = "a positive integer or HxW, e.g. 3 or 3x5";
+    expected = min == 1 ? "a positive integer or HxW, e.g. 3 or 3x5"
+                        : "a non-negative integer or HxW, e.g. 1 or 0x1";
     return failure();
   }
   return std::array<int64_t, 2>{h, w};
+}
+
+/// Integers >= `min` separated by `separator`; fails on an empty part.
+static FailureOr<SmallVector<int64_t>> parseList(StringRef text, char separator, int64_t min) {
+  SmallVector<StringRef> parts;
+  text.split(parts, separator);
+  SmallVector<int64_t> values;
+  for (StringRef part : parts) {
+    int64_t v = 0;
+    if (part.getAsInteger(10, v) || v < min)
+      return failure();
+    values.push_back(v);
+  }
+  return values;
+}
+
+FailureOr<SmallVector<int64_t>> parseShapeValue(StringRef text, std::string &expected) {
+  auto values = parseList(text, 'x', 1);
+  if (failed(values))
+    expected = "a shape of positive integers, e.g. 1x400 or 2x3x4";
+  return values;
+}
+
+FailureOr<SmallVector<int64_t>> parseIntListValue(StringRef text, std::string &expected) {
+  auto values = parseList(text, ',', 0);
+  if (failed(values))
+    expected = "non-negative integers separated by commas, e.g. 0,0,1,1,0,0,1,1";
+  return values;
 }
 
 FailureOr<PaddingValue> parsePaddingValue(StringRef text, std::string &expected) {

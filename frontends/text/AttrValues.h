@@ -5,6 +5,7 @@
 #define KILN_FRONTENDS_TEXT_ATTRVALUES_H
 
 #include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <array>
 #include <string>
@@ -14,8 +15,15 @@ namespace kiln::text {
 /// An integer >= `min`.
 mlir::FailureOr<int64_t> parseIntValue(llvm::StringRef text, int64_t min, std::string &expected);
 
-/// `N` (both axes) or `HxW`, each >= 1.
-mlir::FailureOr<std::array<int64_t, 2>> parsePairValue(llvm::StringRef text, std::string &expected);
+/// `N` (both axes) or `HxW`, each >= `min` (1 unless given).
+mlir::FailureOr<std::array<int64_t, 2>> parsePairValue(llvm::StringRef text, std::string &expected,
+                                                      int64_t min = 1);
+
+/// `N` or `AxBxC...`: a shape of positive integers.
+mlir::FailureOr<llvm::SmallVector<int64_t>> parseShapeValue(llvm::StringRef text, std::string &expected);
+
+/// `a,b,c,...`: non-negative integers.
+mlir::FailureOr<llvm::SmallVector<int64_t>> parseIntListValue(llvm::StringRef text, std::string &expected);
 
 /// `valid`, `same`, `N`, `HxW` or `t,l,b,r` (non-negative integers).
 struct PaddingValue {

@@ -179,8 +179,9 @@ LogicalResult Importer::checkAttrs(const LayerStmt &layer, const LayerSchema &sc
                       << (schema.minInputs == 1 ? "(x)" : "(a, b)") << "`";
     return failure();
   }
+  // alpha is a layer's own attribute unless the layer takes an activation= shorthand.
   if (const Attr *alpha = attrs.find("alpha"))
-    if (schema.type != "leaky_relu") {
+    if (llvm::is_contained(schema.attrs, StringRef("activation"))) {
       const Attr *activation = attrs.find("activation");
       if (!activation || activation->value != "leaky_relu") {
         InFlightDiagnostic diag = error(alpha->key.pos);
@@ -347,32 +348,163 @@ FailureOr<Value> Importer::buildLayer(const LayerStmt &layer, const Attrs &attrs
     auto stride = pairAttr(attrs, "stride", *kernel);
     auto padding = paddingAttr(attrs);
     auto countPad = boolAttr(attrs, "count_include_pad", false);
-    if (failed(stride) || failed(padding) || failed(countPad))
+    auto ceilMode = boolAttr(attrs, "ceil_mode", false);
+    if (failed(stride) || failed(padding) || failed(countPad) || failed(ceilMode))
       return failure();
     ArrayRef<int64_t> in = shapeOf(x);
     std::array<int64_t, 4> pads = padding->pads;
     if (padding->same)
       for (int i = 0; i < 2; ++i)
         std::tie(pads[i], pads[i + 2]) = nn::samePadding(in[2 + i], (*kernel)[i], (*stride)[i], 1);
-    auto shape = nn::inferPool2DShape(in, *kernel, *stride, pads, why);
+    auto shape = nn::inferPool2DShape(in, *kernel, *stride, pads, why, *ceilMode);
     if (failed(shape))
       return shapeFailure();
     if (type == "max_pool2d")
       return nn::MaxPool2DOp::create(builder, loc, tensorType(*shape), x, ArrayRef<int64_t>(*kernel),
-                                     ArrayRef<int64_t>(*stride), ArrayRef<int64_t>(pads))
+                                     ArrayRef<int64_t>(*stride), ArrayRef<int64_t>(pads), *ceilMode)
           .getResult();
     return nn::AvgPool2DOp::create(builder, loc, tensorType(*shape), x, ArrayRef<int64_t>(*kernel),
-                                   ArrayRef<int64_t>(*stride), ArrayRef<int64_t>(pads), *countPad)
+                                   ArrayRef<int64_t>(*stride), ArrayRef<int64_t>(pads), *countPad, *ceilMode)
         .getResult();
   }
 
-  if (type == "global_avg_pool") {
+  if (type == "global_avg_pool" || type == "global_max_pool") {
     if (failed(requireRank(layer, x, true, 4, "a 4-D input [N, C, H, W]")))
       return failure();
     auto shape = nn::inferGlobalPoolShape(shapeOf(x), why);
     if (failed(shape))
       return shapeFailure();
+    if (type == "global_max_pool")
+      return nn::GlobalMaxPoolOp::create(builder, loc, tensorType(*shape), x).getResult();
     return nn::GlobalAvgPoolOp::create(builder, loc, tensorType(*shape), x).getResult();
+  }
+
+  if (type == "conv_transpose2d") {
+    if (failed(requireRank(layer, x, true, 4, "a 4-D input [N, C, H, W]")))
+      return failure();
+    auto filters = intAttr(attrs, "filters", 1, 0);
+    auto kernel = pairAttr(attrs, "kernel", {1, 1});
+    auto stride = pairAttr(attrs, "stride", {1, 1});
+    auto dilation = pairAttr(attrs, "dilation", {1, 1});
+    auto groups = intAttr(attrs, "groups", 1, 1);
+    auto padding = paddingAttr(attrs);
+    auto bias = boolAttr(attrs, "bias", true);
+    FailureOr<std::array<int64_t, 2>> outputPadding = std::array<int64_t, 2>{0, 0};
+    if (const Attr *attr = attrs.find("output_padding")) {
+      std::string expected;
+      outputPadding = parsePairValue(attr->value, expected, 0);
+      if (failed(outputPadding))
+        return badValue(*attr, expected);
+    }
+    if (failed(filters) || failed(kernel) || failed(stride) || failed(dilation) || failed(groups) ||
+        failed(padding) || failed(bias))
+      return failure();
+    if (padding->same)
+      return badValue(*attrs.find("padding"), "explicit padding for conv_transpose2d (N, HxW or t,l,b,r); "
+                                              "`same` is only for conv2d and pooling");
+    ArrayRef<int64_t> in = shapeOf(x);
+    if (in[1] % *groups || *filters % *groups) {
+      const Attr *attr = attrs.find("groups");
+      InFlightDiagnostic diag = error(attr->valuePos);
+      diag << "groups=" << *groups << " must divide both the input channels (" << in[1] << ") and filters ("
+           << *filters << ")";
+      diag.attachNote() << "use a common divisor of " << in[1] << " and " << *filters;
+      return failure();
+    }
+    std::array<int64_t, 4> pads = padding->pads;
+    nn::Shape filterShape = {in[1], *filters / *groups, (*kernel)[0], (*kernel)[1]};
+    nn::Shape biasShape = {*filters};
+    auto shape = nn::inferConvTranspose2DShape(
+        in, filterShape, *bias ? std::optional<ArrayRef<int64_t>>(biasShape) : std::nullopt, *stride, pads,
+        *outputPadding, *dilation, *groups, why);
+    if (failed(shape))
+      return shapeFailure();
+    Value w = param(name, ".weight", filterShape, loc);
+    Value b = *bias ? param(name, ".bias", biasShape, loc) : Value();
+    return nn::ConvTranspose2DOp::create(builder, loc, tensorType(*shape), x, w, b, ArrayRef<int64_t>(*stride),
+                                         ArrayRef<int64_t>(pads), ArrayRef<int64_t>(*outputPadding),
+                                         ArrayRef<int64_t>(*dilation), uint64_t(*groups))
+        .getResult();
+  }
+
+  if (type == "resize") {
+    if (failed(requireRank(layer, x, true, 4, "a 4-D input [N, C, H, W]")))
+      return failure();
+    const Attr *modeAttr = attrs.find("mode");
+    StringRef mode = modeAttr ? StringRef(modeAttr->value) : StringRef("nearest");
+    if (mode != "nearest" && mode != "bilinear")
+      return badValue(*modeAttr, "nearest or bilinear");
+    auto alignCorners = boolAttr(attrs, "align_corners", false);
+    if (failed(alignCorners))
+      return failure();
+    if (*alignCorners && mode != "bilinear")
+      return badValue(*attrs.find("align_corners"), "align_corners only with mode=bilinear");
+    const Attr *scaleAttr = attrs.find("scale"), *sizeAttr = attrs.find("size");
+    if (!scaleAttr == !sizeAttr) {
+      InFlightDiagnostic diag = error(layer.type.pos);
+      diag << "resize '" << name << "' needs exactly one of 'scale' and 'size'";
+      diag.attachNote() << "give integer scale factors (`scale=2` or `scale=2x3`) or the output size (`size=14x14`)";
+      return failure();
+    }
+    auto value = pairAttr(attrs, scaleAttr ? "scale" : "size", {1, 1});
+    if (failed(value))
+      return failure();
+    ArrayRef<int64_t> in = shapeOf(x);
+    std::array<int64_t, 2> size = *value;
+    if (scaleAttr)
+      size = {in[2] * (*value)[0], in[3] * (*value)[1]};
+    auto shape = nn::inferResizeShape(in, mode, size, why);
+    if (failed(shape))
+      return shapeFailure();
+    return nn::ResizeOp::create(builder, loc, tensorType(*shape), x, mode, ArrayRef<int64_t>(size), *alignCorners)
+        .getResult();
+  }
+
+  if (type == "lrn") {
+    if (failed(requireRank(layer, x, true, 4, "a 4-D input [N, C, H, W]")))
+      return failure();
+    auto size = intAttr(attrs, "size", 1, 1);
+    auto alpha = floatAttr(attrs, "alpha", 1e-4, 0.0, 1e9, false);
+    auto beta = floatAttr(attrs, "beta", 0.75, 0.0, 1e9, false);
+    auto bias = floatAttr(attrs, "bias", 1.0, 0.0, 1e9, false);
+    if (failed(size) || failed(alpha) || failed(beta) || failed(bias))
+      return failure();
+    auto shape = nn::inferLRNShape(shapeOf(x), *size, why);
+    if (failed(shape))
+      return shapeFailure();
+    return nn::LRNOp::create(builder, loc, tensorType(*shape), x, uint64_t(*size),
+                             llvm::APFloat(static_cast<float>(*alpha)), llvm::APFloat(static_cast<float>(*beta)),
+                             llvm::APFloat(static_cast<float>(*bias)))
+        .getResult();
+  }
+
+  if (type == "pad") {
+    const Attr *padsAttr = attrs.find("pads");
+    std::string expected;
+    auto pads = parseIntListValue(padsAttr->value, expected);
+    if (failed(pads))
+      return badValue(*padsAttr, expected);
+    auto value = floatAttr(attrs, "value", 0.0, -1e30, 1e30, false);
+    if (failed(value))
+      return failure();
+    auto shape = nn::inferPadShape(shapeOf(x), *pads, why);
+    if (failed(shape))
+      return shapeFailure();
+    return nn::PadOp::create(builder, loc, tensorType(*shape), x, ArrayRef<int64_t>(*pads),
+                             llvm::APFloat(static_cast<float>(*value)))
+        .getResult();
+  }
+
+  if (type == "reshape") {
+    const Attr *shapeAttr = attrs.find("shape");
+    std::string expected;
+    auto target = parseShapeValue(shapeAttr->value, expected);
+    if (failed(target))
+      return badValue(*shapeAttr, expected);
+    auto shape = nn::inferReshapeShape(shapeOf(x), *target, why);
+    if (failed(shape))
+      return shapeFailure();
+    return nn::ReshapeOp::create(builder, loc, tensorType(*shape), x, ArrayRef<int64_t>(*target)).getResult();
   }
 
   if (type == "batch_norm") {
@@ -408,6 +540,28 @@ FailureOr<Value> Importer::buildLayer(const LayerStmt &layer, const Attrs &attrs
     return nn::LeakyReluOp::create(builder, loc, x.getType(), x, llvm::APFloat(static_cast<float>(*alpha)))
         .getResult();
   }
+  if (type == "clip") {
+    auto lo = floatAttr(attrs, "min", 0.0, -1e30, 1e30, false);
+    auto hi = floatAttr(attrs, "max", 6.0, -1e30, 1e30, false);
+    if (failed(lo) || failed(hi))
+      return failure();
+    if (*lo > *hi)
+      return badValue(*attrs.find(attrs.find("max") ? "max" : "min"), "min <= max");
+    return nn::ClipOp::create(builder, loc, x.getType(), x, llvm::APFloat(static_cast<float>(*lo)),
+                              llvm::APFloat(static_cast<float>(*hi)))
+        .getResult();
+  }
+  if (type == "hard_sigmoid") {
+    auto alpha = floatAttr(attrs, "alpha", 0.2, -1e6, 1e6, false);
+    auto beta = floatAttr(attrs, "beta", 0.5, -1e6, 1e6, false);
+    if (failed(alpha) || failed(beta))
+      return failure();
+    return nn::HardSigmoidOp::create(builder, loc, x.getType(), x, llvm::APFloat(static_cast<float>(*alpha)),
+                                     llvm::APFloat(static_cast<float>(*beta)))
+        .getResult();
+  }
+  if (type == "hard_swish")
+    return nn::HardSwishOp::create(builder, loc, x.getType(), x).getResult();
   if (type == "dropout") {
     auto rate = floatAttr(attrs, "rate", 0.5, 0.0, 1.0, true);
     if (failed(rate))
@@ -441,18 +595,44 @@ FailureOr<Value> Importer::buildLayer(const LayerStmt &layer, const Attrs &attrs
     return nn::FlattenOp::create(builder, loc, tensorType(*shape), x).getResult();
   }
 
-  if (type == "softmax") {
+  if (type == "softmax" || type == "log_softmax") {
     auto axis = axisAttr(attrs, shapeOf(x).size());
     if (failed(axis))
       return failure();
+    if (type == "log_softmax")
+      return nn::LogSoftmaxOp::create(builder, loc, x.getType(), x, uint64_t(*axis)).getResult();
     return nn::SoftmaxOp::create(builder, loc, x.getType(), x, uint64_t(*axis)).getResult();
   }
 
-  if (type == "add") {
-    auto shape = nn::inferSameShape(shapeOf(inputs[0]), shapeOf(inputs[1]), why);
+  if (type == "add" || type == "sub" || type == "mul" || type == "div" || type == "max" || type == "min") {
+    auto shape = nn::inferBroadcastShape(shapeOf(inputs[0]), shapeOf(inputs[1]), why);
     if (failed(shape))
       return shapeFailure();
-    return nn::AddOp::create(builder, loc, tensorType(*shape), inputs[0], inputs[1]).getResult();
+    Type result = tensorType(*shape);
+    Value a = inputs[0], b = inputs[1];
+    if (type == "add")
+      return nn::AddOp::create(builder, loc, result, a, b).getResult();
+    if (type == "sub")
+      return nn::SubOp::create(builder, loc, result, a, b).getResult();
+    if (type == "mul")
+      return nn::MulOp::create(builder, loc, result, a, b).getResult();
+    if (type == "div")
+      return nn::DivOp::create(builder, loc, result, a, b).getResult();
+    if (type == "max")
+      return nn::MaxOp::create(builder, loc, result, a, b).getResult();
+    return nn::MinOp::create(builder, loc, result, a, b).getResult();
+  }
+
+  if (type == "sum" || type == "mean") {
+    SmallVector<ArrayRef<int64_t>> shapes;
+    for (Value v : inputs)
+      shapes.push_back(shapeOf(v));
+    auto shape = nn::inferAllSameShape(shapes, why);
+    if (failed(shape))
+      return shapeFailure();
+    if (type == "mean")
+      return nn::MeanOp::create(builder, loc, tensorType(*shape), inputs).getResult();
+    return nn::SumOp::create(builder, loc, tensorType(*shape), inputs).getResult();
   }
 
   assert(type == "concat" && "layer type missing from buildLayer");

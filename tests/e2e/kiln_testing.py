@@ -59,6 +59,34 @@ def scratch_dir():
     return tempfile.mkdtemp(prefix="kiln-test-")
 
 
+def check_layers(name, input_shapes, layer_lines, params, torch_fn, rng, tol=1e-5):
+    """Writes a model of `layer_lines` (defining y) over random inputs in0, in1, ... of
+    `input_shapes`, runs it with the reference interpreter and as a compiled library, and compares
+    both with torch_fn(*inputs) (torch tensors). `params` maps parameter names to arrays."""
+    import torch  # only the PyTorch comparisons need it
+
+    work = scratch_dir()
+    inputs = {f"in{i}": rng.standard_normal(s).astype(np.float32) for i, s in enumerate(input_shapes)}
+    lines = [f"input {n}: {'x'.join(map(str, a.shape))}" for n, a in inputs.items()]
+    lines += layer_lines + ["output y"]
+    model = os.path.join(work, f"{name}.kiln")
+    with open(model, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    weights = os.path.join(work, "w.safetensors")
+    write_safetensors(weights, params)
+    bindings = []
+    for n, a in inputs.items():
+        np.save(os.path.join(work, n + ".npy"), a)
+        bindings += ["-i", f"{n}={os.path.join(work, n + '.npy')}"]
+    with torch.no_grad():
+        expected = torch_fn(*[torch.from_numpy(a) for a in inputs.values()]).numpy()
+    run_kiln("run", "--reference", model, "--weights", weights, *bindings, "-o", os.path.join(work, "ref.npy"))
+    assert_close(np.load(os.path.join(work, "ref.npy")), expected, tol, f"{name} reference vs PyTorch")
+    run_kiln("compile", model, "-o", work, "--name", "op", "--weights", weights)
+    run_kiln("run", os.path.join(work, "libop.so"), *bindings, "-o", os.path.join(work, "lib.npy"))
+    assert_close(np.load(os.path.join(work, "lib.npy")), expected, tol, f"{name} library vs PyTorch")
+
+
 def main(tests):
     """Runs test functions in order; prints 'N passed, N failed' and exits non-zero on any failure."""
     passed = failed = 0

@@ -1,4 +1,5 @@
-// The kiln command line: `kiln compile` and `kiln run`.
+// The kiln command line: `kiln compile`, `kiln run` and `kiln inspect`.
+#include "compiler/analysis/InspectCommand.h"
 #include "compiler/driver/CompilePipeline.h"
 #include "compiler/driver/RunCommand.h"
 
@@ -24,7 +25,11 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--weights", compile.weightsPath, "safetensors file with the parameters, by layer name");
   compileCmd->add_option("--seed", compile.seed, "seed of the default initialisation when --weights is not given");
   compileCmd->add_option("--emit", emit, "stop after a phase and print it")
-      ->check(CLI::IsMember({"nn", "nn-opt", "halide-stmt", "halide-html", "library"}));
+      ->check(CLI::IsMember({"nn", "nn-opt", "halide-stmt", "halide-html", "library", "linalg", "linalg-scheduled",
+                             "bufferized", "llvm-dialect", "llvm-ir", "asm"}));
+  std::string backend = "halide";
+  compileCmd->add_option("--backend", backend, "halide (default) or mlir (linalg + transform-dialect schedule)")
+      ->check(CLI::IsMember({"halide", "mlir"}));
 
   RunOptions run;
   int64_t runBatch = 0;
@@ -40,13 +45,27 @@ int main(int argc, char **argv) {
   runCmd->add_option("--repeat", run.repeat, "time this many calls after a warm-up: min/median/max ms")
       ->check(CLI::PositiveNumber);
 
+  InspectOptions inspect;
+  int64_t inspectBatch = 0;
+  CLI::App *inspectCmd = app.add_subcommand("inspect", "print a model's layers: output shapes, parameters, FLOPs");
+  inspectCmd->add_option("model", inspect.modelPath, "model file (.kiln)")->required();
+  inspectCmd->add_option("--batch", inspectBatch, "batch size replacing dimension 0 of every input")
+      ->check(CLI::PositiveNumber);
+  inspectCmd->add_option("--dot", inspect.dotPath, "also write the layer graph as Graphviz to this file");
+
   CLI11_PARSE(app, argc, argv);
 
   if (compileCmd->parsed()) {
     compile.emit = *parseEmitPhase(emit);
+    compile.backend = backend == "mlir" ? Backend::MLIR : Backend::Halide;
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);
+  }
+  if (inspectCmd->parsed()) {
+    if (inspectBatch > 0)
+      inspect.batch = inspectBatch;
+    return runInspect(inspect);
   }
   if (runBatch > 0)
     run.batch = runBatch;

@@ -4,6 +4,9 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cstdio>
 
 using namespace mlir;
 using namespace kiln::nn;
@@ -40,11 +43,22 @@ KILN_INFER_SIGNATURE(Conv2DOp) {
   return finish(context, loc, shape, why, types);
 }
 
+KILN_INFER_SIGNATURE(ConvTranspose2DOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  auto shape = inferConvTranspose2DShape(shapeOf(op.getInput()), shapeOf(op.getFilter()),
+                                         optionalShapeOf(op.getBias()), op.getStrides(), op.getPadding(),
+                                         op.getOutputPadding(), op.getDilations(),
+                                         static_cast<int64_t>(op.getGroups()), why);
+  return finish(context, loc, shape, why, types);
+}
+
 template <typename PoolAdaptor>
 static LogicalResult inferPool(MLIRContext *context, std::optional<Location> loc, PoolAdaptor op,
                                SmallVectorImpl<Type> &types) {
   std::string why;
-  auto shape = inferPool2DShape(shapeOf(op.getInput()), op.getKernel(), op.getStrides(), op.getPadding(), why);
+  auto shape = inferPool2DShape(shapeOf(op.getInput()), op.getKernel(), op.getStrides(), op.getPadding(), why,
+                                op.getCeilMode());
   return finish(context, loc, shape, why, types);
 }
 
@@ -60,6 +74,66 @@ KILN_INFER_SIGNATURE(GlobalAvgPoolOp) {
   Adaptor op(operands, attributes, properties, regions);
   std::string why;
   return finish(context, loc, inferGlobalPoolShape(shapeOf(op.getInput()), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(GlobalMaxPoolOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferGlobalPoolShape(shapeOf(op.getInput()), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(ResizeOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferResizeShape(shapeOf(op.getInput()), op.getMode(), op.getSize(), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(LRNOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferLRNShape(shapeOf(op.getInput()), static_cast<int64_t>(op.getSize()), why), why,
+                types);
+}
+
+KILN_INFER_SIGNATURE(PadOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferPadShape(shapeOf(op.getInput()), op.getPads(), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(ReshapeOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferReshapeShape(shapeOf(op.getInput()), op.getShape(), why), why, types);
+}
+
+#define KILN_INFER_BROADCAST(OpName)                                                                        \
+  KILN_INFER_SIGNATURE(OpName) {                                                                            \
+    Adaptor op(operands, attributes, properties, regions);                                                  \
+    std::string why;                                                                                        \
+    auto shape = inferBroadcastShape(shapeOf(op.getLhs()), shapeOf(op.getRhs()), why);                      \
+    return finish(context, loc, shape, why, types);                                                         \
+  }
+KILN_INFER_BROADCAST(AddOp)
+KILN_INFER_BROADCAST(SubOp)
+KILN_INFER_BROADCAST(MulOp)
+KILN_INFER_BROADCAST(DivOp)
+KILN_INFER_BROADCAST(MaxOp)
+KILN_INFER_BROADCAST(MinOp)
+
+template <typename VariadicAdaptor>
+static LogicalResult inferAllSame(MLIRContext *context, std::optional<Location> loc, VariadicAdaptor op,
+                                  SmallVectorImpl<Type> &types) {
+  std::string why;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : op.getInputs())
+    shapes.push_back(shapeOf(v));
+  return finish(context, loc, inferAllSameShape(shapes, why), why, types);
+}
+
+KILN_INFER_SIGNATURE(SumOp) { return inferAllSame(context, loc, Adaptor(operands, attributes, properties, regions), types); }
+KILN_INFER_SIGNATURE(MeanOp) {
+  return inferAllSame(context, loc, Adaptor(operands, attributes, properties, regions), types);
 }
 
 KILN_INFER_SIGNATURE(BatchNormOp) {
@@ -107,6 +181,67 @@ LogicalResult SoftmaxOp::verify() {
     return emitOpError(why);
   return success();
 }
+
+LogicalResult LogSoftmaxOp::verify() {
+  std::string why;
+  if (failed(inferSoftmaxShape(getType().getShape(), static_cast<int64_t>(getAxis()), why)))
+    return emitOpError(why);
+  return success();
+}
+
+LogicalResult ClipOp::verify() {
+  float lo = getMin().convertToFloat(), hi = getMax().convertToFloat();
+  if (!(lo <= hi)) {
+    char text[64];
+    std::snprintf(text, sizeof text, "got min %g and max %g", lo, hi);
+    return emitOpError("expected min <= max, ") << text;
+  }
+  return success();
+}
+
+/// The binary ops print `%a, %b : T` when both operands and the result have type T (the common
+/// case, and add's original form), else `%a, %b : (A, B) -> R`.
+static ParseResult parseBinary(OpAsmParser &parser, OperationState &result) {
+  SmallVector<OpAsmParser::UnresolvedOperand, 2> operands;
+  SMLoc loc = parser.getCurrentLocation();
+  Type lhsType, rhsType, resultType;
+  if (parser.parseOperandList(operands, 2) || parser.parseOptionalAttrDict(result.attributes) ||
+      parser.parseColon())
+    return failure();
+  if (succeeded(parser.parseOptionalLParen())) {
+    if (parser.parseType(lhsType) || parser.parseComma() || parser.parseType(rhsType) || parser.parseRParen() ||
+        parser.parseArrow() || parser.parseType(resultType))
+      return failure();
+  } else {
+    if (parser.parseType(resultType))
+      return failure();
+    lhsType = rhsType = resultType;
+  }
+  result.addTypes(resultType);
+  return parser.resolveOperands(operands, {lhsType, rhsType}, loc, result.operands);
+}
+
+static void printBinary(OpAsmPrinter &p, Operation *op) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+  Type resultType = op->getResult(0).getType();
+  p << " " << lhs << ", " << rhs;
+  p.printOptionalAttrDict(op->getAttrs());
+  p << " : ";
+  if (lhs.getType() == resultType && rhs.getType() == resultType)
+    p << resultType;
+  else
+    p << "(" << lhs.getType() << ", " << rhs.getType() << ") -> " << resultType;
+}
+
+#define KILN_BINARY_FORMAT(OpName)                                                                          \
+  ParseResult OpName::parse(OpAsmParser &parser, OperationState &result) { return parseBinary(parser, result); } \
+  void OpName::print(OpAsmPrinter &p) { printBinary(p, getOperation()); }
+KILN_BINARY_FORMAT(AddOp)
+KILN_BINARY_FORMAT(SubOp)
+KILN_BINARY_FORMAT(MulOp)
+KILN_BINARY_FORMAT(DivOp)
+KILN_BINARY_FORMAT(MaxOp)
+KILN_BINARY_FORMAT(MinOp)
 
 LogicalResult DropoutOp::verify() {
   float rate = getRate().convertToFloat();

@@ -25,6 +25,18 @@ int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad
   return span / stride + 1;
 }
 
+int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padLo, int64_t padHi, bool ceilMode) {
+  int64_t span = in + padLo + padHi - kernel;
+  if (span < 0)
+    return 0;
+  if (!ceilMode)
+    return span / stride + 1;
+  int64_t out = (span + stride - 1) / stride + 1;
+  if ((out - 1) * stride >= in + padLo)
+    --out;
+  return out;
+}
+
 std::pair<int64_t, int64_t> samePadding(int64_t in, int64_t kernel, int64_t stride, int64_t dilation) {
   int64_t out = (in + stride - 1) / stride;
   int64_t total = std::max<int64_t>(0, (out - 1) * stride + dilation * (kernel - 1) + 1 - in);
@@ -118,7 +130,7 @@ FailureOr<Shape> inferConv2DShape(ArrayRef<int64_t> input, ArrayRef<int64_t> fil
 }
 
 FailureOr<Shape> inferPool2DShape(ArrayRef<int64_t> input, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                                  ArrayRef<int64_t> padding, std::string &why) {
+                                  ArrayRef<int64_t> padding, std::string &why, bool ceilMode) {
   if (failed(checkStaticShape(input, why)))
     return failure();
   if (input.size() != 4) {
@@ -132,7 +144,158 @@ FailureOr<Shape> inferPool2DShape(ArrayRef<int64_t> input, ArrayRef<int64_t> ker
     why = "expected each padding to be smaller than the kernel on its axis (a window of only padding has no value)";
     return failure();
   }
-  return windowOutput(input, input[1], kernel, strides, padding, ones, why);
+  auto out = windowOutput(input, input[1], kernel, strides, padding, ones, why);
+  if (succeeded(out) && ceilMode)
+    for (int i = 0; i < 2; ++i)
+      (*out)[2 + i] = poolOutputSize(input[2 + i], kernel[i], strides[i], padding[i], padding[i + 2], true);
+  return out;
+}
+
+FailureOr<Shape> inferConvTranspose2DShape(ArrayRef<int64_t> input, ArrayRef<int64_t> filter,
+                                           std::optional<ArrayRef<int64_t>> bias, ArrayRef<int64_t> strides,
+                                           ArrayRef<int64_t> padding, ArrayRef<int64_t> outputPadding,
+                                           ArrayRef<int64_t> dilations, int64_t groups, std::string &why) {
+  if (failed(checkAllStatic({input, filter}, why)))
+    return failure();
+  if (input.size() != 4 || filter.size() != 4) {
+    why = "expected a 4-D input [N, C, H, W] and a 4-D filter [C, F/groups, KH, KW], got " + formatShape(input) +
+          " and " + formatShape(filter);
+    return failure();
+  }
+  ArrayRef<int64_t> kernel = filter.drop_front(2);
+  if (failed(checkWindowAttrs(kernel, strides, padding, dilations, why)))
+    return failure();
+  if (outputPadding.size() != 2 || outputPadding[0] < 0 || outputPadding[1] < 0 ||
+      outputPadding[0] >= std::max(strides[0], dilations[0]) || outputPadding[1] >= std::max(strides[1], dilations[1])) {
+    why = "expected output_padding to be two non-negative integers [h, w], each smaller than the stride or the "
+          "dilation on its axis";
+    return failure();
+  }
+  if (groups < 1 || input[1] % groups) {
+    why = "expected groups (" + std::to_string(groups) + ") to divide input channels (" + std::to_string(input[1]) + ")";
+    return failure();
+  }
+  if (filter[0] != input[1]) {
+    why = "expected the filter's dimension 0 (" + std::to_string(filter[0]) + ") to equal input channels (" +
+          std::to_string(input[1]) + ") (layout [C, F/groups, KH, KW])";
+    return failure();
+  }
+  const int64_t F = filter[1] * groups;
+  if (bias && (bias->size() != 1 || (*bias)[0] != F)) {
+    why = "expected a bias of shape " + std::to_string(F) + " (filter dim 1 x groups), got " + formatShape(*bias);
+    return failure();
+  }
+  Shape out = {input[0], F, 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    out[2 + i] = (input[2 + i] - 1) * strides[i] - padding[i] - padding[i + 2] + dilations[i] * (kernel[i] - 1) +
+                 outputPadding[i] + 1;
+    if (out[2 + i] < 1) {
+      why = std::string("the padding removes the whole output along ") + (i == 0 ? "H" : "W") + " (" +
+            std::to_string(out[2 + i]) + " cells left)";
+      return failure();
+    }
+  }
+  return out;
+}
+
+FailureOr<Shape> inferResizeShape(ArrayRef<int64_t> input, StringRef mode, ArrayRef<int64_t> size,
+                                  std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  if (input.size() != 4) {
+    why = "expected a 4-D input [N, C, H, W], got " + formatShape(input);
+    return failure();
+  }
+  if (mode != "nearest" && mode != "bilinear") {
+    why = ("expected mode nearest or bilinear, got '" + mode + "'").str();
+    return failure();
+  }
+  if (failed(checkPositivePair("size", size, why)))
+    return failure();
+  return Shape{input[0], input[1], size[0], size[1]};
+}
+
+FailureOr<Shape> inferLRNShape(ArrayRef<int64_t> input, int64_t size, std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  if (input.size() != 4) {
+    why = "expected a 4-D input [N, C, H, W], got " + formatShape(input);
+    return failure();
+  }
+  if (size < 1) {
+    why = "expected a positive size (channels in the window), got " + std::to_string(size);
+    return failure();
+  }
+  return Shape(input.begin(), input.end());
+}
+
+FailureOr<Shape> inferPadShape(ArrayRef<int64_t> input, ArrayRef<int64_t> pads, std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  const size_t rank = input.size();
+  if (pads.size() != 2 * rank || llvm::any_of(pads, [](int64_t p) { return p < 0; })) {
+    why = "expected pads to be " + std::to_string(2 * rank) + " non-negative integers [begin..., end...] for input " +
+          formatShape(input) + ", got " + std::to_string(pads.size());
+    return failure();
+  }
+  Shape out(input.begin(), input.end());
+  for (size_t d = 0; d < rank; ++d)
+    out[d] += pads[d] + pads[d + rank];
+  return out;
+}
+
+FailureOr<Shape> inferReshapeShape(ArrayRef<int64_t> input, ArrayRef<int64_t> shape, std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  if (shape.empty() || llvm::any_of(shape, [](int64_t d) { return d < 1; })) {
+    why = "expected a target shape of positive dimensions, got [" + formatShape(shape) + "]";
+    return failure();
+  }
+  auto count = [](ArrayRef<int64_t> s) {
+    int64_t n = 1;
+    for (int64_t d : s)
+      n *= d;
+    return n;
+  };
+  if (count(input) != count(shape)) {
+    why = "expected the target shape " + formatShape(shape) + " (" + std::to_string(count(shape)) +
+          " elements) to hold the input's " + std::to_string(count(input)) + " elements (" + formatShape(input) + ")";
+    return failure();
+  }
+  return Shape(shape.begin(), shape.end());
+}
+
+FailureOr<Shape> inferBroadcastShape(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs, std::string &why) {
+  if (failed(checkAllStatic({lhs, rhs}, why)))
+    return failure();
+  const size_t rank = std::max(lhs.size(), rhs.size());
+  Shape out(rank, 1);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i < lhs.size() ? lhs[lhs.size() - 1 - i] : 1;
+    int64_t b = i < rhs.size() ? rhs[rhs.size() - 1 - i] : 1;
+    if (a != b && a != 1 && b != 1) {
+      why = "expected shapes that broadcast (each dimension equal or 1, aligned at the last), got " +
+            formatShape(lhs) + " and " + formatShape(rhs);
+      return failure();
+    }
+    out[rank - 1 - i] = a == 1 ? b : a;
+  }
+  return out;
+}
+
+FailureOr<Shape> inferAllSameShape(ArrayRef<ArrayRef<int64_t>> inputs, std::string &why) {
+  if (inputs.empty()) {
+    why = "expected at least one input";
+    return failure();
+  }
+  if (failed(checkAllStatic(inputs, why)))
+    return failure();
+  for (ArrayRef<int64_t> s : inputs.drop_front())
+    if (s != inputs.front()) {
+      why = "expected inputs of the same shape, got " + formatShape(inputs.front()) + " and " + formatShape(s);
+      return failure();
+    }
+  return Shape(inputs.front().begin(), inputs.front().end());
 }
 
 FailureOr<Shape> inferGlobalPoolShape(ArrayRef<int64_t> input, std::string &why) {

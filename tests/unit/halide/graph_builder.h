@@ -109,14 +109,16 @@ public:
                          " : i64} : (" + types + ") -> " + typeOf(out));
   }
   V pool(const std::string &kind, V x, std::vector<int64_t> kernel, std::vector<int64_t> strides,
-         std::vector<int64_t> padding, std::optional<bool> countIncludePad = std::nullopt) {
+         std::vector<int64_t> padding, std::optional<bool> countIncludePad = std::nullopt, bool ceilMode = false) {
     std::string why;
-    auto shape = nn::inferPool2DShape(x.shape, kernel, strides, padding, why);
+    auto shape = nn::inferPool2DShape(x.shape, kernel, strides, padding, why, ceilMode);
     EXPECT_TRUE(mlir::succeeded(shape)) << why;
     Shape out(shape->begin(), shape->end());
     std::string attrs = "kernel = " + ints(kernel) + ", strides = " + ints(strides) + ", padding = " + ints(padding);
     if (countIncludePad)
       attrs += std::string(", count_include_pad = ") + (*countIncludePad ? "true" : "false");
+    if (ceilMode)
+      attrs += ", ceil_mode = true";
     return emit(out, "nn." + kind + " " + x.name + " {" + attrs + "} : (" + typeOf(x.shape) + ") -> " + typeOf(out));
   }
   V globalAvgPool(V x) {
@@ -167,6 +169,79 @@ public:
     }
     return emit(out, "nn.concat " + names + " {axis = " + std::to_string(axis) + " : i64} : (" + types + ") -> " +
                          typeOf(out));
+  }
+
+  /// conv_transpose2d with a filter [C, filters/groups, KH, KW].
+  V convTranspose(V x, int64_t filters, std::vector<int64_t> kernel, std::vector<int64_t> strides,
+                  std::vector<int64_t> padding, std::vector<int64_t> outputPadding,
+                  std::vector<int64_t> dilations = {1, 1}, int64_t groups = 1, bool bias = true) {
+    Shape wShape = {x.shape[1], filters / groups, kernel[0], kernel[1]};
+    float bound = 1.0f / std::sqrt(static_cast<float>(x.shape[1] / groups * kernel[0] * kernel[1]));
+    V w = param(wShape, -bound, bound);
+    std::optional<V> b;
+    if (bias)
+      b = param({filters});
+    std::string why;
+    auto shape = nn::inferConvTranspose2DShape(x.shape, wShape,
+                                               b ? std::optional<llvm::ArrayRef<int64_t>>(b->shape) : std::nullopt,
+                                               strides, padding, outputPadding, dilations, groups, why);
+    EXPECT_TRUE(mlir::succeeded(shape)) << why;
+    Shape out(shape->begin(), shape->end());
+    std::string operands = x.name + ", " + w.name + (b ? ", " + b->name : "");
+    std::string types = typeOf(x.shape) + ", " + typeOf(wShape) + (b ? ", " + typeOf(b->shape) : "");
+    return emit(out, "nn.conv_transpose2d " + operands + " {strides = " + ints(strides) + ", padding = " +
+                         ints(padding) + ", output_padding = " + ints(outputPadding) + ", dilations = " +
+                         ints(dilations) + ", groups = " + std::to_string(groups) + " : i64} : (" + types + ") -> " +
+                         typeOf(out));
+  }
+  V globalMaxPool(V x) {
+    Shape out = {x.shape[0], x.shape[1], 1, 1};
+    return emit(out, "nn.global_max_pool " + x.name + " : (" + typeOf(x.shape) + ") -> " + typeOf(out));
+  }
+  V resize(V x, const std::string &mode, int64_t oh, int64_t ow, bool alignCorners = false) {
+    Shape out = {x.shape[0], x.shape[1], oh, ow};
+    return emit(out, "nn.resize " + x.name + " {mode = \"" + mode + "\", size = " + ints({oh, ow}) +
+                         ", align_corners = " + (alignCorners ? "true" : "false") + "} : (" + typeOf(x.shape) +
+                         ") -> " + typeOf(out));
+  }
+  V lrn(V x, int64_t size, float alpha = 1e-2f, float beta = 0.75f, float bias = 1.0f) {
+    return emit(x.shape, "nn.lrn " + x.name + " {size = " + std::to_string(size) + " : i64, alpha = " +
+                             std::to_string(alpha) + " : f32, beta = " + std::to_string(beta) + " : f32, bias = " +
+                             std::to_string(bias) + " : f32} : (" + typeOf(x.shape) + ") -> " + typeOf(x.shape));
+  }
+  /// add, sub, mul, div, max, min with numpy broadcasting.
+  V binary(const std::string &kind, V a, V b) {
+    std::string why;
+    auto shape = nn::inferBroadcastShape(a.shape, b.shape, why);
+    EXPECT_TRUE(mlir::succeeded(shape)) << why;
+    Shape out(shape->begin(), shape->end());
+    return emit(out, "nn." + kind + " " + a.name + ", " + b.name + " : (" + typeOf(a.shape) + ", " + typeOf(b.shape) +
+                         ") -> " + typeOf(out));
+  }
+  /// sum or mean.
+  V variadic(const std::string &kind, std::vector<V> parts) {
+    std::string names, types;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      names += (i ? ", " : "") + parts[i].name;
+      types += (i ? ", " : "") + typeOf(parts[i].shape);
+    }
+    return emit(parts[0].shape, "nn." + kind + " " + names + " : (" + types + ") -> " + typeOf(parts[0].shape));
+  }
+  /// An elementwise op with attributes written out, e.g. unaryWith("clip", x, "{min = 0.0 : f32, max = 6.0 : f32}").
+  V unaryWith(const std::string &kind, V x, const std::string &attrs) {
+    return emit(x.shape, "nn." + kind + " " + x.name + " " + attrs + " : " + typeOf(x.shape));
+  }
+  V pad(V x, std::vector<int64_t> pads, float value) {
+    std::string why;
+    auto shape = nn::inferPadShape(x.shape, pads, why);
+    EXPECT_TRUE(mlir::succeeded(shape)) << why;
+    Shape out(shape->begin(), shape->end());
+    return emit(out, "nn.pad " + x.name + " {pads = " + ints(pads) + ", value = " + std::to_string(value) +
+                         " : f32} : (" + typeOf(x.shape) + ") -> " + typeOf(out));
+  }
+  V reshape(V x, Shape shape) {
+    return emit(shape, "nn.reshape " + x.name + " {shape = " + ints(shape) + "} : (" + typeOf(x.shape) + ") -> " +
+                           typeOf(shape));
   }
 
   /// The module text returning `outputs`.

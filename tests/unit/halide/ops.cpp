@@ -1,5 +1,6 @@
 // Tests that each nn op lowered to Halide (JIT, default schedule) matches the reference
-// interpreter on random data, over a covering set of shapes and attributes.
+// interpreter on random data, over a covering set of shapes and attributes (odd sizes, stride > 1,
+// batch > 1, broadcasting).
 #include "graph_builder.h"
 
 namespace kiln::test {
@@ -56,6 +57,7 @@ struct PoolCase {
   Shape input;
   std::vector<int64_t> kernel, strides, padding;
   bool countIncludePad;
+  bool ceilMode = false;
 };
 
 void PrintTo(const PoolCase &c, std::ostream *os) { *os << c.name; }
@@ -70,6 +72,11 @@ const PoolCase poolCases[] = {
     {"avg_exclude_pad", "avg_pool2d", {2, 17, 11, 11}, {3, 3}, {2, 2}, {1, 1, 1, 1}, false},
     {"avg_exclude_asym_c3", "avg_pool2d", {1, 3, 7, 13}, {2, 3}, {1, 3}, {1, 0, 0, 2}, false},
     {"avg_k5_s3_include", "avg_pool2d", {1, 5, 13, 13}, {5, 5}, {3, 3}, {2, 2, 1, 1}, true},
+    {"max_ceil_k3_s2_batch2", "max_pool2d", {2, 5, 8, 10}, {3, 3}, {2, 2}, {0, 0, 0, 0}, false, true},
+    {"max_ceil_p1_asym", "max_pool2d", {1, 3, 9, 6}, {2, 3}, {2, 2}, {1, 0, 1, 1}, false, true},
+    {"avg_ceil_include_pad", "avg_pool2d", {2, 17, 8, 10}, {3, 3}, {2, 2}, {1, 1, 1, 1}, true, true},
+    {"avg_ceil_exclude_pad", "avg_pool2d", {1, 4, 9, 11}, {2, 3}, {2, 3}, {0, 1, 0, 1}, false, true},
+    {"avg_ceil_include_nopad", "avg_pool2d", {1, 3, 7, 7}, {2, 2}, {2, 2}, {0, 0, 0, 0}, true, true},
 };
 
 TEST_P(PoolTest, MatchesReference) {
@@ -79,7 +86,7 @@ TEST_P(PoolTest, MatchesReference) {
   std::optional<bool> include;
   if (std::string(c.kind) == "avg_pool2d")
     include = c.countIncludePad;
-  auto y = g.pool(c.kind, x, c.kernel, c.strides, c.padding, include);
+  auto y = g.pool(c.kind, x, c.kernel, c.strides, c.padding, include, c.ceilMode);
   expectMatchesReference(g, {y});
 }
 
@@ -137,5 +144,119 @@ TEST(HalideOps, AddAndConcat) {
                              g.concat({d, e}, 1)});
 }
 
+struct ConvTransposeCase {
+  const char *name;
+  Shape input;
+  int64_t filters;
+  std::vector<int64_t> kernel, strides, padding, outputPadding, dilations;
+  int64_t groups;
+  bool bias;
+};
+
+void PrintTo(const ConvTransposeCase &c, std::ostream *os) { *os << c.name; }
+
+class ConvTransposeTest : public ::testing::TestWithParam<ConvTransposeCase> {};
+
+const ConvTransposeCase convTransposeCases[] = {
+    {"k3_s1", {1, 3, 7, 7}, 5, {3, 3}, {1, 1}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 1, true},
+    {"k3_s2_p1_op1_batch2", {2, 16, 7, 9}, 20, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, {1, 1}, 1, true},
+    {"k4_s2_p1_block32", {1, 8, 5, 5}, 32, {4, 4}, {2, 2}, {1, 1, 1, 1}, {0, 0}, {1, 1}, 1, false},
+    {"k5x3_s3x2_asym", {3, 4, 5, 7}, 6, {5, 3}, {3, 2}, {2, 0, 1, 1}, {2, 1}, {1, 1}, 1, true},
+    {"dilation2_groups2", {1, 6, 6, 5}, 4, {3, 3}, {2, 1}, {1, 1, 0, 0}, {1, 0}, {2, 2}, 2, true},
+    {"depthwise_s2", {2, 8, 5, 5}, 8, {2, 2}, {2, 2}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 8, true},
+    {"one_filter", {1, 5, 4, 6}, 1, {3, 3}, {2, 2}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 1, true},
+};
+
+TEST_P(ConvTransposeTest, MatchesReference) {
+  const ConvTransposeCase &c = GetParam();
+  Graph g(testRng());
+  auto x = g.input(c.input);
+  auto y = g.convTranspose(x, c.filters, c.kernel, c.strides, c.padding, c.outputPadding, c.dilations, c.groups,
+                           c.bias);
+  expectMatchesReference(g, {y});
+}
+
+INSTANTIATE_TEST_SUITE_P(Halide, ConvTransposeTest, ::testing::ValuesIn(convTransposeCases),
+                         [](const auto &info) { return std::string(info.param.name); });
+
+TEST(HalideOps, ConvTransposeThenRelu) {
+  Graph g(testRng());
+  auto x = g.input({2, 4, 5, 5});
+  expectMatchesReference(g, {g.unary("relu", g.convTranspose(x, 3, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}))});
+}
+
+TEST(HalideOps, ResizeNearestAndBilinear) {
+  Graph g(testRng());
+  auto x = g.input({2, 3, 5, 7});
+  expectMatchesReference(g, {g.resize(x, "nearest", 10, 14), g.resize(x, "nearest", 15, 21),
+                             g.resize(x, "nearest", 8, 9), g.resize(x, "bilinear", 10, 14),
+                             g.resize(x, "bilinear", 10, 14, true), g.resize(x, "bilinear", 11, 3),
+                             g.resize(x, "bilinear", 9, 20, true), g.resize(x, "bilinear", 1, 1, true)});
+}
+
+TEST(HalideOps, LRN) {
+  Graph g(testRng());
+  auto x = g.input({2, 19, 5, 7});
+  expectMatchesReference(g, {g.lrn(x, 5), g.lrn(x, 2, 0.5f, 0.6f, 2.0f), g.lrn(x, 1), g.lrn(x, 25)});
+}
+
+TEST(HalideOps, BinaryBroadcasting) {
+  Graph g(testRng());
+  auto a = g.input({2, 6, 5, 7});
+  auto b = g.input({2, 6, 5, 7});
+  auto perChannel = g.input({6, 1, 1});
+  auto row = g.input({7});
+  auto column = g.input({2, 1, 5, 1});
+  auto m = g.input({3, 1});
+  auto n = g.input({4});
+  expectMatchesReference(g, {g.binary("add", a, b), g.binary("sub", a, perChannel), g.binary("mul", perChannel, a),
+                             g.binary("div", a, g.param({7}, 0.5f, 2.0f)), g.binary("div", g.param({6, 1, 1}), b),
+                             g.binary("max", a, column), g.binary("min", column, row), g.binary("mul", m, n)});
+}
+
+TEST(HalideOps, BinaryFusesIntoConv) {
+  Graph g(testRng());
+  auto x = g.input({1, 5, 9, 9});
+  auto s = g.input({7, 1, 1});
+  auto c = g.conv(x, 7, {3, 3}, {2, 2}, {1, 1, 1, 1});
+  expectMatchesReference(g, {g.binary("mul", g.binary("sub", c, s), s)});
+}
+
+TEST(HalideOps, SumAndMean) {
+  Graph g(testRng());
+  auto a = g.input({2, 5, 3, 7});
+  auto b = g.input({2, 5, 3, 7});
+  auto c = g.input({2, 5, 3, 7});
+  auto v = g.input({3, 11});
+  expectMatchesReference(g, {g.variadic("sum", {a, b, c}), g.variadic("mean", {a, b, c}), g.variadic("mean", {a}),
+                             g.variadic("sum", {v, v})});
+}
+
+TEST(HalideOps, ClipHardSigmoidHardSwish) {
+  Graph g(testRng());
+  auto x = g.input({2, 5, 7, 3});
+  auto big = g.binary("mul", x, g.input({1}));
+  expectMatchesReference(g, {g.unaryWith("clip", x, "{min = -0.5 : f32, max = 0.25 : f32}"),
+                             g.unaryWith("hard_sigmoid", big, "{alpha = 0.2 : f32, beta = 0.5 : f32}"),
+                             g.unaryWith("hard_swish", big, ""), g.unaryWith("hard_swish", g.input({3, 17}), "")});
+}
+
+TEST(HalideOps, LogSoftmaxAndGlobalMaxPool) {
+  Graph g(testRng());
+  auto x = g.input({2, 5, 3, 7});
+  auto v = g.input({3, 10});
+  expectMatchesReference(g, {g.unaryWith("log_softmax", v, "{axis = 1 : i64}"),
+                             g.unaryWith("log_softmax", x, "{axis = 1 : i64}"),
+                             g.unaryWith("log_softmax", x, "{axis = 3 : i64}"), g.globalMaxPool(x)});
+}
+
+TEST(HalideOps, PadAndReshape) {
+  Graph g(testRng());
+  auto x = g.input({2, 3, 5, 7});
+  auto v = g.input({6, 4});
+  expectMatchesReference(g, {g.pad(x, {0, 0, 1, 2, 0, 1, 2, 0}, 0.0f), g.pad(x, {1, 0, 0, 0, 0, 2, 0, 3}, -1.5f),
+                             g.pad(v, {1, 0, 2, 3}, 2.0f), g.reshape(x, {2, 105}), g.reshape(x, {6, 5, 7}),
+                             g.reshape(x, {7, 3, 5, 2}), g.reshape(v, {2, 3, 2, 2}), g.reshape(v, {24})});
+}
 } // namespace
 } // namespace kiln::test

@@ -1,5 +1,6 @@
 // Tests reference conv2d (stride, asymmetric padding, dilation, groups, depthwise, batch) and
-// dense against hand-computed values on small odd shapes.
+// conv_transpose2d (stride, padding, output_padding, groups) and dense against hand-computed values
+// on small odd shapes.
 #include "run_model.h"
 
 using namespace kiln;
@@ -107,6 +108,57 @@ func.func @forward(%x: tensor<2x3xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   ASSERT_EQ(out->size(), 2u);
   test::expectTensor((*out)[0], {2, 2}, {8, 3, 8, 7.5f});
   test::expectTensor((*out)[1], {2, 2}, {-2, 3, -2, 7.5f});
+}
+
+
+/// A model of one conv_transpose2d (filter [C, F/groups, KH, KW], no bias).
+std::string convTransposeModel(const std::string &x, const std::string &w, const std::string &y,
+                               const std::string &attrs) {
+  return "func.func @forward(%x: tensor<" + x + "xf32>) -> tensor<" + y + "xf32> {\n"
+         "  %w = nn.param \"t.weight\" : tensor<" + w + "xf32>\n"
+         "  %y = nn.conv_transpose2d %x, %w {" + attrs + ", dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<" +
+         x + "xf32>, tensor<" + w + "xf32>) -> tensor<" + y + "xf32>\n"
+         "  return %y : tensor<" + y + "xf32>\n}\n";
+}
+
+TEST(ConvTranspose2D, StrideOneOverlapsTaps) {
+  // Each input cell adds itself to a 2x2 block of the 3x3 output (all-ones filter).
+  std::string model = convTransposeModel("1x1x2x2", "1x1x2x2", "1x1x3x3",
+                                         "strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, "
+                                         "output_padding = array<i64: 0, 0>");
+  WeightStore weights = {{"t.weight", tensor({1, 1, 2, 2}, {1, 1, 1, 1})}};
+  test::expectTensor(test::runOne(model, weights, {iota({1, 1, 2, 2})}), {1, 1, 3, 3},
+                     {1, 3, 2, 4, 10, 6, 3, 7, 4});
+}
+
+TEST(ConvTranspose2D, StrideTwoPaddingAndOutputPadding) {
+  // Stride 2, kernel 2: each input cell becomes a 2x2 block scaled by the filter [1 2; 3 4]; the
+  // full 4x4 output loses its first row and column to padding (top 1, left 1) and output_padding
+  // adds a zero row and column at the bottom/right: OH = (2-1)*2 - 1 - 0 + 1 + 1 + 1 = 4.
+  std::string model = convTransposeModel("1x1x2x2", "1x1x2x2", "1x1x4x4",
+                                         "strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 0, 0>, "
+                                         "output_padding = array<i64: 1, 1>");
+  WeightStore weights = {{"t.weight", tensor({1, 1, 2, 2}, {1, 2, 3, 4})}};
+  // Full output rows: [1 2 2 4; 3 4 6 8; 3 6 4 8; 9 12 12 16].
+  test::expectTensor(test::runOne(model, weights, {tensor({1, 1, 2, 2}, {1, 2, 3, 4})}), {1, 1, 4, 4},
+                     {4, 6, 8, 0, 6, 4, 8, 0, 12, 12, 16, 0, 0, 0, 0, 0});
+}
+
+TEST(ConvTranspose2D, GroupsAndBias) {
+  // Two groups of one channel each, two filters per group: filter [C=2, F/groups=2, 1, 1].
+  const char *model = R"mlir(
+func.func @forward(%x: tensor<1x2x1x1xf32>) -> tensor<1x4x1x1xf32> {
+  %w = nn.param "t.weight" : tensor<2x2x1x1xf32>
+  %b = nn.param "t.bias" : tensor<4xf32>
+  %y = nn.conv_transpose2d %x, %w, %b {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         output_padding = array<i64: 0, 0>, dilations = array<i64: 1, 1>, groups = 2 : i64}
+       : (tensor<1x2x1x1xf32>, tensor<2x2x1x1xf32>, tensor<4xf32>) -> tensor<1x4x1x1xf32>
+  return %y : tensor<1x4x1x1xf32>
+}
+)mlir";
+  WeightStore weights = {{"t.weight", tensor({2, 2, 1, 1}, {1, 2, 3, 4})}, {"t.bias", tensor({4}, {0, 0, 0, 100})}};
+  test::expectTensor(test::runOne(model, weights, {tensor({1, 2, 1, 1}, {10, 20})}), {1, 4, 1, 1},
+                     {10, 20, 60, 180});
 }
 
 } // namespace

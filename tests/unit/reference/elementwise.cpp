@@ -1,4 +1,5 @@
-// Tests the reference activations (relu, tanh, sigmoid, leaky_relu), dropout (identity) and add.
+// Tests the reference activations (relu, tanh, sigmoid, leaky_relu, clip, hard_sigmoid, hard_swish),
+// dropout (identity), the broadcasting binary ops and sum / mean.
 #include "run_model.h"
 
 #include <limits>
@@ -56,6 +57,63 @@ func.func @forward(%a: tensor<1x3xf32>, %b: tensor<1x3xf32>) -> tensor<1x3xf32> 
 )mlir";
   HostTensor y = test::runOne(model, {}, {tensor({1, 3}, {1, 2, 3}), tensor({1, 3}, {10, -2, 0.5f})});
   test::expectTensor(y, {1, 3}, {11, 0, 3.5f});
+}
+
+
+std::string binaryModel(const std::string &op, const std::string &a, const std::string &b, const std::string &y) {
+  return "func.func @forward(%a: tensor<" + a + "xf32>, %b: tensor<" + b + "xf32>) -> tensor<" + y + "xf32> {\n"
+         "  %y = nn." + op + " %a, %b : (tensor<" + a + "xf32>, tensor<" + b + "xf32>) -> tensor<" + y + "xf32>\n"
+         "  return %y : tensor<" + y + "xf32>\n}\n";
+}
+
+TEST(Binary, BroadcastsRowAgainstColumn) {
+  // [2, 1] - [3] -> [2, 3]: a[i] - b[j].
+  HostTensor a = tensor({2, 1}, {10, 20}), b = tensor({3}, {1, 2, 3});
+  test::expectTensor(test::runOne(binaryModel("sub", "2x1", "3", "2x3"), {}, {a, b}), {2, 3},
+                     {9, 8, 7, 19, 18, 17});
+  test::expectTensor(test::runOne(binaryModel("mul", "2x1", "3", "2x3"), {}, {a, b}), {2, 3},
+                     {10, 20, 30, 20, 40, 60});
+  test::expectTensor(test::runOne(binaryModel("div", "2x1", "3", "2x3"), {}, {a, b}), {2, 3},
+                     {10, 5, 10.0f / 3, 20, 10, 20.0f / 3});
+}
+
+TEST(Binary, PerChannelScaleOnNCHW) {
+  // [1, 2, 1, 2] + [2, 1, 1]: one value per channel.
+  HostTensor x = tensor({1, 2, 1, 2}, {1, 2, 3, 4}), s = tensor({2, 1, 1}, {100, 200});
+  test::expectTensor(test::runOne(binaryModel("add", "1x2x1x2", "2x1x1", "1x2x1x2"), {}, {x, s}), {1, 2, 1, 2},
+                     {101, 102, 203, 204});
+}
+
+TEST(Binary, MaxAndMin) {
+  HostTensor a = tensor({1, 3}, {1, 5, -2}), b = tensor({1, 3}, {3, 4, -1});
+  test::expectTensor(test::runOne(binaryModel("max", "1x3", "1x3", "1x3"), {}, {a, b}), {1, 3}, {3, 5, -1});
+  test::expectTensor(test::runOne(binaryModel("min", "1x3", "1x3", "1x3"), {}, {a, b}), {1, 3}, {1, 4, -2});
+}
+
+TEST(Activations, ClipHardSigmoidHardSwish) {
+  HostTensor x = tensor({1, 5}, {-4, -1, 0.5f, 3, 7});
+  test::expectTensor(test::runOne(unaryModel("clip", "{min = 0.0 : f32, max = 6.0 : f32}"), {}, {x}), {1, 5},
+                     {0, 0, 0.5f, 3, 6});
+  test::expectTensor(test::runOne(unaryModel("hard_sigmoid", "{alpha = 0.2 : f32, beta = 0.5 : f32}"), {}, {x}),
+                     {1, 5}, {0, 0.3f, 0.6f, 1, 1});
+  // x * clamp(x / 6 + 1/2, 0, 1)
+  test::expectTensor(test::runOne(unaryModel("hard_swish"), {}, {x}), {1, 5},
+                     {0, -1.0f / 3, 0.5f * (0.5f / 6 + 0.5f), 3, 7});
+}
+
+TEST(SumMean, OfThreeInputs) {
+  const char *model = R"mlir(
+func.func @forward(%a: tensor<1x2xf32>, %b: tensor<1x2xf32>, %c: tensor<1x2xf32>) -> (tensor<1x2xf32>, tensor<1x2xf32>) {
+  %s = nn.sum %a, %b, %c : (tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
+  %m = nn.mean %a, %b, %c : (tensor<1x2xf32>, tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<1x2xf32>
+  return %s, %m : tensor<1x2xf32>, tensor<1x2xf32>
+}
+)mlir";
+  std::string error;
+  auto out = test::run(model, {}, {tensor({1, 2}, {1, 2}), tensor({1, 2}, {3, 4}), tensor({1, 2}, {5, -9})}, error);
+  ASSERT_TRUE(mlir::succeeded(out)) << error;
+  test::expectTensor((*out)[0], {1, 2}, {9, -3});
+  test::expectTensor((*out)[1], {1, 2}, {3, -1});
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // Tests reference batch_norm (per-channel statistics on dimension 1) and softmax (along the given
-// axis, sums to 1, stable for large inputs) against hand-computed values.
+// axis, sums to 1, stable for large inputs), log_softmax and lrn against hand-computed values.
 #include "run_model.h"
 
 using namespace kiln;
@@ -58,6 +58,45 @@ TEST(Softmax, MiddleAxisOfRankFour) {
   HostTensor y = test::runOne(softmaxModel("1x3x1x2", 1), {}, {tensor({1, 3, 1, 2}, {1, 0, 2, 0, 3, 0})});
   test::expectTensor(y, {1, 3, 1, 2},
                      {0.09003057f, 1 / 3.0f, 0.24472847f, 1 / 3.0f, 0.66524096f, 1 / 3.0f});
+}
+
+
+TEST(LogSoftmax, IsXMinusLogSumExp) {
+  const char *model = R"mlir(
+func.func @forward(%x: tensor<1x3xf32>) -> tensor<1x3xf32> {
+  %y = nn.log_softmax %x {axis = 1 : i64} : tensor<1x3xf32>
+  return %y : tensor<1x3xf32>
+}
+)mlir";
+  // log(e + e^2 + e^3) = 3.40760596
+  test::expectTensor(test::runOne(model, {}, {tensor({1, 3}, {1, 2, 3})}), {1, 3},
+                     {-2.40760596f, -1.40760596f, -0.40760596f});
+}
+
+TEST(LRN, SumsSquaresOverNeighbouringChannels) {
+  // size 3, alpha 3 (alpha / size = 1), beta 1, bias 1: y = x / (1 + squares of c-1 .. c+1).
+  const char *model = R"mlir(
+func.func @forward(%x: tensor<1x3x1x1xf32>) -> tensor<1x3x1x1xf32> {
+  %y = nn.lrn %x {size = 3 : i64, alpha = 3.0 : f32, beta = 1.0 : f32, bias = 1.0 : f32}
+       : (tensor<1x3x1x1xf32>) -> tensor<1x3x1x1xf32>
+  return %y : tensor<1x3x1x1xf32>
+}
+)mlir";
+  test::expectTensor(test::runOne(model, {}, {tensor({1, 3, 1, 1}, {1, 2, 3})}), {1, 3, 1, 1},
+                     {1.0f / 6, 2.0f / 15, 3.0f / 14});
+}
+
+TEST(LRN, EvenSizeFollowsOnnxWindow) {
+  // size 2: channels [c, c + 1] (ONNX: floor((size-1)/2) before, ceil((size-1)/2) after).
+  const char *model = R"mlir(
+func.func @forward(%x: tensor<1x3x1x1xf32>) -> tensor<1x3x1x1xf32> {
+  %y = nn.lrn %x {size = 2 : i64, alpha = 2.0 : f32, beta = 1.0 : f32, bias = 1.0 : f32}
+       : (tensor<1x3x1x1xf32>) -> tensor<1x3x1x1xf32>
+  return %y : tensor<1x3x1x1xf32>
+}
+)mlir";
+  test::expectTensor(test::runOne(model, {}, {tensor({1, 3, 1, 1}, {1, 2, 3})}), {1, 3, 1, 1},
+                     {1.0f / 6, 2.0f / 14, 3.0f / 10});
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // Tests reference max/avg pooling with padding (padded cells never win; both count_include_pad
-// settings) and global average pooling against hand-computed values.
+// settings; ceil_mode), global average and global max pooling against hand-computed values.
 #include "run_model.h"
 
 using namespace kiln;
@@ -53,6 +53,37 @@ func.func @forward(%x: tensor<1x2x1x3xf32>) -> tensor<1x2x1x1xf32> {
 }
 )mlir";
   test::expectTensor(test::runOne(model, {}, {tensor({1, 2, 1, 3}, {1, 2, 3, 4, 5, 9})}), {1, 2, 1, 1}, {2, 6});
+}
+
+
+std::string ceilModel(const std::string &op, const std::string &attrs) {
+  return "func.func @forward(%x: tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32> {\n"
+         "  %y = nn." + op + " %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, "
+         "padding = array<i64: 0, 0, 0, 0>, ceil_mode = true" + attrs +
+         "} : (tensor<1x1x3x3xf32>) -> tensor<1x1x2x2xf32>\n  return %y : tensor<1x1x2x2xf32>\n}\n";
+}
+
+TEST(MaxPool2D, CeilModeKeepsThePartialWindow) {
+  // 3x3, k2 s2: floor gives 1x1, ceil 2x2; the last windows hold only row/column 2.
+  test::expectTensor(test::runOne(ceilModel("max_pool2d", ""), {}, {tensor({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}),
+                     {1, 1, 2, 2}, {5, 6, 8, 9});
+}
+
+TEST(AvgPool2D, CeilModeCountIncludePadCountsOnlyInputAndPadding) {
+  // As PyTorch: a window clipped by the ceil extension divides by its cells inside input + padding.
+  HostTensor x = tensor({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  test::expectTensor(test::runOne(ceilModel("avg_pool2d", ", count_include_pad = true"), {}, {x}), {1, 1, 2, 2},
+                     {3, 4.5f, 7.5f, 9});
+}
+
+TEST(GlobalMaxPool, MaxPerChannel) {
+  const char *model = R"mlir(
+func.func @forward(%x: tensor<1x2x1x3xf32>) -> tensor<1x2x1x1xf32> {
+  %y = nn.global_max_pool %x : (tensor<1x2x1x3xf32>) -> tensor<1x2x1x1xf32>
+  return %y : tensor<1x2x1x1xf32>
+}
+)mlir";
+  test::expectTensor(test::runOne(model, {}, {tensor({1, 2, 1, 3}, {1, 7, 3, -4, -5, -9})}), {1, 2, 1, 1}, {7, -4});
 }
 
 } // namespace

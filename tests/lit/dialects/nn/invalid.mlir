@@ -119,9 +119,10 @@ func.func @dense_rank(%x: tensor<1x2x2x2xf32>, %w: tensor<4x8xf32>) -> tensor<1x
 
 // -----
 
-// Tests that add (in generic form) rejects operands of different shapes.
+// Tests that add (in generic form) rejects operands whose shapes do not broadcast.
 func.func @add_shapes_generic(%a: tensor<1x6x28x28xf32>, %b: tensor<1x6x14x14xf32>) -> tensor<1x6x28x28xf32> {
-  // expected-error @+1 {{requires the same type for all operands and results}}
+  // expected-error @+2 {{expected shapes that broadcast (each dimension equal or 1, aligned at the last), got 1x6x28x28 and 1x6x14x14}}
+  // expected-error @+1 {{'nn.add' op failed to infer returned types}}
   %y = "nn.add"(%a, %b) : (tensor<1x6x28x28xf32>, tensor<1x6x14x14xf32>) -> tensor<1x6x28x28xf32>
   return %y : tensor<1x6x28x28xf32>
 }
@@ -208,4 +209,121 @@ func.func @global_pool_rank(%a: tensor<1x4xf32>) -> tensor<1x4x1x1xf32> {
   // expected-error @+1 {{must be 4D tensor of 32-bit float values}}
   %y = nn.global_avg_pool %a : (tensor<1x4xf32>) -> tensor<1x4x1x1xf32>
   return %y : tensor<1x4x1x1xf32>
+}
+
+// -----
+
+// Tests that mul rejects a declared result that is not the broadcast shape.
+func.func @mul_declared(%a: tensor<2x3x4x5xf32>, %b: tensor<3x1x1xf32>) -> tensor<2x3x4x4xf32> {
+  // expected-error @+2 {{'nn.mul' op inferred type(s) 'tensor<2x3x4x5xf32>' are incompatible with return type(s) of operation 'tensor<2x3x4x4xf32>'}}
+  // expected-error @+1 {{'nn.mul' op failed to infer returned types}}
+  %y = nn.mul %a, %b : (tensor<2x3x4x5xf32>, tensor<3x1x1xf32>) -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}
+
+// -----
+
+// Tests that sum rejects inputs of different shapes.
+func.func @sum_shapes(%a: tensor<1x3xf32>, %b: tensor<1x4xf32>) -> tensor<1x3xf32> {
+  // expected-error @+2 {{expected inputs of the same shape, got 1x3 and 1x4}}
+  // expected-error @+1 {{'nn.sum' op failed to infer returned types}}
+  %y = nn.sum %a, %b : (tensor<1x3xf32>, tensor<1x4xf32>) -> tensor<1x3xf32>
+  return %y : tensor<1x3xf32>
+}
+
+// -----
+
+// Tests that conv_transpose2d rejects a filter whose dimension 0 is not the input channels.
+func.func @conv_transpose_channels(%x: tensor<1x3x5x5xf32>, %w: tensor<4x2x3x3xf32>) -> tensor<1x2x7x7xf32> {
+  // expected-error @+2 {{expected the filter's dimension 0 (4) to equal input channels (3) (layout [C, F/groups, KH, KW])}}
+  // expected-error @+1 {{'nn.conv_transpose2d' op failed to infer returned types}}
+  %y = nn.conv_transpose2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, output_padding = array<i64: 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x5x5xf32>, tensor<4x2x3x3xf32>) -> tensor<1x2x7x7xf32>
+  return %y : tensor<1x2x7x7xf32>
+}
+
+// -----
+
+// Tests that conv_transpose2d rejects an output_padding not smaller than the stride.
+func.func @conv_transpose_output_padding(%x: tensor<1x3x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> tensor<1x2x13x13xf32> {
+  // expected-error @+2 {{expected output_padding to be two non-negative integers [h, w], each smaller than the stride or the dilation on its axis}}
+  // expected-error @+1 {{'nn.conv_transpose2d' op failed to infer returned types}}
+  %y = nn.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, output_padding = array<i64: 2, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x2x13x13xf32>
+  return %y : tensor<1x2x13x13xf32>
+}
+
+// -----
+
+// Tests that resize rejects an unknown mode.
+func.func @resize_mode(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32> {
+  // expected-error @+2 {{expected mode nearest or bilinear, got 'cubic'}}
+  // expected-error @+1 {{'nn.resize' op failed to infer returned types}}
+  %y = nn.resize %x {mode = "cubic", size = array<i64: 10, 10>} : (tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32>
+  return %y : tensor<1x3x10x10xf32>
+}
+
+// -----
+
+// Tests that resize rejects a zero output size.
+func.func @resize_size(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32> {
+  // expected-error @+2 {{expected size to be two positive integers [h, w]}}
+  // expected-error @+1 {{'nn.resize' op failed to infer returned types}}
+  %y = nn.resize %x {mode = "nearest", size = array<i64: 10, 0>} : (tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32>
+  return %y : tensor<1x3x10x10xf32>
+}
+
+// -----
+
+// Tests that lrn rejects a zero size.
+func.func @lrn_size(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x5x5xf32> {
+  // expected-error @+2 {{expected a positive size (channels in the window), got 0}}
+  // expected-error @+1 {{'nn.lrn' op failed to infer returned types}}
+  %y = nn.lrn %x {size = 0 : i64, alpha = 1.0e-4 : f32, beta = 0.75 : f32, bias = 1.0 : f32} : (tensor<1x3x5x5xf32>) -> tensor<1x3x5x5xf32>
+  return %y : tensor<1x3x5x5xf32>
+}
+
+// -----
+
+// Tests that pad rejects a pads list that is not [begin..., end...] for the rank.
+func.func @pad_count(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x7x7xf32> {
+  // expected-error @+2 {{expected pads to be 8 non-negative integers [begin..., end...] for input 1x3x5x5, got 4}}
+  // expected-error @+1 {{'nn.pad' op failed to infer returned types}}
+  %y = nn.pad %x {pads = array<i64: 1, 1, 1, 1>, value = 0.0 : f32} : (tensor<1x3x5x5xf32>) -> tensor<1x3x7x7xf32>
+  return %y : tensor<1x3x7x7xf32>
+}
+
+// -----
+
+// Tests that reshape rejects a target shape with another element count.
+func.func @reshape_count(%x: tensor<1x16x5x5xf32>) -> tensor<1x401xf32> {
+  // expected-error @+2 {{expected the target shape 1x401 (401 elements) to hold the input's 400 elements (1x16x5x5)}}
+  // expected-error @+1 {{'nn.reshape' op failed to infer returned types}}
+  %y = nn.reshape %x {shape = array<i64: 1, 401>} : (tensor<1x16x5x5xf32>) -> tensor<1x401xf32>
+  return %y : tensor<1x401xf32>
+}
+
+// -----
+
+// Tests that clip rejects min > max.
+func.func @clip_range(%x: tensor<1x5xf32>) -> tensor<1x5xf32> {
+  // expected-error @+1 {{expected min <= max, got min 6 and max 0}}
+  %y = nn.clip %x {min = 6.0 : f32, max = 0.0 : f32} : tensor<1x5xf32>
+  return %y : tensor<1x5xf32>
+}
+
+// -----
+
+// Tests that log_softmax rejects an axis beyond the rank.
+func.func @log_softmax_axis(%x: tensor<1x10xf32>) -> tensor<1x10xf32> {
+  // expected-error @+1 {{expected axis in [0, 2) for input 1x10, got 2}}
+  %y = nn.log_softmax %x {axis = 2 : i64} : tensor<1x10xf32>
+  return %y : tensor<1x10xf32>
+}
+
+// -----
+
+// Tests that global_max_pool rejects a 2-D input.
+func.func @global_max_pool_rank(%x: tensor<1x10xf32>) -> tensor<1x10xf32> {
+  // expected-error @+1 {{must be 4D tensor of 32-bit float values}}
+  %y = nn.global_max_pool %x : (tensor<1x10xf32>) -> tensor<1x10xf32>
+  return %y : tensor<1x10xf32>
 }

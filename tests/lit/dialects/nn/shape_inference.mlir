@@ -83,3 +83,30 @@ func.func @concat_declared(%a: tensor<1x2x4x4xf32>, %b: tensor<1x3x4x4xf32>) {
   %y = nn.concat %a, %b {axis = 1 : i64} : (tensor<1x2x4x4xf32>, tensor<1x3x4x4xf32>) -> tensor<1x6x4x4xf32>
   return
 }
+
+// -----
+
+// Tests the ceil_mode rule (round up, but the last window must start inside input + left padding)
+// and the broadcast, conv_transpose2d, resize, pad and reshape shapes.
+// CHECK-LABEL: func.func @onnx_shapes
+func.func @onnx_shapes(%x: tensor<1x2x7x11xf32>, %s: tensor<2x1x1xf32>, %w: tensor<2x3x3x3xf32>) {
+  // 7, k2 s2 ceil: ceil(5/2)+1 = 4; 11: ceil(9/2)+1 = 6
+  // CHECK: -> tensor<1x2x4x6xf32>
+  %a = nn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, ceil_mode = true} : (tensor<1x2x7x11xf32>) -> tensor<1x2x4x6xf32>
+  // 7 + 1 + 1, k3 s3 ceil: ceil(6/3)+1 = 3; the 3rd window starts at 6 < 7 + 1: kept.
+  // 11 + 1 + 1, k2 s2 ceil: ceil(11/2)+1 = 7; the 7th window starts at 12 >= 11 + 1: dropped -> 6
+  // CHECK: -> tensor<1x2x3x6xf32>
+  %b = nn.avg_pool2d %x {kernel = array<i64: 3, 2>, strides = array<i64: 3, 2>, padding = array<i64: 1, 1, 1, 1>, count_include_pad = true, ceil_mode = true} : (tensor<1x2x7x11xf32>) -> tensor<1x2x3x6xf32>
+  // CHECK: -> tensor<1x2x7x11xf32>
+  %c = nn.add %s, %x : (tensor<2x1x1xf32>, tensor<1x2x7x11xf32>) -> tensor<1x2x7x11xf32>
+  // (7-1)*2 - 1 - 1 + 3 + 1 = 14, (11-1)*2 - 0 - 0 + 3 + 0 = 23
+  // CHECK: -> tensor<1x3x14x23xf32>
+  %d = nn.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 1, 0, 1, 0>, output_padding = array<i64: 1, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x7x11xf32>, tensor<2x3x3x3xf32>) -> tensor<1x3x14x23xf32>
+  // CHECK: -> tensor<1x2x14x33xf32>
+  %e = nn.resize %x {mode = "nearest", size = array<i64: 14, 33>} : (tensor<1x2x7x11xf32>) -> tensor<1x2x14x33xf32>
+  // CHECK: -> tensor<2x2x8x14xf32>
+  %f = nn.pad %x {pads = array<i64: 0, 0, 1, 2, 1, 0, 0, 1>, value = 1.0 : f32} : (tensor<1x2x7x11xf32>) -> tensor<2x2x8x14xf32>
+  // CHECK: -> tensor<14x11xf32>
+  %g = nn.reshape %x {shape = array<i64: 14, 11>} : (tensor<1x2x7x11xf32>) -> tensor<14x11xf32>
+  return
+}

@@ -57,7 +57,10 @@ class NN_Pool2DOp<string mnemonic, string what> : NN_LayerOp<mnemonic> {
 def NN_MaxPool2DOp : NN_Pool2DOp<"max_pool2d", "maximum"> {
   let description = [{
     Takes the maximum over `kernel` windows moved by `strides`; padded
-    positions never win. `padding` is [top, left, bottom, right].
+    positions never win. `padding` is [top, left, bottom, right]. With
+    `ceil_mode` the output size rounds up (ONNX/PyTorch rule: the last window
+    must start inside the input or its left padding); cells of that last
+    window past the padded input are skipped like padding.
 
     ```mlir
     %y = nn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>,
@@ -65,7 +68,8 @@ def NN_MaxPool2DOp : NN_Pool2DOp<"max_pool2d", "maximum"> {
     ```
   }];
   let arguments = (ins NN_Image:$input, DenseI64ArrayAttr:$kernel,
-                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding);
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                   DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
@@ -73,7 +77,9 @@ def NN_AvgPool2DOp : NN_Pool2DOp<"avg_pool2d", "average"> {
   let description = [{
     Averages over `kernel` windows moved by `strides`. With
     `count_include_pad` the divisor is always KH * KW; without it, only the
-    window's positions inside the input are counted.
+    window's positions inside the input are counted. With `ceil_mode` (see
+    max_pool2d) and `count_include_pad`, a window clipped by the ceil
+    extension counts only its positions inside input + padding, as PyTorch.
 
     ```mlir
     %y = nn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>,
@@ -83,7 +89,7 @@ def NN_AvgPool2DOp : NN_Pool2DOp<"avg_pool2d", "average"> {
   }];
   let arguments = (ins NN_Image:$input, DenseI64ArrayAttr:$kernel,
                    DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
-                   BoolAttr:$count_include_pad);
+                   BoolAttr:$count_include_pad, DefaultValuedAttr<BoolAttr, "false">:$ceil_mode);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
@@ -205,17 +211,45 @@ def NN_SoftmaxOp : NN_LayerOp<"softmax", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def NN_AddOp : NN_LayerOp<"add", [SameOperandsAndResultType]> {
-  let summary = "elementwise sum of two tensors of the same shape";
+class NN_BinaryOp<string mnemonic, string formula> : NN_LayerOp<mnemonic> {
+  let summary = "elementwise " # formula # " with numpy-style broadcasting";
   let description = [{
+    The shapes are aligned at their last dimension; each pair of dimensions
+    must be equal or one of them 1 (a missing leading dimension counts as 1).
+    When both operands and the result share one type it is written once.
+
     ```mlir
-    %y = nn.add %a, %b : tensor<1x64x56x56xf32>
+    %y = nn.}] # mnemonic # [{ %a, %b : tensor<1x64x56x56xf32>
+    %z = nn.}] # mnemonic # [{ %a, %s : (tensor<1x64x56x56xf32>, tensor<64x1x1xf32>) -> tensor<1x64x56x56xf32>
     ```
   }];
   let arguments = (ins NN_Tensor:$lhs, NN_Tensor:$rhs);
   let results = (outs NN_Tensor:$output);
-  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($output)";
+  let hasCustomAssemblyFormat = 1;
 }
+
+def NN_AddOp : NN_BinaryOp<"add", "a + b">;
+def NN_SubOp : NN_BinaryOp<"sub", "a - b">;
+def NN_MulOp : NN_BinaryOp<"mul", "a * b">;
+def NN_DivOp : NN_BinaryOp<"div", "a / b">;
+def NN_MaxOp : NN_BinaryOp<"max", "max(a, b)">;
+def NN_MinOp : NN_BinaryOp<"min", "min(a, b)">;
+
+class NN_VariadicSameShapeOp<string mnemonic, string what> : NN_LayerOp<mnemonic> {
+  let summary = "elementwise " # what # " of one or more tensors of the same shape";
+  let description = [{
+    ```mlir
+    %y = nn.}] # mnemonic # [{ %a, %b, %c : (tensor<1x8x5x5xf32>, tensor<1x8x5x5xf32>, tensor<1x8x5x5xf32>)
+         -> tensor<1x8x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<NN_Tensor>:$inputs);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_SumOp : NN_VariadicSameShapeOp<"sum", "sum">;
+def NN_MeanOp : NN_VariadicSameShapeOp<"mean", "mean">;
 
 def NN_ConcatOp : NN_LayerOp<"concat"> {
   let summary = "joins tensors along one axis";
@@ -230,6 +264,155 @@ def NN_ConcatOp : NN_LayerOp<"concat"> {
   let arguments = (ins Variadic<NN_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs NN_Tensor:$output);
   let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_ClipOp : NN_LayerOp<"clip", [SameOperandsAndResultType]> {
+  let summary = "elementwise min(max(x, min), max)";
+  let description = [{
+    ReLU6 is `clip` with min 0 and max 6.
+
+    ```mlir
+    %y = nn.clip %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<1x32x56x56xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, F32Attr:$min, F32Attr:$max);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def NN_HardSigmoidOp : NN_LayerOp<"hard_sigmoid", [SameOperandsAndResultType]> {
+  let summary = "elementwise max(0, min(1, alpha * x + beta))";
+  let description = [{
+    ONNX's defaults are alpha 0.2, beta 0.5; PyTorch's Hardsigmoid is alpha 1/6, beta 0.5.
+
+    ```mlir
+    %y = nn.hard_sigmoid %x {alpha = 0.166666672 : f32, beta = 5.000000e-01 : f32} : tensor<1x16x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, F32Attr:$alpha, F32Attr:$beta);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def NN_HardSwishOp : NN_UnaryOp<"hard_swish", "x * max(0, min(1, x / 6 + 1 / 2))">;
+
+def NN_LogSoftmaxOp : NN_LayerOp<"log_softmax", [SameOperandsAndResultType]> {
+  let summary = "log of the softmax along one axis";
+  let description = [{
+    ```mlir
+    %y = nn.log_softmax %x {axis = 1 : i64} : tensor<1x10xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, I64Attr:$axis);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def NN_GlobalMaxPoolOp : NN_LayerOp<"global_max_pool"> {
+  let summary = "maximum over the whole H x W plane of each channel";
+  let description = [{
+    ```mlir
+    %y = nn.global_max_pool %x : (tensor<2x512x7x7xf32>) -> tensor<2x512x1x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_Image:$input);
+  let results = (outs NN_Image:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_ConvTranspose2DOp : NN_LayerOp<"conv_transpose2d"> {
+  let summary = "2-D transposed convolution (the gradient of conv2d) with optional bias";
+  let description = [{
+    `input` is [N, C, H, W], `filter` is [C, F / groups, KH, KW] (PyTorch's
+    ConvTranspose2d layout), `bias` is [F]. `padding` is [top, left, bottom,
+    right] and removes cells from the full output; `output_padding` [h, w] adds
+    cells at the bottom/right (it must be smaller than the stride or the
+    dilation). OH = (H - 1) * stride_h - top - bottom + dilation_h * (KH - 1)
+    + output_padding_h + 1.
+
+    ```mlir
+    %y = nn.conv_transpose2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>,
+           output_padding = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64}
+         : (tensor<1x16x7x7xf32>, tensor<16x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x14x14xf32>
+    ```
+  }];
+  let arguments = (ins NN_Image:$input, NN_Image:$filter, Optional<1DTensorOf<[F32]>>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                   DenseI64ArrayAttr:$output_padding, DenseI64ArrayAttr:$dilations, I64Attr:$groups);
+  let results = (outs NN_Image:$output);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def NN_ResizeOp : NN_LayerOp<"resize"> {
+  let summary = "resizes the H x W plane by nearest-neighbour or bilinear sampling";
+  let description = [{
+    `size` is the output [OH, OW]. `mode` is `nearest` (ONNX `asymmetric`
+    coordinates with `floor` rounding: source = floor(dst * in / out), as
+    PyTorch's Upsample(mode='nearest') exports) or `bilinear`. Bilinear uses
+    `half_pixel` coordinates, source = (dst + 0.5) * in / out - 0.5 clamped at
+    0, unless `align_corners`, where source = dst * (in - 1) / (out - 1).
+
+    ```mlir
+    %y = nn.resize %x {mode = "bilinear", size = array<i64: 14, 14>, align_corners = false}
+         : (tensor<1x8x7x7xf32>) -> tensor<1x8x14x14xf32>
+    ```
+  }];
+  let arguments = (ins NN_Image:$input, StrAttr:$mode, DenseI64ArrayAttr:$size,
+                   DefaultValuedAttr<BoolAttr, "false">:$align_corners);
+  let results = (outs NN_Image:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_LRNOp : NN_LayerOp<"lrn"> {
+  let summary = "local response normalization across channels (ONNX LRN)";
+  let description = [{
+    y = x / (bias + alpha / size * sum of x^2 over channels
+    [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)]) ^ beta. For an odd
+    `size` this is PyTorch's LocalResponseNorm.
+
+    ```mlir
+    %y = nn.lrn %x {size = 5 : i64, alpha = 9.99999974E-5 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32}
+         : (tensor<1x96x55x55xf32>) -> tensor<1x96x55x55xf32>
+    ```
+  }];
+  let arguments = (ins NN_Image:$input, I64Attr:$size, F32Attr:$alpha, F32Attr:$beta, F32Attr:$bias);
+  let results = (outs NN_Image:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_PadOp : NN_LayerOp<"pad"> {
+  let summary = "pads a tensor with a constant";
+  let description = [{
+    `pads` has 2 * rank non-negative entries, [begin_0, ..., begin_r-1,
+    end_0, ..., end_r-1] (ONNX order); new cells hold `value`.
+
+    ```mlir
+    %y = nn.pad %x {pads = array<i64: 0, 0, 1, 2, 0, 0, 1, 0>, value = 0.0 : f32}
+         : (tensor<1x3x5x5xf32>) -> tensor<1x3x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, DenseI64ArrayAttr:$pads, F32Attr:$value);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_ReshapeOp : NN_LayerOp<"reshape"> {
+  let summary = "the same elements in C order under a new static shape";
+  let description = [{
+    `shape` is the result shape (every dimension positive); it must hold as
+    many elements as the input. ONNX Reshape, Squeeze and Unsqueeze map here.
+
+    ```mlir
+    %y = nn.reshape %x {shape = array<i64: 1, 400>} : (tensor<1x16x5x5xf32>) -> tensor<1x400xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
 #endif // KILN_NN_OPS_TD

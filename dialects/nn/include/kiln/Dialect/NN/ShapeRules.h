@@ -23,6 +23,11 @@ std::string formatShape(llvm::ArrayRef<int64_t> shape);
 int64_t windowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padLo, int64_t padHi,
                          int64_t dilation);
 
+/// Output size of a pooling window: windowOutputSize with dilation 1, or with `ceilMode` rounded up
+/// and then reduced by one if the last window would start past the input and its low padding
+/// (the ONNX / PyTorch rule).
+int64_t poolOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padLo, int64_t padHi, bool ceilMode);
+
 /// Padding (low, high) that makes the output ceil(in / stride) long, the extra cell at the
 /// high end (TensorFlow's and ONNX's SAME_UPPER).
 std::pair<int64_t, int64_t> samePadding(int64_t in, int64_t kernel, int64_t stride, int64_t dilation);
@@ -39,7 +44,35 @@ mlir::FailureOr<Shape> inferConv2DShape(llvm::ArrayRef<int64_t> input, llvm::Arr
 
 mlir::FailureOr<Shape> inferPool2DShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> kernel,
                                         llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
-                                        std::string &why);
+                                        std::string &why, bool ceilMode = false);
+
+/// conv_transpose2d: filter [C, F/groups, KH, KW]; output_padding [h, w] < stride or dilation.
+mlir::FailureOr<Shape> inferConvTranspose2DShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> filter,
+                                                 std::optional<llvm::ArrayRef<int64_t>> bias,
+                                                 llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding,
+                                                 llvm::ArrayRef<int64_t> outputPadding,
+                                                 llvm::ArrayRef<int64_t> dilations, int64_t groups, std::string &why);
+
+/// resize: mode `nearest` or `bilinear`, size the output [OH, OW].
+mlir::FailureOr<Shape> inferResizeShape(llvm::ArrayRef<int64_t> input, llvm::StringRef mode,
+                                        llvm::ArrayRef<int64_t> size, std::string &why);
+
+/// lrn: a 4-D input and a positive odd or even window size.
+mlir::FailureOr<Shape> inferLRNShape(llvm::ArrayRef<int64_t> input, int64_t size, std::string &why);
+
+/// pad: pads = [begin..., end...], 2 * rank non-negative entries.
+mlir::FailureOr<Shape> inferPadShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> pads, std::string &why);
+
+/// reshape: a static target shape with the input's element count.
+mlir::FailureOr<Shape> inferReshapeShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> shape,
+                                         std::string &why);
+
+/// Numpy broadcasting of two shapes (aligned at the last dimension; equal or 1).
+mlir::FailureOr<Shape> inferBroadcastShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs,
+                                           std::string &why);
+
+/// One or more inputs, all of one shape (sum, mean).
+mlir::FailureOr<Shape> inferAllSameShape(llvm::ArrayRef<llvm::ArrayRef<int64_t>> inputs, std::string &why);
 
 mlir::FailureOr<Shape> inferGlobalPoolShape(llvm::ArrayRef<int64_t> input, std::string &why);
 

@@ -1,0 +1,251 @@
+// convert-nn-to-linalg, elementwise ops as linalg.generic: batch_norm (per-channel affine from the
+// statistics, channel = dimension 1), relu / leaky_relu / tanh / sigmoid / clip / hard_sigmoid /
+// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, and softmax
+// (max, sum of exp, divide: three generics, the two reductions keeping every dimension but `axis`).
+#include "compiler/linalg/PopulatePatterns.h"
+
+#include "kiln/Dialect/NN/NNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln::linalg_backend {
+namespace {
+
+struct BatchNormLowering : OpConversionPattern<nn::BatchNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::BatchNormOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    float epsilon = op.getEpsilon().convertToFloat();
+    ValueRange inputs{adaptor.getInput(), adaptor.getScale(), adaptor.getShift(), adaptor.getMean(),
+                      adaptor.getVariance()};
+    b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()), inputs,
+                                [epsilon](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                  Value var = arith::AddFOp::create(nb, l, a[4], f32Constant(nb, l, epsilon));
+                                  Value invStd = arith::DivFOp::create(nb, l, f32Constant(nb, l, 1.0f),
+                                                                       math::SqrtOp::create(nb, l, var));
+                                  Value centered = arith::SubFOp::create(nb, l, a[0], a[3]);
+                                  Value scaled = arith::MulFOp::create(
+                                      nb, l, arith::MulFOp::create(nb, l, centered, invStd), a[1]);
+                                  return arith::AddFOp::create(nb, l, scaled, a[2]);
+                                }));
+    return success();
+  }
+};
+
+/// One pattern per unary activation, given its scalar formula.
+template <typename Op>
+struct UnaryLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OpAdaptor;
+
+  static Value apply(Op op, OpBuilder &b, Location l, Value x);
+
+  LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
+    b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()), ValueRange{adaptor.getInput()},
+                                [op](OpBuilder &nb, Location l, ValueRange a) { return apply(op, nb, l, a[0]); }));
+    return success();
+  }
+};
+
+template <>
+Value UnaryLowering<nn::ReluOp>::apply(nn::ReluOp, OpBuilder &b, Location l, Value x) {
+  // x < 0 ? 0 : x, so NaN passes through (as in the reference and PyTorch).
+  Value zero = f32Constant(b, l, 0.0f);
+  Value negative = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, zero);
+  return arith::SelectOp::create(b, l, negative, zero, x);
+}
+
+template <>
+Value UnaryLowering<nn::LeakyReluOp>::apply(nn::LeakyReluOp op, OpBuilder &b, Location l, Value x) {
+  Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, f32Constant(b, l, 0.0f));
+  Value scaled = arith::MulFOp::create(b, l, x, f32Constant(b, l, op.getAlpha().convertToFloat()));
+  return arith::SelectOp::create(b, l, positive, x, scaled);
+}
+
+template <>
+Value UnaryLowering<nn::TanhOp>::apply(nn::TanhOp, OpBuilder &b, Location l, Value x) {
+  return math::TanhOp::create(b, l, x);
+}
+
+/// min(max(x, lo), hi) with NaN passing through (x < lo ? lo : x > hi ? hi : x).
+static Value clamp(OpBuilder &b, Location l, Value x, float lo, float hi) {
+  Value loV = f32Constant(b, l, lo), hiV = f32Constant(b, l, hi);
+  Value below = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, loV);
+  Value above = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, hiV);
+  return arith::SelectOp::create(b, l, below, loV, arith::SelectOp::create(b, l, above, hiV, x));
+}
+
+template <>
+Value UnaryLowering<nn::ClipOp>::apply(nn::ClipOp op, OpBuilder &b, Location l, Value x) {
+  return clamp(b, l, x, op.getMin().convertToFloat(), op.getMax().convertToFloat());
+}
+
+template <>
+Value UnaryLowering<nn::HardSigmoidOp>::apply(nn::HardSigmoidOp op, OpBuilder &b, Location l, Value x) {
+  Value ax = arith::MulFOp::create(b, l, x, f32Constant(b, l, op.getAlpha().convertToFloat()));
+  return clamp(b, l, arith::AddFOp::create(b, l, ax, f32Constant(b, l, op.getBeta().convertToFloat())), 0.0f, 1.0f);
+}
+
+template <>
+Value UnaryLowering<nn::HardSwishOp>::apply(nn::HardSwishOp, OpBuilder &b, Location l, Value x) {
+  Value t = arith::AddFOp::create(b, l, arith::DivFOp::create(b, l, x, f32Constant(b, l, 6.0f)),
+                                  f32Constant(b, l, 0.5f));
+  return arith::MulFOp::create(b, l, x, clamp(b, l, t, 0.0f, 1.0f));
+}
+
+template <>
+Value UnaryLowering<nn::SigmoidOp>::apply(nn::SigmoidOp, OpBuilder &b, Location l, Value x) {
+  Value expNeg = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
+  Value one = f32Constant(b, l, 1.0f);
+  return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, expNeg));
+}
+
+/// add / sub / mul / div / max / min with numpy-style broadcasting: each operand's map reads
+/// dimension 0 where it has extent 1 and the result does not.
+template <typename Op>
+struct BinaryLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OpAdaptor;
+
+  static Value apply(OpBuilder &b, Location l, Value x, Value y);
+
+  LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    SmallVector<AffineMap> maps;
+    for (Value operand : {adaptor.getLhs(), adaptor.getRhs()}) {
+      auto operandType = cast<RankedTensorType>(operand.getType());
+      SmallVector<AffineExpr> exprs;
+      for (int64_t i = 0; i < operandType.getRank(); ++i) {
+        int64_t d = rank - operandType.getRank() + i;
+        exprs.push_back(operandType.getDimSize(i) == 1 && type.getDimSize(d) != 1 ? getAffineConstantExpr(0, ctx)
+                                                                                  : getAffineDimExpr(d, ctx));
+      }
+      maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+    b.replaceOp(op, linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+                                              ValueRange{emptyTensor(b, loc, type)}, maps,
+                                              SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                                              [](OpBuilder &nb, Location l, ValueRange a) {
+                                                linalg::YieldOp::create(nb, l, apply(nb, l, a[0], a[1]));
+                                              })
+                        .getResult(0));
+    return success();
+  }
+};
+
+template <> Value BinaryLowering<nn::AddOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::AddFOp::create(b, l, x, y);
+}
+template <> Value BinaryLowering<nn::SubOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::SubFOp::create(b, l, x, y);
+}
+template <> Value BinaryLowering<nn::MulOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::MulFOp::create(b, l, x, y);
+}
+template <> Value BinaryLowering<nn::DivOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::DivFOp::create(b, l, x, y);
+}
+template <> Value BinaryLowering<nn::MaxOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::MaximumFOp::create(b, l, x, y);
+}
+template <> Value BinaryLowering<nn::MinOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::MinimumFOp::create(b, l, x, y);
+}
+
+/// sum / mean of same-shape inputs.
+template <typename Op, bool Mean>
+struct VariadicLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OpAdaptor;
+
+  LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
+    size_t n = adaptor.getInputs().size();
+    b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()), adaptor.getInputs(),
+                                [n](OpBuilder &nb, Location l, ValueRange a) {
+                                  Value total = a[0];
+                                  for (size_t i = 1; i < n; ++i)
+                                    total = arith::AddFOp::create(nb, l, total, a[i]);
+                                  if (Mean)
+                                    total = arith::DivFOp::create(nb, l, total,
+                                                                  f32Constant(nb, l, static_cast<float>(n)));
+                                  return total;
+                                }));
+    return success();
+  }
+};
+
+struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::SoftmaxOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank(), axis = static_cast<int64_t>(op.getAxis());
+    SmallVector<int64_t> reducedShape;
+    SmallVector<AffineExpr> reducedExprs;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis) {
+        reducedShape.push_back(type.getDimSize(d));
+        reducedExprs.push_back(getAffineDimExpr(d, ctx));
+      }
+    auto reducedType = RankedTensorType::get(reducedShape, type.getElementType());
+    AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), reduced = AffineMap::get(rank, 0, reducedExprs, ctx);
+    SmallVector<utils::IteratorType> reduction(rank, utils::IteratorType::parallel);
+    reduction[axis] = utils::IteratorType::reduction;
+    Value x = adaptor.getInput();
+
+    // max over the axis, then sum of exp(x - max), then exp(x - max) / sum.
+    Value maxInit = filledTensor(b, loc, reducedType, -std::numeric_limits<float>::infinity());
+    Value max = linalg::GenericOp::create(b, loc, TypeRange{reducedType}, ValueRange{x}, ValueRange{maxInit},
+                                          SmallVector<AffineMap>{id, reduced}, reduction,
+                                          [](OpBuilder &nb, Location l, ValueRange a) {
+                                            linalg::YieldOp::create(
+                                                nb, l, arith::MaximumFOp::create(nb, l, a[0], a[1]).getResult());
+                                          })
+                    .getResult(0);
+    Value sum = linalg::GenericOp::create(
+                    b, loc, TypeRange{reducedType}, ValueRange{x, max},
+                    ValueRange{filledTensor(b, loc, reducedType, 0.0f)}, SmallVector<AffineMap>{id, reduced, reduced},
+                    reduction,
+                    [](OpBuilder &nb, Location l, ValueRange a) {
+                      Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                      linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, a[2], e).getResult());
+                    })
+                    .getResult(0);
+    Value result = linalg::GenericOp::create(
+                       b, loc, TypeRange{type}, ValueRange{x, max, sum}, ValueRange{emptyTensor(b, loc, type)},
+                       SmallVector<AffineMap>{id, reduced, reduced, id},
+                       SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+                       [](OpBuilder &nb, Location l, ValueRange a) {
+                         Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                         linalg::YieldOp::create(nb, l, arith::DivFOp::create(nb, l, e, a[2]).getResult());
+                       })
+                       .getResult(0);
+    b.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateElementwisePatterns(RewritePatternSet &patterns) {
+  patterns.add<BatchNormLowering, UnaryLowering<nn::ReluOp>, UnaryLowering<nn::LeakyReluOp>,
+               UnaryLowering<nn::TanhOp>, UnaryLowering<nn::SigmoidOp>, UnaryLowering<nn::ClipOp>,
+               UnaryLowering<nn::HardSigmoidOp>, UnaryLowering<nn::HardSwishOp>, BinaryLowering<nn::AddOp>,
+               BinaryLowering<nn::SubOp>, BinaryLowering<nn::MulOp>, BinaryLowering<nn::DivOp>,
+               BinaryLowering<nn::MaxOp>, BinaryLowering<nn::MinOp>, VariadicLowering<nn::SumOp, false>,
+               VariadicLowering<nn::MeanOp, true>, SoftmaxLowering>(
+      patterns.getContext());
+}
+
+} // namespace kiln::linalg_backend

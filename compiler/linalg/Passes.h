@@ -1,0 +1,22 @@
+// The passes of the linalg backend. `convert-nn-to-linalg` rewrites every nn layer op of a
+// function into linalg / tensor / arith / math ops on tensors (nn.param stays: parameters are
+// bound to constants by lowerToLinalg before the pass runs, see LinalgBackend.h).
+#ifndef KILN_LINALG_PASSES_H
+#define KILN_LINALG_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+#include <memory>
+
+namespace kiln {
+
+/// convert-nn-to-linalg: conv2d, dense, pools, batch_norm, activations, add, softmax, flatten,
+/// concat and dropout to linalg on tensors. Fails (naming the op) if an nn layer op is left.
+std::unique_ptr<mlir::Pass> createConvertNNToLinalgPass();
+
+/// Registers the backend's passes with the global registry (for kiln-opt).
+void registerLinalgBackendPasses();
+
+} // namespace kiln
+
+#endif

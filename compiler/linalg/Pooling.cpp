@@ -1,0 +1,114 @@
+// convert-nn-to-linalg, pooling: nn.max_pool2d -> tensor.pad(lowest) + linalg.pooling_nchw_max;
+// nn.avg_pool2d -> tensor.pad(0) + linalg.pooling_nchw_sum + a division by the window size (a
+// compile-time [OH, OW] table of in-bounds counts when count_include_pad is false);
+// nn.global_avg_pool -> linalg.pooling_nchw_sum over the whole plane + a division by H * W.
+#include "compiler/linalg/PopulatePatterns.h"
+
+#include "kiln/Dialect/NN/NNOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <algorithm>
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln::linalg_backend {
+namespace {
+
+/// linalg.pooling_nchw_{max,sum} of `input` (already padded) into `init`.
+template <typename PoolOp>
+Value pool(OpBuilder &b, Location loc, Value input, Value init, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides) {
+  Value window = tensor::EmptyOp::create(b, loc, kernel, b.getF32Type());
+  return PoolOp::create(b, loc, TypeRange{init.getType()}, ValueRange{input, window}, ValueRange{init},
+                        b.getI64TensorAttr(strides), b.getI64TensorAttr({1, 1}))
+      .getResult(0);
+}
+
+Value divideBy(OpBuilder &b, Location loc, Value sum, float divisor) {
+  auto type = cast<RankedTensorType>(sum.getType());
+  return elementwise(b, loc, type, ValueRange{sum}, [divisor](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::DivFOp::create(nb, nl, a[0], f32Constant(nb, nl, divisor)).getResult();
+  });
+}
+
+struct MaxPool2DLowering : OpConversionPattern<nn::MaxPool2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::MaxPool2DOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> pad = op.getPadding();
+    const float lowest = std::numeric_limits<float>::lowest();
+    Value input = padded(b, loc, adaptor.getInput(), {0, 0, pad[0], pad[1]}, {0, 0, pad[2], pad[3]}, lowest);
+    Value init = filledTensor(b, loc, cast<RankedTensorType>(op.getType()), lowest);
+    b.replaceOp(op, pool<linalg::PoolingNchwMaxOp>(b, loc, input, init, op.getKernel(), op.getStrides()));
+    return success();
+  }
+};
+
+struct AvgPool2DLowering : OpConversionPattern<nn::AvgPool2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::AvgPool2DOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto outType = cast<RankedTensorType>(op.getType());
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(), strides = op.getStrides();
+    Value input = padded(b, loc, adaptor.getInput(), {0, 0, pad[0], pad[1]}, {0, 0, pad[2], pad[3]}, 0.0f);
+    Value sum = pool<linalg::PoolingNchwSumOp>(b, loc, input, filledTensor(b, loc, outType, 0.0f), kernel, strides);
+    bool anyPad = llvm::any_of(pad, [](int64_t p) { return p != 0; });
+    if (op.getCountIncludePad() || !anyPad) {
+      b.replaceOp(op, divideBy(b, loc, sum, static_cast<float>(kernel[0] * kernel[1])));
+      return success();
+    }
+    // Divisor per output position: in-bounds rows x in-bounds columns of its window.
+    int64_t OH = outType.getDimSize(2), OW = outType.getDimSize(3), H = inType.getDimSize(2), W = inType.getDimSize(3);
+    auto count = [](int64_t start, int64_t k, int64_t size) {
+      return std::max<int64_t>(std::min(start + k, size) - std::max<int64_t>(start, 0), 1);
+    };
+    std::vector<float> divisors;
+    for (int64_t oy = 0; oy < OH; ++oy)
+      for (int64_t ox = 0; ox < OW; ++ox)
+        divisors.push_back(static_cast<float>(count(oy * strides[0] - pad[0], kernel[0], H) *
+                                              count(ox * strides[1] - pad[1], kernel[1], W)));
+    auto tableType = RankedTensorType::get({OH, OW}, b.getF32Type());
+    Value table = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(divisors)));
+    MLIRContext *ctx = b.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+    AffineMap hw = AffineMap::get(4, 0, {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)}, ctx);
+    Value result = linalg::GenericOp::create(
+                       b, loc, TypeRange{outType}, ValueRange{sum, table}, ValueRange{emptyTensor(b, loc, outType)},
+                       SmallVector<AffineMap>{id, hw, id},
+                       SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+                       [](OpBuilder &nb, Location nl, ValueRange a) {
+                         linalg::YieldOp::create(nb, nl, arith::DivFOp::create(nb, nl, a[0], a[1]).getResult());
+                       })
+                       .getResult(0);
+    b.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GlobalAvgPoolLowering : OpConversionPattern<nn::GlobalAvgPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::GlobalAvgPoolOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    int64_t H = inType.getDimSize(2), W = inType.getDimSize(3);
+    Value init = filledTensor(b, loc, cast<RankedTensorType>(op.getType()), 0.0f);
+    Value sum = pool<linalg::PoolingNchwSumOp>(b, loc, adaptor.getInput(), init, {H, W}, {1, 1});
+    b.replaceOp(op, divideBy(b, loc, sum, static_cast<float>(H * W)));
+    return success();
+  }
+};
+
+} // namespace
+
+void populatePoolingPatterns(RewritePatternSet &patterns) {
+  patterns.add<MaxPool2DLowering, AvgPool2DLowering, GlobalAvgPoolLowering>(patterns.getContext());
+}
+
+} // namespace kiln::linalg_backend

@@ -1,0 +1,76 @@
+// RUN: kiln-opt %s -split-input-file -convert-nn-to-linalg | FileCheck %s
+
+// Tests that a conv2d with a constant filter becomes an NHWC/HWCF conv between transposes, with
+// the filter re-laid out at compile time, zero padding and the bias as the accumulator's init.
+// CHECK-LABEL: func.func @conv_constant_filter
+// CHECK: %[[PAD:.*]] = tensor.pad %arg0 low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<4xf32>) outs({{.*}} : tensor<1x4x4x4xf32>)
+// CHECK: %[[X:.*]] = linalg.transpose ins(%[[PAD]] : tensor<1x2x9x9xf32>) {{.*}} permutation = [0, 2, 3, 1]
+// CHECK: %[[W:.*]] = arith.constant dense<1.000000e+00> : tensor<3x3x2x4xf32>
+// CHECK: %[[C:.*]] = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[X]], %[[W]] : {{.*}}) outs(%[[INIT]] : tensor<1x4x4x4xf32>)
+// CHECK: linalg.transpose ins(%[[C]] : tensor<1x4x4x4xf32>) {{.*}} permutation = [0, 3, 1, 2]
+func.func @conv_constant_filter(%x: tensor<1x2x7x7xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  %w = arith.constant dense<1.0> : tensor<4x2x3x3xf32>
+  %y = nn.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>,
+         dilations = array<i64: 1, 1>, groups = 1 : i64}
+       : (tensor<1x2x7x7xf32>, tensor<4x2x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
+  return %y : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Tests that a conv2d whose filter is not a constant stays NCHW/FCHW (no transposes).
+// CHECK-LABEL: func.func @conv_runtime_filter
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.fill
+// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+func.func @conv_runtime_filter(%x: tensor<1x3x9x9xf32>, %w: tensor<5x3x3x3xf32>) -> tensor<1x5x5x5xf32> {
+  %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 2, 2>, groups = 1 : i64}
+       : (tensor<1x3x9x9xf32>, tensor<5x3x3x3xf32>) -> tensor<1x5x5x5xf32>
+  return %y : tensor<1x5x5x5xf32>
+}
+
+// -----
+
+// Tests that a depthwise conv2d (groups = C = F) with a constant filter uses the NHWC depthwise op.
+// CHECK-LABEL: func.func @conv_depthwise
+// CHECK: arith.constant dense<2.000000e+00> : tensor<3x3x4xf32>
+// CHECK: linalg.depthwise_conv_2d_nhwc_hwc
+func.func @conv_depthwise(%x: tensor<1x4x6x6xf32>) -> tensor<1x4x4x4xf32> {
+  %w = arith.constant dense<2.0> : tensor<4x1x3x3xf32>
+  %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>, groups = 4 : i64}
+       : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
+  return %y : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Tests that a grouped conv2d becomes conv_2d_ngchw_gfchw on expanded views, bias added after.
+// CHECK-LABEL: func.func @conv_grouped
+// CHECK: tensor.expand_shape {{.*}} into tensor<1x2x2x5x5xf32>
+// CHECK: tensor.expand_shape {{.*}} into tensor<2x3x2x3x3xf32>
+// CHECK: linalg.conv_2d_ngchw_gfchw
+// CHECK: tensor.collapse_shape {{.*}} into tensor<1x6x3x3xf32>
+// CHECK: arith.addf
+func.func @conv_grouped(%x: tensor<1x4x5x5xf32>, %w: tensor<6x2x3x3xf32>, %b: tensor<6xf32>) -> tensor<1x6x3x3xf32> {
+  %y = nn.conv2d %x, %w, %b {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>, groups = 2 : i64}
+       : (tensor<1x4x5x5xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x3x3xf32>
+  return %y : tensor<1x6x3x3xf32>
+}
+
+// -----
+
+// Tests that dense is a matmul with the weight transposed (at compile time when constant) and
+// the bias broadcast as the init.
+// CHECK-LABEL: func.func @dense
+// CHECK: %[[INIT:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<2xf32>)
+// CHECK: %[[WT:.*]] = arith.constant dense<{{\[\[}}1.000000e+00, 4.000000e+00], {{.*}}> : tensor<3x2xf32>
+// CHECK: linalg.matmul ins(%arg0, %[[WT]] : tensor<4x3xf32>, tensor<3x2xf32>) outs(%[[INIT]] : tensor<4x2xf32>)
+func.func @dense(%x: tensor<4x3xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %y = nn.dense %x, %w, %b : (tensor<4x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
+}
