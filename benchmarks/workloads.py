@@ -1,6 +1,7 @@
 """The benchmark workloads: a PyTorch module (seeded, eval mode) and an NCHW input shape each.
 Kiln compiles the module's Kiln text form (scripts/torch_to_kiln.py) with the same weights."""
 import os
+from collections import OrderedDict
 import sys
 
 import torch
@@ -41,7 +42,7 @@ def _torchvision(name):
 
 # name -> (module factory, input shape)
 WORKLOADS = {
-    "conv3x3_64_56_b1": (lambda: nn.Sequential(nn.Conv2d(64, 64, 3, padding=1)), (1, 64, 56, 56)),
+    "conv3x3_64_56_b1": (lambda: nn.Sequential(OrderedDict(conv=nn.Conv2d(64, 64, 3, padding=1))), (1, 64, 56, 56)),
     "lenet5_b1": (LeNet5, (1, 1, 32, 32)),
     "lenet5_b64": (LeNet5, (64, 1, 32, 32)),
     "resnet18_224_b1": (lambda: _torchvision("resnet18"), (1, 3, 224, 224)),
