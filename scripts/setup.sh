@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx
+  python3-torchvision libonnx-testdata
 )
 
 missing=()

@@ -97,6 +97,14 @@ std::string escape(StringRef text) {
   return out;
 }
 
+/// A batch norm's mean or variance: state that is not trained (PyTorch's buffers).
+bool isRunningStatistic(nn::ParamOp param) {
+  return llvm::any_of(param->getUses(), [](OpOperand &use) {
+    auto bn = dyn_cast<nn::BatchNormOp>(use.getOwner());
+    return bn && (use.get() == bn.getMean() || use.get() == bn.getVariance());
+  });
+}
+
 } // namespace
 
 ModelSummary summarizeModel(func::FuncOp fn) {
@@ -120,7 +128,7 @@ ModelSummary summarizeModel(func::FuncOp fn) {
   for (Operation &op : fn.getBody().front()) {
     if (auto param = dyn_cast<nn::ParamOp>(op)) {
       if (seenParams.insert(param.getName()).second)
-        summary.totalParams += elements(param.getResult());
+        (isRunningStatistic(param) ? summary.totalStatistics : summary.totalParams) += elements(param.getResult());
       continue;
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -140,8 +148,8 @@ ModelSummary summarizeModel(func::FuncOp fn) {
     layer.shape = shapeOf(op.getResult(0)).vec();
     layer.flops = flopsOf(&op);
     for (Value operand : op.getOperands()) {
-      if (operand.getDefiningOp<nn::ParamOp>())
-        layer.params += elements(operand);
+      if (auto param = operand.getDefiningOp<nn::ParamOp>())
+        layer.params += isRunningStatistic(param) ? 0 : elements(operand);
       else if (rowOf.count(operand))
         layer.inputs.push_back(rowOf.lookup(operand));
     }
@@ -173,7 +181,10 @@ void printLayerTable(const ModelSummary &summary, llvm::raw_ostream &os) {
   os << std::string(ruleWidth, '-') << "\n";
   printRow(rows.back());
   os << "\nparameters " << summary.totalParams << " (" << humanSize(4.0 * summary.totalParams, 1024, "B")
-     << " f32), FLOPs " << summary.totalFlops << " (" << humanSize(summary.totalFlops, 1000, "FLOPs")
+     << " f32)";
+  if (summary.totalStatistics)
+    os << " + " << summary.totalStatistics << " batch-norm running statistics";
+  os << ", FLOPs " << summary.totalFlops << " (" << humanSize(summary.totalFlops, 1000, "FLOPs")
      << "), activation memory " << summary.activationBytes << " bytes ("
      << humanSize(summary.activationBytes, 1024, "B") << ")\n";
   os << "outputs:";
@@ -182,7 +193,8 @@ void printLayerTable(const ModelSummary &summary, llvm::raw_ostream &os) {
     os << " " << output.name << (layer == output.name ? "" : " (layer " + layer + ")");
   }
   os << "\n\n"
-        "params  elements of the layer's nn.param operands (batch_norm: scale, shift, mean and var);\n"
+        "params  elements of the layer's trained nn.param operands (batch_norm: scale and shift; its\n"
+        "        running mean and var are counted apart, like PyTorch's buffers);\n"
         "        the total counts each named parameter once\n"
         "FLOPs   a multiply-add counts as 2 FLOPs: conv2d 2*N*F*OH*OW*(C/groups)*KH*KW (+ N*F*OH*OW\n"
         "        with bias), dense 2*N*M*K (+ N*M with bias); pools one per window element per output\n"

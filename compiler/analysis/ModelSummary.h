@@ -17,7 +17,7 @@ struct LayerSummary {
   std::string name;           ///< the op's NameLoc (the input's nn.name for inputs), else "#<row>"
   std::string op;             ///< "input", or the op name without "nn."
   std::vector<int64_t> shape; ///< output shape
-  int64_t params = 0;         ///< elements of the op's nn.param operands
+  int64_t params = 0;         ///< elements of the op's trained nn.param operands
   int64_t flops = 0;          ///< see docs/inspect.md; a multiply-add is 2 FLOPs
   std::vector<size_t> inputs; ///< rows that feed this one (data flow; parameters excluded)
 };
@@ -30,7 +30,8 @@ struct ModelOutput {
 struct ModelSummary {
   std::vector<LayerSummary> layers; ///< inputs first, then ops in program order
   std::vector<ModelOutput> outputs;
-  int64_t totalParams = 0;     ///< elements of the distinct nn.param names (a shared one counts once)
+  int64_t totalParams = 0;     ///< elements of the distinct trained nn.param names (a shared one counts once)
+  int64_t totalStatistics = 0; ///< elements of batch-norm running means and variances
   int64_t totalFlops = 0;      ///< sum over layers
   int64_t activationBytes = 0; ///< f32 bytes of every input and layer output, all kept at once
 };

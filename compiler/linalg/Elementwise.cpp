@@ -21,8 +21,8 @@ struct BatchNormLowering : OpConversionPattern<nn::BatchNormOp> {
 
   LogicalResult matchAndRewrite(nn::BatchNormOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     float epsilon = op.getEpsilon().convertToFloat();
-    ValueRange inputs{adaptor.getInput(), adaptor.getScale(), adaptor.getShift(), adaptor.getMean(),
-                      adaptor.getVariance()};
+    SmallVector<Value, 5> inputs{adaptor.getInput(), adaptor.getScale(), adaptor.getShift(), adaptor.getMean(),
+                                 adaptor.getVariance()};
     b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()), inputs,
                                 [epsilon](OpBuilder &nb, Location l, ValueRange a) -> Value {
                                   Value var = arith::AddFOp::create(nb, l, a[4], f32Constant(nb, l, epsilon));

@@ -235,6 +235,9 @@ std::string generateSchedule(ModuleOp module, const LinalgScheduleOptions &optio
       transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
       transform.apply_patterns.vector.lower_outerproduct
     } : !transform.any_op
+    transform.apply_patterns to %vf {
+      transform.apply_patterns.vector.lower_multi_reduction lowering_strategy = "innerreduction"
+    } : !transform.any_op
     transform.apply_patterns to %vf { transform.apply_patterns.vector.transfer_permutation_patterns } : !transform.any_op
     transform.apply_cse to %vf : !transform.any_op
     transform.yield

@@ -24,6 +24,7 @@
 #include <array>
 #include <cmath>
 #include <deque>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln::onnxfe;
@@ -35,10 +36,22 @@ constexpr llvm::StringLiteral kNameAttr = "nn.name";
 /// Opsets whose semantics of the supported ops this importer implements.
 constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
 
-const StringRef kSupportedOps[] = {"Add",      "AveragePool", "BatchNormalization", "Concat",   "Constant",
-                                   "Conv",     "Dropout",     "Flatten",            "Gemm",     "GlobalAveragePool",
-                                   "Identity", "LeakyRelu",   "MatMul",             "MaxPool",  "Relu",
-                                   "Reshape",  "Sigmoid",     "Softmax",            "Tanh"};
+/// The ONNX ops this importer maps (docs/onnx.md lists their accepted forms; the conformance
+/// runner tests/onnx/conformance/run_conformance.py keeps the same list).
+const StringRef kSupportedOps[] = {
+    "Add",         "AveragePool", "BatchNormalization", "Clip",          "Concat",   "Constant",  "Conv",
+    "ConvTranspose", "Div",       "Dropout",            "Flatten",       "Gemm",     "GlobalAveragePool",
+    "GlobalMaxPool", "HardSigmoid", "HardSwish",        "Identity",      "LRN",      "LeakyRelu", "LogSoftmax",
+    "MatMul",      "Max",         "MaxPool",            "Mean",          "Min",      "Mul",       "Pad",
+    "Relu",        "Reshape",     "Resize",             "Sigmoid",       "Softmax",  "Squeeze",   "Sub",
+    "Sum",         "Tanh",        "Unsqueeze",          "Upsample"};
+
+/// Ops whose forms Kiln reads are the same in opsets 1 to 6 as in 7 (a model of an older opset is
+/// read when it uses only these).
+const StringRef kSameSinceOpset1[] = {"AveragePool", "Concat",   "Constant",   "Conv",       "Flatten",
+                                      "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LRN",
+                                      "LeakyRelu",   "LogSoftmax", "MaxPool",   "Relu",       "Sigmoid",
+                                      "Softmax",     "Tanh"};
 
 using Pair = std::array<int64_t, 2>;
 
@@ -47,6 +60,16 @@ struct Window {
   Pair kernel{1, 1}, strides{1, 1}, dilations{1, 1};
   std::array<int64_t, 4> pads{0, 0, 0, 0};
   bool explicitPads = true; ///< auto_pad is NOTSET or VALID (ceil_mode matters only then)
+};
+
+/// The operands of a Conv or ConvTranspose node: runtime input, constant 4-D weight, optional bias.
+struct ConvOperands {
+  Value input;
+  std::pair<std::string, kiln::HostTensor> weight;
+  std::optional<std::pair<std::string, kiln::HostTensor>> bias;
+  std::optional<ArrayRef<int64_t>> biasShape() const {
+    return bias ? std::optional<ArrayRef<int64_t>>(bias->second.shape) : std::nullopt;
+  }
 };
 
 class Importer {
@@ -99,6 +122,12 @@ private:
   // Operands.
   FailureOr<Value> runtimeInput(int i, int index, StringRef role);
   FailureOr<std::pair<std::string, kiln::HostTensor>> constantInput(int i, int index, StringRef role);
+  /// An integer constant input (a shape, axes, pads), or nullopt when the input is absent.
+  FailureOr<std::optional<std::vector<int64_t>>> constantInts(int i, int index, StringRef role);
+  /// A float constant input (scales, a clip bound), or nullopt when the input is absent.
+  FailureOr<std::optional<std::vector<float>>> constantFloats(int i, int index, StringRef role);
+  /// A computed value, or a constant operand as an nn.param (elementwise ops).
+  FailureOr<Value> valueOrParam(int i, int index, StringRef role);
   bool hasInput(int i, int index) const { return node(i).input_size() > index && !node(i).input(index).empty(); }
   LogicalResult requireRank(int i, Value x, size_t rank, StringRef form);
   LogicalResult requireUnusedOutputs(int i, int from);
@@ -118,6 +147,7 @@ private:
   FailureOr<int64_t> axisAttr(int i, StringRef name, int64_t dflt, int64_t rank);
 
   // Op groups.
+  FailureOr<ConvOperands> convOperands(int i, StringRef form, StringRef weightLayout);
   FailureOr<Value> importConv(int i);
   FailureOr<Value> importPool(int i);
   FailureOr<Value> importBatchNorm(int i);
@@ -126,6 +156,15 @@ private:
   FailureOr<Value> importMatMul(int i);
   FailureOr<Value> importReshape(int i, bool flatten);
   FailureOr<Value> importConstant(int i);
+  FailureOr<Value> importConvTranspose(int i);
+  FailureOr<Value> importResize(int i);
+  FailureOr<Value> importPad(int i);
+  FailureOr<Value> importClip(int i);
+  FailureOr<Value> importElementwise(int i);
+  FailureOr<Value> importSqueeze(int i, bool unsqueeze);
+  FailureOr<Value> importActivation(int i);
+  /// nn.reshape to `target`, or the input itself when the shape does not change.
+  FailureOr<Value> reshapeTo(int i, Value x, ArrayRef<int64_t> target);
 
   MLIRContext &context;
   const std::string &path;
@@ -153,6 +192,13 @@ LogicalResult Importer::checkOpsets() {
     if (set.domain().empty() || set.domain() == "ai.onnx")
       opset = set.version();
   if (opset >= kMinOpset && opset <= kMaxOpset)
+    return success();
+  // Before opset 7 the arithmetic ops had their own broadcast attributes and several others
+  // other forms; a model using only ops unchanged since then is read as it is.
+  auto unchangedSince1 = [](const onnx::NodeProto &n) {
+    return llvm::is_contained(kSameSinceOpset1, StringRef(n.op_type()));
+  };
+  if (opset >= 1 && opset < kMinOpset && llvm::all_of(graph().node(), unchangedSince1))
     return success();
   InFlightDiagnostic diag = emitError(fileLoc);
   if (opset == 0)
@@ -439,6 +485,45 @@ FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int 
   return std::make_pair(name, std::move(*tensor));
 }
 
+FailureOr<std::optional<std::vector<int64_t>>> Importer::constantInts(int i, int index, StringRef role) {
+  if (!hasInput(i, index))
+    return std::optional<std::vector<int64_t>>();
+  auto it = constants.find(node(i).input(index));
+  if (it == constants.end()) {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "its " << role << " '" << node(i).input(index) << "' is computed at run time";
+    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be an initializer or a Constant "
+                      << "(export with do_constant_folding=True and without dynamic_axes)";
+    return failure();
+  }
+  std::string error;
+  auto values = toInt64Values(*it->second, error);
+  if (failed(values)) {
+    nodeError(i) << "its " << role << ": " << error;
+    return failure();
+  }
+  return std::optional<std::vector<int64_t>>(std::move(*values));
+}
+
+FailureOr<std::optional<std::vector<float>>> Importer::constantFloats(int i, int index, StringRef role) {
+  if (!hasInput(i, index))
+    return std::optional<std::vector<float>>();
+  auto tensor = constantInput(i, index, role);
+  if (failed(tensor))
+    return failure();
+  return std::optional<std::vector<float>>(std::move(tensor->second.data));
+}
+
+FailureOr<Value> Importer::valueOrParam(int i, int index, StringRef role) {
+  if (hasInput(i, index) && !values.count(node(i).input(index)) && constants.count(node(i).input(index))) {
+    auto tensor = constantInput(i, index, role);
+    if (failed(tensor))
+      return failure();
+    return param(tensor->first, std::move(tensor->second), nodeLoc(i));
+  }
+  return runtimeInput(i, index, role);
+}
+
 LogicalResult Importer::requireRank(int i, Value x, size_t rank, StringRef form) {
   if (shapeOf(x).size() == rank)
     return success();
@@ -592,25 +677,37 @@ FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::opt
 // Ops
 //===----------------------------------------------------------------------===//
 
-FailureOr<Value> Importer::importConv(int i) {
+/// Gathers a convolution's operands; `form` names what the input must be, `weightLayout` the
+/// expected weight dimensions (both for the messages).
+FailureOr<ConvOperands> Importer::convOperands(int i, StringRef form, StringRef weightLayout) {
   FailureOr<Value> x = runtimeInput(i, 0, "input");
-  if (failed(x) || failed(requireRank(i, *x, 4, "2-D convolution of a 4-D input [N, C, H, W]")))
+  if (failed(x) || failed(requireRank(i, *x, 4, form)))
     return failure();
   auto weight = constantInput(i, 1, "weight");
   if (failed(weight))
     return failure();
-  std::optional<std::pair<std::string, kiln::HostTensor>> bias;
+  ConvOperands ops{*x, std::move(*weight), std::nullopt};
   if (hasInput(i, 2)) {
     auto b = constantInput(i, 2, "bias");
     if (failed(b))
       return failure();
-    bias = std::move(*b);
+    ops.bias = std::move(*b);
   }
-  const std::vector<int64_t> &filter = weight->second.shape;
-  if (filter.size() != 4) {
-    nodeError(i) << "expected a 4-D weight [F, C/group, KH, KW], got " << nn::formatShape(filter);
+  if (ops.weight.second.shape.size() != 4) {
+    nodeError(i) << "expected a 4-D weight " << weightLayout << ", got " << nn::formatShape(ops.weight.second.shape);
     return failure();
   }
+  return ops;
+}
+
+FailureOr<Value> Importer::importConv(int i) {
+  auto ops = convOperands(i, "2-D convolution of a 4-D input [N, C, H, W]", "[F, C/group, KH, KW]");
+  if (failed(ops))
+    return failure();
+  Value *x = &ops->input;
+  auto &weight = ops->weight;
+  auto &bias = ops->bias;
+  const std::vector<int64_t> &filter = weight.second.shape;
   std::string error;
   auto group = attr(i, NodeAttrs(node(i)).getInt("group", 1, error), error);
   auto window = windowAttrs(i, shapeOf(*x), Pair{filter[2], filter[3]});
@@ -618,12 +715,12 @@ FailureOr<Value> Importer::importConv(int i) {
     return failure();
   std::string why;
   auto shape = nn::inferConv2DShape(shapeOf(*x), filter,
-                                    bias ? std::optional<ArrayRef<int64_t>>(bias->second.shape) : std::nullopt,
+                                    ops->biasShape(),
                                     window->strides, window->pads, window->dilations, *group, why);
   if (failed(shape))
     return shapeError(i, {*x}, why);
   Location loc = nodeLoc(i);
-  Value w = param(weight->first, std::move(weight->second), loc);
+  Value w = param(weight.first, std::move(weight.second), loc);
   Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
   return nn::Conv2DOp::create(builder, loc, tensorType(*shape), *x, w, b, ArrayRef<int64_t>(window->strides),
                               ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(window->dilations),
@@ -649,32 +746,20 @@ FailureOr<Value> Importer::importPool(int i) {
                  << " are not supported for pooling; Kiln pools over dense windows";
     return failure();
   }
-  ArrayRef<int64_t> in = shapeOf(*x);
+  // ceil_mode only matters with explicit pads: auto_pad SAME already gives ceil(in / stride).
+  bool ceil = *ceilMode && window->explicitPads;
   std::string why;
-  auto shape = nn::inferPool2DShape(in, window->kernel, window->strides, window->pads, why);
+  auto shape = nn::inferPool2DShape(shapeOf(*x), window->kernel, window->strides, window->pads, why, ceil);
   if (failed(shape))
     return shapeError(i, {*x}, why);
-  if (*ceilMode && window->explicitPads) {
-    for (int k = 0; k < 2; ++k) {
-      int64_t span = in[2 + k] + window->pads[k] + window->pads[k + 2] - window->kernel[k];
-      int64_t ceilOut = (span + window->strides[k] - 1) / window->strides[k] + 1;
-      if (ceilOut == (*shape)[2 + k])
-        continue;
-      InFlightDiagnostic diag = nodeError(i);
-      diag << "ceil_mode=1 makes the output " << (k ? "width " : "height ") << ceilOut << " where floor gives "
-           << (*shape)[2 + k] << "; Kiln supports ceil_mode only where both agree";
-      diag.attachNote() << "export with ceil_mode=False, or choose an input size for which the windows fit exactly";
-      return failure();
-    }
-  }
   Location loc = nodeLoc(i);
   if (isMax)
     return nn::MaxPool2DOp::create(builder, loc, tensorType(*shape), *x, ArrayRef<int64_t>(window->kernel),
-                                   ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads))
+                                   ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads), ceil)
         .getResult();
   return nn::AvgPool2DOp::create(builder, loc, tensorType(*shape), *x, ArrayRef<int64_t>(window->kernel),
                                  ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
-                                 *countPad != 0)
+                                 *countPad != 0, ceil)
       .getResult();
 }
 
@@ -740,14 +825,17 @@ FailureOr<Value> Importer::importSoftmax(int i) {
         wide.push_back(d);
     if (wide.size() > 1) {
       InFlightDiagnostic diag = nodeError(i);
-      diag << "in opset " << opset << " Softmax normalises over dimensions " << *axis << " to " << in.size() - 1
-           << " of " << nn::formatShape(in) << " together; Kiln's softmax works along one axis";
+      diag << "in opset " << opset << " " << node(i).op_type() << " normalises over dimensions " << *axis
+           << " to " << in.size() - 1 << " of " << nn::formatShape(in)
+           << " together; Kiln's softmax works along one axis";
       diag.attachNote() << "export with opset 13 or later (softmax along one axis), or flatten the input first";
       return failure();
     }
     if (!wide.empty())
       *axis = wide.front();
   }
+  if (node(i).op_type() == "LogSoftmax")
+    return nn::LogSoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
   return nn::SoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
 }
 
@@ -917,10 +1005,10 @@ FailureOr<Value> Importer::importReshape(int i, bool flatten) {
       *axis += rank;
     if (*axis == 1)
       return build();
-    InFlightDiagnostic diag = nodeError(i);
-    diag << "axis=" << *axis << " is not supported; Kiln's flatten keeps dimension 0 (axis=1)";
-    diag.attachNote() << "flatten with start_dim=1 (torch.flatten(x, 1))";
-    return failure();
+    int64_t outer = 1;
+    for (int64_t d = 0; d < *axis; ++d)
+      outer *= in[d];
+    return reshapeTo(i, *x, {outer, inner * in[0] / outer});
   }
   auto shapeTensor = constants.find(hasInput(i, 1) ? node(i).input(1) : "");
   if (shapeTensor == constants.end()) {
@@ -958,17 +1046,74 @@ FailureOr<Value> Importer::importReshape(int i, bool flatten) {
   }
   if (inferred >= 0 && total % known == 0)
     resolved[inferred] = total / known;
-  if (ArrayRef<int64_t>(resolved) == in) {
-    values[node(i).output(0)] = *x;
-    return *x;
-  }
-  if (ArrayRef<int64_t>(resolved) == ArrayRef<int64_t>(flat))
+  if (ArrayRef<int64_t>(resolved) == ArrayRef<int64_t>(flat) && in.size() > 2)
     return build();
-  InFlightDiagnostic diag = nodeError(i);
-  diag << "reshaping " << nn::formatShape(in) << " to " << nn::formatShape(resolved)
-       << " is not supported; Kiln supports a Reshape that flattens to " << nn::formatShape(flat);
-  diag.attachNote() << "use torch.flatten(x, 1) (or x.view(x.size(0), -1)) before the dense layers";
-  return failure();
+  return reshapeTo(i, *x, resolved);
+}
+
+FailureOr<Value> Importer::reshapeTo(int i, Value x, ArrayRef<int64_t> target) {
+  if (shapeOf(x) == target)
+    return x;
+  std::string why;
+  auto shape = nn::inferReshapeShape(shapeOf(x), target, why);
+  if (failed(shape))
+    return shapeError(i, {x}, why);
+  return nn::ReshapeOp::create(builder, nodeLoc(i), tensorType(*shape), x, target).getResult();
+}
+
+/// Squeeze (the listed axes, or every 1) and Unsqueeze (insert 1s at the listed output axes):
+/// both become a reshape. Opset 13 moved `axes` from an attribute to input 1.
+FailureOr<Value> Importer::importSqueeze(int i, bool unsqueeze) {
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x))
+    return failure();
+  std::optional<std::vector<int64_t>> axes;
+  if (opset >= 13) {
+    auto given = constantInts(i, 1, "axes");
+    if (failed(given))
+      return failure();
+    axes = *given;
+  } else {
+    std::string error;
+    auto given = attr(i, NodeAttrs(node(i)).getInts("axes", error), error);
+    if (failed(given))
+      return failure();
+    axes = *given;
+  }
+  ArrayRef<int64_t> in = shapeOf(*x);
+  int64_t rank = in.size() + (unsqueeze && axes ? axes->size() : 0);
+  if (unsqueeze && !axes) {
+    nodeError(i) << "needs 'axes'";
+    return failure();
+  }
+  SmallVector<bool> listed(rank, false);
+  for (int64_t a : axes.value_or(std::vector<int64_t>())) {
+    if (a < -rank || a >= rank || listed[a < 0 ? a + rank : a]) {
+      nodeError(i) << "axis " << a << " is out of range or repeated for a rank-" << rank
+                   << (unsqueeze ? " output" : " input");
+      return failure();
+    }
+    listed[a < 0 ? a + rank : a] = true;
+  }
+  SmallVector<int64_t> target;
+  if (unsqueeze) {
+    for (int64_t d = 0, k = 0; d < rank; ++d)
+      target.push_back(listed[d] ? 1 : in[k++]);
+  } else {
+    for (int64_t d = 0; d < rank; ++d) {
+      if (axes && listed[d] && in[d] != 1) {
+        nodeError(i) << "cannot squeeze axis " << d << " of size " << in[d] << " (" << nn::formatShape(in) << ")";
+        return failure();
+      }
+      if (!(axes ? listed[d] : in[d] == 1))
+        target.push_back(in[d]);
+    }
+  }
+  if (target.empty()) {
+    nodeError(i) << "would make a scalar of " << nn::formatShape(in) << "; Kiln tensors have rank >= 1";
+    return failure();
+  }
+  return reshapeTo(i, *x, target);
 }
 
 /// A Constant node: its tensor becomes a constant named by the node's output.
@@ -1012,6 +1157,399 @@ FailureOr<Value> Importer::importConstant(int i) {
   return Value();
 }
 
+/// ConvTranspose: weight [C, F/group, KH, KW] and bias constant. `output_shape` (or auto_pad SAME,
+/// output = input * stride) sets the padding: the cells the full output has beyond it are cut,
+/// half at each end (the extra one at the end, or at the start for SAME_LOWER), and missing
+/// cells become output_padding.
+FailureOr<Value> Importer::importConvTranspose(int i) {
+  auto ops = convOperands(i, "2-D transposed convolution of a 4-D input [N, C, H, W]", "[C, F/group, KH, KW]");
+  if (failed(ops))
+    return failure();
+  Value *x = &ops->input;
+  auto &weight = ops->weight;
+  auto &bias = ops->bias;
+  const std::vector<int64_t> &filter = weight.second.shape;
+  NodeAttrs attrs(node(i));
+  std::string error;
+  auto group = attr(i, attrs.getInt("group", 1, error), error);
+  auto autoPad = attr(i, attrs.getString("auto_pad", "NOTSET", error), error);
+  auto outputPaddingAttr = attr(i, attrs.getInts("output_padding", error), error);
+  auto outputShape = attr(i, attrs.getInts("output_shape", error), error);
+  if (failed(group) || failed(autoPad) || failed(outputPaddingAttr) || failed(outputShape))
+    return failure();
+  // windowAttrs's SAME padding is a convolution's; it is replaced below.
+  auto window = windowAttrs(i, shapeOf(*x), Pair{filter[2], filter[3]});
+  if (failed(window))
+    return failure();
+  Pair outputPadding{0, 0};
+  if (*outputPaddingAttr) {
+    if ((*outputPaddingAttr)->size() != 2) {
+      nodeError(i) << "attribute 'output_padding' has " << (*outputPaddingAttr)->size() << " entries; expected 2";
+      return failure();
+    }
+    outputPadding = {(**outputPaddingAttr)[0], (**outputPaddingAttr)[1]};
+  }
+  ArrayRef<int64_t> in = shapeOf(*x);
+  std::optional<Pair> wanted;
+  if (*outputShape) {
+    size_t n = (*outputShape)->size();
+    if (n != 2 && n != 4) {
+      nodeError(i) << "attribute 'output_shape' has " << n << " entries; expected [H, W]";
+      return failure();
+    }
+    wanted = Pair{(**outputShape)[n - 2], (**outputShape)[n - 1]};
+  } else if (*autoPad == "SAME_UPPER" || *autoPad == "SAME_LOWER") {
+    wanted = Pair{in[2] * window->strides[0], in[3] * window->strides[1]};
+  }
+  if (wanted) {
+    for (int k = 0; k < 2; ++k) {
+      int64_t full = (in[2 + k] - 1) * window->strides[k] + window->dilations[k] * (window->kernel[k] - 1) + 1 +
+                     outputPadding[k];
+      int64_t cut = full - (*wanted)[k];
+      int64_t lo = *autoPad == "SAME_LOWER" ? cut - cut / 2 : cut / 2;
+      window->pads[k] = cut > 0 ? lo : 0;
+      window->pads[k + 2] = cut > 0 ? cut - lo : 0;
+      if (cut < 0)
+        outputPadding[k] -= cut;
+    }
+  }
+  std::string why;
+  auto shape = nn::inferConvTranspose2DShape(
+      in, filter, ops->biasShape(), window->strides,
+      window->pads, outputPadding, window->dilations, *group, why);
+  if (failed(shape))
+    return shapeError(i, {*x}, why);
+  Location loc = nodeLoc(i);
+  Value w = param(weight.first, std::move(weight.second), loc);
+  Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
+  return nn::ConvTranspose2DOp::create(builder, loc, tensorType(*shape), *x, w, b, ArrayRef<int64_t>(window->strides),
+                                       ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(outputPadding),
+                                       ArrayRef<int64_t>(window->dilations), uint64_t(*group))
+      .getResult();
+}
+
+/// Resize (opsets 10, 11+) and Upsample (7: scales attribute, 9: scales input) of the H x W plane:
+/// `nearest` with asymmetric coordinates and floor rounding (PyTorch's nearest export), or
+/// `linear` with half_pixel / pytorch_half_pixel / align_corners coordinates (bilinear).
+FailureOr<Value> Importer::importResize(int i) {
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x) || failed(requireRank(i, *x, 4, "resizing a 4-D input [N, C, H, W]")))
+    return failure();
+  bool upsample = node(i).op_type() == "Upsample";
+  NodeAttrs attrs(node(i));
+  std::string error;
+  auto mode = attr(i, attrs.getString("mode", "nearest", error), error);
+  auto coords = attr(i, attrs.getString("coordinate_transformation_mode", opset >= 11 ? "half_pixel" : "asymmetric",
+                                        error),
+                     error);
+  auto nearestMode = attr(i, attrs.getString("nearest_mode", "round_prefer_floor", error), error);
+  auto exclude = attr(i, attrs.getInt("exclude_outside", 0, error), error);
+  if (failed(mode) || failed(coords) || failed(nearestMode) || failed(exclude))
+    return failure();
+  // Opset 10 Resize and Upsample are asymmetric and floor (nearest); linear there is asymmetric too.
+  bool legacy = upsample || opset < 11;
+  std::string coordMode = legacy ? "asymmetric" : *coords;
+  std::string rounding = legacy ? "floor" : *nearestMode;
+  std::optional<std::vector<float>> scales;
+  std::optional<std::vector<int64_t>> sizes;
+  if (upsample && opset < 9) {
+    const onnx::AttributeProto *a = attrs.find("scales");
+    if (!a) {
+      nodeError(i) << "needs attribute 'scales'";
+      return failure();
+    }
+    scales = std::vector<float>(a->floats().begin(), a->floats().end());
+  } else {
+    int scalesIndex = legacy ? 1 : 2;
+    auto s = constantFloats(i, scalesIndex, "scales");
+    if (failed(s))
+      return failure();
+    if (*s && !(*s)->empty())
+      scales = *s;
+    if (!legacy) {
+      auto z = constantInts(i, 3, "sizes");
+      if (failed(z))
+        return failure();
+      if (*z && !(*z)->empty())
+        sizes = *z;
+    }
+  }
+  ArrayRef<int64_t> in = shapeOf(*x);
+  if ((scales && scales->size() != 4) || (sizes && sizes->size() != 4) || (!scales == !sizes)) {
+    nodeError(i) << "expected exactly one of 'scales' and 'sizes', with 4 entries [N, C, H, W]";
+    return failure();
+  }
+  Pair size;
+  for (int k = 0; k < 4; ++k) {
+    int64_t out = in[k];
+    if (sizes) {
+      out = (*sizes)[k];
+    } else {
+      double exact = in[k] * double((*scales)[k]);
+      if (std::fabs(exact - std::round(exact)) > 1e-4 * std::max(1.0, exact)) {
+        InFlightDiagnostic diag = nodeError(i);
+        diag << "scale " << (*scales)[k] << " on dimension " << k << " of size " << in[k]
+             << " does not give a whole output size";
+        diag.attachNote() << "Kiln resizes to an integer output size; give 'sizes' or a scale that divides evenly";
+        return failure();
+      }
+      out = static_cast<int64_t>(std::round(exact));
+    }
+    if (k < 2 && out != in[k]) {
+      nodeError(i) << "resizes dimension " << k << " (" << in[k] << " to " << out
+                   << "); Kiln resizes only H and W of [N, C, H, W]";
+      return failure();
+    }
+    if (k >= 2)
+      size[k - 2] = out;
+  }
+  std::string nnMode;
+  bool alignCorners = false;
+  auto unsupported = [&](const std::string &what) -> FailureOr<Value> {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << what << " is not supported";
+    diag.attachNote() << "Kiln resizes like PyTorch's Upsample / interpolate: mode='nearest' (asymmetric, floor) "
+                         "or mode='bilinear' (align_corners True or False)";
+    return failure();
+  };
+  if (*exclude)
+    return unsupported("exclude_outside=1");
+  if (*mode == "nearest") {
+    if (coordMode != "asymmetric" || rounding != "floor")
+      return unsupported("mode 'nearest' with coordinate_transformation_mode '" + coordMode + "' and nearest_mode '" +
+                         rounding + "'");
+    nnMode = "nearest";
+  } else if (*mode == "linear" || *mode == "bilinear") {
+    nnMode = "bilinear";
+    if (coordMode == "align_corners")
+      alignCorners = true;
+    else if (coordMode == "pytorch_half_pixel" && (size[0] == 1 || size[1] == 1))
+      return unsupported("pytorch_half_pixel to an output of size 1");
+    else if (coordMode != "half_pixel" && coordMode != "pytorch_half_pixel")
+      return unsupported("mode 'linear' with coordinate_transformation_mode '" + coordMode + "'");
+  } else {
+    return unsupported("mode '" + *mode + "'");
+  }
+  std::string why;
+  auto shape = nn::inferResizeShape(in, nnMode, size, why);
+  if (failed(shape))
+    return shapeError(i, {*x}, why);
+  return nn::ResizeOp::create(builder, nodeLoc(i), tensorType(*shape), *x, nnMode, ArrayRef<int64_t>(size),
+                              alignCorners)
+      .getResult();
+}
+
+/// Pad, mode constant: `pads` and the value are attributes before opset 11, constant inputs after.
+FailureOr<Value> Importer::importPad(int i) {
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x))
+    return failure();
+  NodeAttrs attrs(node(i));
+  std::string error;
+  auto mode = attr(i, attrs.getString("mode", "constant", error), error);
+  if (failed(mode))
+    return failure();
+  if (*mode != "constant") {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "mode '" << *mode << "' is not supported; Kiln pads with a constant";
+    diag.attachNote() << "use F.pad(x, pads, mode='constant')";
+    return failure();
+  }
+  std::optional<std::vector<int64_t>> pads;
+  float value = 0.0f;
+  if (opset < 11) {
+    auto p = attr(i, attrs.getInts(opset < 2 ? "paddings" : "pads", error), error);
+    auto v = attr(i, attrs.getFloat("value", 0.0f, error), error);
+    if (failed(p) || failed(v))
+      return failure();
+    pads = *p;
+    value = *v;
+  } else {
+    auto p = constantInts(i, 1, "pads");
+    auto v = failed(p) ? FailureOr<std::optional<std::vector<float>>>(failure())
+                       : constantFloats(i, 2, "constant_value");
+    if (failed(v))
+      return failure();
+    pads = *p;
+    if (*v && !(*v)->empty())
+      value = (**v)[0];
+  }
+  if (!pads) {
+    nodeError(i) << "needs 'pads'";
+    return failure();
+  }
+  std::string why;
+  auto shape = nn::inferPadShape(shapeOf(*x), *pads, why);
+  if (failed(shape))
+    return shapeError(i, {*x}, why);
+  return nn::PadOp::create(builder, nodeLoc(i), tensorType(*shape), *x, ArrayRef<int64_t>(*pads),
+                           llvm::APFloat(value))
+      .getResult();
+}
+
+/// Clip: min and max are attributes before opset 11, optional constant inputs after.
+FailureOr<Value> Importer::importClip(int i) {
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x))
+    return failure();
+  float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+  if (opset < 11) {
+    NodeAttrs attrs(node(i));
+    std::string error;
+    auto a = attr(i, attrs.getFloat("min", lo, error), error);
+    auto b = attr(i, attrs.getFloat("max", hi, error), error);
+    if (failed(a) || failed(b))
+      return failure();
+    lo = *a;
+    hi = *b;
+  } else {
+    for (int k = 1; k <= 2; ++k) {
+      auto bound = constantFloats(i, k, k == 1 ? "min" : "max");
+      if (failed(bound))
+        return failure();
+      if (*bound && (*bound)->size() != 1) {
+        nodeError(i) << "its " << (k == 1 ? "min" : "max") << " must be one value";
+        return failure();
+      }
+      if (*bound)
+        (k == 1 ? lo : hi) = (**bound)[0];
+    }
+  }
+  if (!(lo <= hi)) {
+    nodeError(i) << "min " << lo << " is larger than max " << hi;
+    return failure();
+  }
+  return nn::ClipOp::create(builder, nodeLoc(i), x->getType(), *x, llvm::APFloat(lo), llvm::APFloat(hi))
+      .getResult();
+}
+
+/// Add, Sub, Mul, Div (two operands) and Max, Min, Sum, Mean (one or more), with numpy
+/// broadcasting; a constant operand becomes an nn.param.
+FailureOr<Value> Importer::importElementwise(int i) {
+  StringRef type = node(i).op_type();
+  bool variadic = type == "Max" || type == "Min" || type == "Sum" || type == "Mean";
+  int count = node(i).input_size();
+  if (variadic ? count < 1 : count != 2) {
+    nodeError(i) << "expected " << (variadic ? "one or more" : "two") << " operands, got " << count;
+    return failure();
+  }
+  SmallVector<Value> operands;
+  bool anyComputed = false;
+  for (int k = 0; k < count; ++k) {
+    anyComputed |= values.count(node(i).input(k)) > 0;
+    FailureOr<Value> v = valueOrParam(i, k, "operand " + std::to_string(k));
+    if (failed(v))
+      return failure();
+    operands.push_back(*v);
+  }
+  if (!anyComputed) {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "every operand is a constant";
+    diag.attachNote() << "fold constant computations before exporting (torch.onnx.export(..., "
+                         "do_constant_folding=True))";
+    return failure();
+  }
+  Location loc = nodeLoc(i);
+  if (count == 1)
+    return operands.front();
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : operands)
+    shapes.push_back(shapeOf(v));
+  std::string why;
+  if ((type == "Sum" || type == "Mean") && count > 2) {
+    auto same = nn::inferAllSameShape(shapes, why);
+    if (succeeded(same)) {
+      if (type == "Sum")
+        return nn::SumOp::create(builder, loc, tensorType(*same), operands).getResult();
+      return nn::MeanOp::create(builder, loc, tensorType(*same), operands).getResult();
+    }
+  }
+  Value acc = operands.front();
+  for (Value next : ArrayRef<Value>(operands).drop_front()) {
+    auto shape = nn::inferBroadcastShape(shapeOf(acc), shapeOf(next), why);
+    if (failed(shape))
+      return shapeError(i, operands, why);
+    Type t = tensorType(*shape);
+    if (type == "Add" || type == "Sum" || type == "Mean")
+      acc = nn::AddOp::create(builder, loc, t, acc, next);
+    else if (type == "Sub")
+      acc = nn::SubOp::create(builder, loc, t, acc, next);
+    else if (type == "Mul")
+      acc = nn::MulOp::create(builder, loc, t, acc, next);
+    else if (type == "Div")
+      acc = nn::DivOp::create(builder, loc, t, acc, next);
+    else if (type == "Max")
+      acc = nn::MaxOp::create(builder, loc, t, acc, next);
+    else
+      acc = nn::MinOp::create(builder, loc, t, acc, next);
+  }
+  if (type == "Mean") {
+    kiln::HostTensor inverse({1});
+    inverse.data[0] = 1.0f / static_cast<float>(count);
+    Value scale = param(nodeName(i) + ".inverse_count", std::move(inverse), loc);
+    acc = nn::MulOp::create(builder, loc, acc.getType(), acc, scale);
+  }
+  return acc;
+}
+
+/// The one-input ops without weights: Relu, Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish,
+/// LRN and GlobalMaxPool.
+FailureOr<Value> Importer::importActivation(int i) {
+  StringRef type = node(i).op_type();
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x))
+    return failure();
+  Location loc = nodeLoc(i);
+  Type t = x->getType();
+  NodeAttrs attrs(node(i));
+  std::string error;
+  if (type == "Relu")
+    return nn::ReluOp::create(builder, loc, t, *x).getResult();
+  if (type == "Sigmoid")
+    return nn::SigmoidOp::create(builder, loc, t, *x).getResult();
+  if (type == "Tanh")
+    return nn::TanhOp::create(builder, loc, t, *x).getResult();
+  if (type == "HardSwish")
+    return nn::HardSwishOp::create(builder, loc, t, *x).getResult();
+  if (type == "LeakyRelu") {
+    auto alpha = attr(i, attrs.getFloat("alpha", 0.01f, error), error);
+    if (failed(alpha))
+      return failure();
+    return nn::LeakyReluOp::create(builder, loc, t, *x, llvm::APFloat(*alpha)).getResult();
+  }
+  if (type == "HardSigmoid") {
+    auto alpha = attr(i, attrs.getFloat("alpha", 0.2f, error), error);
+    auto beta = attr(i, attrs.getFloat("beta", 0.5f, error), error);
+    if (failed(alpha) || failed(beta))
+      return failure();
+    return nn::HardSigmoidOp::create(builder, loc, t, *x, llvm::APFloat(*alpha), llvm::APFloat(*beta)).getResult();
+  }
+  if (failed(requireRank(i, *x, 4, (type + " on a 4-D input [N, C, H, W]").str())))
+    return failure();
+  std::string why;
+  if (type == "GlobalMaxPool" || type == "GlobalAveragePool") {
+    auto shape = nn::inferGlobalPoolShape(shapeOf(*x), why);
+    if (failed(shape))
+      return shapeError(i, {*x}, why);
+    if (type == "GlobalMaxPool")
+      return nn::GlobalMaxPoolOp::create(builder, loc, tensorType(*shape), *x).getResult();
+    return nn::GlobalAvgPoolOp::create(builder, loc, tensorType(*shape), *x).getResult();
+  }
+  assert(type == "LRN" && "op missing from importActivation");
+  auto size = attr(i, attrs.getInt("size", 0, error), error);
+  auto alpha = attr(i, attrs.getFloat("alpha", 1e-4f, error), error);
+  auto beta = attr(i, attrs.getFloat("beta", 0.75f, error), error);
+  auto bias = attr(i, attrs.getFloat("bias", 1.0f, error), error);
+  if (failed(size) || failed(alpha) || failed(beta) || failed(bias))
+    return failure();
+  auto shape = nn::inferLRNShape(shapeOf(*x), *size, why);
+  if (failed(shape))
+    return shapeError(i, {*x}, why);
+  return nn::LRNOp::create(builder, loc, tensorType(*shape), *x, uint64_t(*size), llvm::APFloat(*alpha),
+                           llvm::APFloat(*beta), llvm::APFloat(*bias))
+      .getResult();
+}
+
 LogicalResult Importer::importNode(int i) {
   const onnx::NodeProto &n = node(i);
   StringRef type = n.op_type();
@@ -1045,38 +1583,17 @@ LogicalResult Importer::importNode(int i) {
   Location loc = nodeLoc(i);
   if (type == "Conv") {
     result = importConv(i);
+  } else if (type == "ConvTranspose") {
+    result = importConvTranspose(i);
   } else if (type == "MaxPool" || type == "AveragePool") {
     result = importPool(i);
-  } else if (type == "GlobalAveragePool") {
-    FailureOr<Value> x = runtimeInput(i, 0, "input");
-    if (failed(x) || failed(requireRank(i, *x, 4, "GlobalAveragePool on a 4-D input [N, C, H, W]")))
-      return failure();
-    std::string why;
-    auto shape = nn::inferGlobalPoolShape(shapeOf(*x), why);
-    if (failed(shape))
-      return shapeError(i, {*x}, why);
-    result = nn::GlobalAvgPoolOp::create(builder, loc, tensorType(*shape), *x).getResult();
   } else if (type == "BatchNormalization") {
     result = importBatchNorm(i);
-  } else if (type == "Relu" || type == "Sigmoid" || type == "Tanh" || type == "LeakyRelu") {
-    FailureOr<Value> x = runtimeInput(i, 0, "input");
-    if (failed(x))
-      return failure();
-    Type t = x->getType();
-    if (type == "Relu")
-      result = nn::ReluOp::create(builder, loc, t, *x).getResult();
-    else if (type == "Sigmoid")
-      result = nn::SigmoidOp::create(builder, loc, t, *x).getResult();
-    else if (type == "Tanh")
-      result = nn::TanhOp::create(builder, loc, t, *x).getResult();
-    else {
-      std::string error;
-      auto alpha = attr(i, NodeAttrs(n).getFloat("alpha", 0.01f, error), error);
-      if (failed(alpha))
-        return failure();
-      result = nn::LeakyReluOp::create(builder, loc, t, *x, llvm::APFloat(*alpha)).getResult();
-    }
-  } else if (type == "Softmax") {
+  } else if (llvm::is_contained({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "LRN",
+                                 "GlobalMaxPool", "GlobalAveragePool"},
+                                type)) {
+    result = importActivation(i);
+  } else if (type == "Softmax" || type == "LogSoftmax") {
     result = importSoftmax(i);
   } else if (type == "Gemm") {
     result = importGemm(i);
@@ -1084,27 +1601,16 @@ LogicalResult Importer::importNode(int i) {
     result = importMatMul(i);
   } else if (type == "Flatten" || type == "Reshape") {
     result = importReshape(i, type == "Flatten");
-  } else if (type == "Add") {
-    for (const std::string &in : n.input())
-      if (constants.count(in)) {
-        InFlightDiagnostic diag = nodeError(i);
-        diag << "operand '" << in << "' is a constant";
-        diag.attachNote() << "Kiln supports an Add of a constant only as the bias right after a MatMul by a "
-                             "constant (a dense layer); add two computed tensors of the same shape otherwise";
-        return failure();
-      }
-    FailureOr<Value> a = runtimeInput(i, 0, "first operand");
-    FailureOr<Value> b = failed(a) ? a : runtimeInput(i, 1, "second operand");
-    if (failed(b))
-      return failure();
-    std::string why;
-    auto shape = nn::inferSameShape(shapeOf(*a), shapeOf(*b), why);
-    if (failed(shape)) {
-      InFlightDiagnostic diag = nodeError(i);
-      diag << why << " (Kiln's add does not broadcast)";
-      return failure();
-    }
-    result = nn::AddOp::create(builder, loc, tensorType(*shape), *a, *b).getResult();
+  } else if (type == "Squeeze" || type == "Unsqueeze") {
+    result = importSqueeze(i, type == "Unsqueeze");
+  } else if (type == "Resize" || type == "Upsample") {
+    result = importResize(i);
+  } else if (type == "Pad") {
+    result = importPad(i);
+  } else if (type == "Clip") {
+    result = importClip(i);
+  } else if (llvm::is_contained({"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean"}, type)) {
+    result = importElementwise(i);
   } else {
     assert(type == "Concat" && "op missing from importNode");
     SmallVector<Value> inputs;

@@ -1,0 +1,79 @@
+"""The MLIR backend (kiln compile --backend mlir) end to end: LeNet-5 and single-op models, the
+library against the reference interpreter (seeded weights, fresh random inputs, rel L2 <= 1e-5)."""
+import os
+import sys
+
+import numpy as np
+
+from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir
+
+EXAMPLES = sys.argv[1]
+SEED = fresh_seed()
+rng = np.random.default_rng(SEED)
+
+
+def compare(model, input_shapes, what, batch=None):
+    """Compiles `model` with --backend mlir, runs it and the reference on the same inputs, compares."""
+    work = scratch_dir()
+    bindings = []
+    for i, shape in enumerate(input_shapes):
+        path = os.path.join(work, f"in{i}.npy")
+        np.save(path, rng.standard_normal(shape).astype(np.float32))
+        bindings += ["-i", path if len(input_shapes) == 1 else f"in{i}={path}"]
+    extra = ["--batch", batch] if batch else []
+    run_kiln("compile", model, "-o", work, "--name", "net", "--backend", "mlir", "--seed", SEED % 1000, *extra)
+    run_kiln("run", os.path.join(work, "libnet.so"), *bindings, "-o", os.path.join(work, "lib.npy"))
+    run_kiln("run", "--reference", model, "--seed", SEED % 1000, *extra, *bindings, "-o", os.path.join(work, "ref.npy"))
+    assert_close(np.load(os.path.join(work, "lib.npy")), np.load(os.path.join(work, "ref.npy")), 1e-5, what)
+
+
+def check_op(name, input_shapes, layer_lines):
+    work = scratch_dir()
+    lines = [f"input in{i}: {'x'.join(map(str, s))}" for i, s in enumerate(input_shapes)]
+    model = os.path.join(work, f"{name}.kiln")
+    with open(model, "w") as f:
+        f.write("\n".join(lines + layer_lines + ["output y"]) + "\n")
+    compare(model, input_shapes, f"{name} mlir library vs reference")
+
+
+def test_lenet5_classic():
+    compare(os.path.join(EXAMPLES, "lenet5", "lenet5.kiln"), [(1, 1, 32, 32)], "lenet5 (mlir)")
+
+
+def test_lenet5_modern_batch3():
+    compare(os.path.join(EXAMPLES, "lenet5", "lenet5_modern.kiln"), [(3, 1, 32, 32)], "lenet5_modern batch 3 (mlir)",
+            batch=3)
+
+
+def test_convolutions():
+    check_op("conv_s2", [(2, 3, 11, 13)], ["y = conv2d(in0) filters=5 kernel=3 stride=2 padding=1,0,2,1"])
+    check_op("conv_dil", [(1, 4, 13, 11)], ["y = conv2d(in0) filters=6 kernel=3x5 dilation=2 groups=2 padding=2"])
+    check_op("conv_dw", [(3, 4, 10, 9)], ["y = conv2d(in0) filters=4 kernel=7 stride=3 groups=4 padding=same"])
+    check_op("conv_1x1", [(2, 5, 9, 7)], ["y = conv2d(in0) filters=7 kernel=1 bias=false"])
+    check_op("conv_relu_64", [(1, 16, 28, 28)], ["y = conv2d(in0) filters=64 kernel=3 padding=1 activation=relu"])
+
+
+def test_pooling():
+    check_op("maxpool", [(2, 3, 11, 9)], ["y = max_pool2d(in0) kernel=3 stride=2 padding=1"])
+    check_op("avgpool_incl", [(1, 3, 9, 11)], ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1 count_include_pad=true"])
+    check_op("avgpool_excl", [(2, 2, 7, 7)], ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1"])
+    check_op("gap", [(3, 5, 7, 9)], ["y = global_avg_pool(in0)"])
+
+
+def test_elementwise():
+    check_op("bn", [(2, 5, 7, 3)], ["y = batch_norm(in0) epsilon=0.001"])
+    check_op("relu", [(2, 3, 5, 7)], ["y = relu(in0)"])
+    check_op("tanh", [(1, 3, 5, 7)], ["y = tanh(in0)"])
+    check_op("sigmoid", [(2, 17)], ["y = sigmoid(in0)"])
+    check_op("leaky", [(1, 2, 3, 5)], ["y = leaky_relu(in0) alpha=0.2"])
+    check_op("add", [(2, 3, 5, 7), (2, 3, 5, 7)], ["y = add(in0, in1)"])
+
+
+def test_dense_softmax_flatten_dropout_concat():
+    check_op("dense", [(3, 3, 4, 5)],
+             ["f = flatten(in0)", "d = dropout(f) rate=0.5", "y = dense(d) units=11 activation=softmax"])
+    check_op("concat", [(2, 3, 5, 7), (2, 4, 5, 7)], ["y = concat(in0, in1) axis=1"])
+
+
+main([test_lenet5_classic, test_lenet5_modern_batch3, test_convolutions, test_pooling, test_elementwise,
+      test_dense_softmax_flatten_dropout_concat])

@@ -1,0 +1,66 @@
+// RUN: kiln-opt %s -split-input-file -convert-nn-to-linalg | FileCheck %s
+
+// Tests that relu is a generic selecting 0 for x < 0 (so NaN passes through).
+// CHECK-LABEL: func.func @relu
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: arith.cmpf olt
+// CHECK: arith.select
+func.func @relu(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  %y = nn.relu %x : tensor<2x5xf32>
+  return %y : tensor<2x5xf32>
+}
+
+// -----
+
+// Tests tanh, sigmoid and leaky_relu bodies.
+// CHECK-LABEL: func.func @activations
+// CHECK: math.tanh
+// CHECK: math.exp
+// CHECK: arith.cmpf ogt
+func.func @activations(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %a = nn.tanh %x : tensor<1x4xf32>
+  %b = nn.sigmoid %a : tensor<1x4xf32>
+  %c = nn.leaky_relu %b {alpha = 0.1 : f32} : tensor<1x4xf32>
+  return %c : tensor<1x4xf32>
+}
+
+// -----
+
+// Tests that batch_norm reads its four statistics along dimension 1.
+// CHECK: #[[CH:.*]] = affine_map<(d0, d1, d2, d3) -> (d1)>
+// CHECK-LABEL: func.func @batch_norm
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[CH]], #[[CH]], #[[CH]], #[[CH]], #{{.*}}]
+// CHECK: math.sqrt
+func.func @batch_norm(%x: tensor<1x3x2x2xf32>, %g: tensor<3xf32>, %b: tensor<3xf32>, %m: tensor<3xf32>,
+                      %v: tensor<3xf32>) -> tensor<1x3x2x2xf32> {
+  %y = nn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-05 : f32}
+       : (tensor<1x3x2x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3x2x2xf32>
+  return %y : tensor<1x3x2x2xf32>
+}
+
+// -----
+
+// Tests that add broadcasts an operand of extent 1 with a constant-0 index.
+// CHECK: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, 0, 0)>
+// CHECK-LABEL: func.func @add_broadcast
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[B]], #{{.*}}]
+// CHECK: arith.addf
+func.func @add_broadcast(%a: tensor<1x4x3x3xf32>, %s: tensor<4x1x1xf32>) -> tensor<1x4x3x3xf32> {
+  %y = nn.add %a, %s : (tensor<1x4x3x3xf32>, tensor<4x1x1xf32>) -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
+}
+
+// -----
+
+// Tests that softmax is max, sum of exp (both reducing the axis), then a divide.
+// CHECK-LABEL: func.func @softmax
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: arith.divf
+func.func @softmax(%x: tensor<2x10xf32>) -> tensor<2x10xf32> {
+  %y = nn.softmax %x {axis = 1 : i64} : tensor<2x10xf32>
+  return %y : tensor<2x10xf32>
+}
