@@ -6,13 +6,17 @@
 #include "compiler/emit/LibraryEmitter.h"
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/linalg/LinalgBackend.h"
+#include "compiler/passes/Passes.h"
 #include "compiler/weights/WeightStore.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cctype>
+#include <fstream>
 
 using namespace mlir;
 
@@ -69,6 +73,35 @@ static ModelInterface describeInterface(const std::string &name, const HalideMod
   return interface;
 }
 
+/// Compiles each Halide pipeline to an object under its function name (the first one's is the
+/// library's entry point) and links them with one Halide runtime into the library.
+static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::string>> &pipelines,
+                             const ModelInterface &interface, const CompileOptions &options) {
+  if (llvm::sys::fs::create_directories(options.outDir))
+    return fail("cannot create output directory '" + options.outDir + "'");
+  llvm::SmallString<128> scratch;
+  if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
+    return fail("cannot create a temporary directory");
+  std::vector<std::string> objects;
+  std::string error;
+  bool ok = true;
+  for (auto &[model, functionName] : pipelines) {
+    HalideObjects compiled;
+    ok = ok && succeeded(compileToObjects(*model, functionName, scratch.str().str(), compiled, error));
+    if (ok && objects.empty())
+      objects.push_back(compiled.runtimeObject); // one Halide runtime serves every pipeline
+    if (ok)
+      objects.push_back(compiled.pipelineObject);
+  }
+  ok = ok && emitLibrary(interface, objects, pipelines.front().second, options.outDir, error);
+  llvm::sys::fs::remove_directories(scratch);
+  if (!ok)
+    return fail(error);
+  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
+               << ".a and " << options.name << ".h\n";
+  return 0;
+}
+
 /// Phases 4-5 for --backend mlir: nn -> linalg -> schedule -> LLVM -> object -> library.
 static int compileWithMlir(ModuleOp module, const WeightStore &weights, const CompileOptions &options) {
   std::string error;
@@ -118,6 +151,110 @@ static int compileWithMlir(ModuleOp module, const WeightStore &weights, const Co
   return 0;
 }
 
+/// The value of a string argument attribute of `fn`, or "".
+static std::string argAttr(func::FuncOp fn, unsigned i, StringRef name) {
+  auto attr = fn.getArgAttrOfType<StringAttr>(i, name);
+  return attr ? attr.str() : "";
+}
+
+static std::vector<int64_t> shapeOf(Type type) { return cast<RankedTensorType>(type).getShape().vec(); }
+
+/// The interface of a training library: @forward's inputs (arguments without nn.param) and
+/// outputs, its parameters, and @train_step's labels and optimizer state.
+static ModelInterface describeTraining(const std::string &name, func::FuncOp forward, func::FuncOp step,
+                                       const CompileOptions &options) {
+  ModelInterface interface{name, {}, {}};
+  TrainingInterface training;
+  for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
+    std::string param = argAttr(forward, i, "nn.param");
+    TensorSpec spec{param.empty() ? argAttr(forward, i, "nn.name") : param, shapeOf(forward.getArgument(i).getType())};
+    (param.empty() ? interface.inputs : training.params).push_back(spec);
+  }
+  for (unsigned i = 0; i < forward.getNumResults(); ++i) {
+    auto resultName = forward.getResultAttrOfType<StringAttr>(i, "nn.name");
+    interface.outputs.push_back({resultName ? resultName.str() : "output" + std::to_string(i),
+                                 shapeOf(forward.getResultTypes()[i])});
+  }
+  for (unsigned i = 0; i < step.getNumArguments(); ++i) {
+    std::string state = argAttr(step, i, "nn.state");
+    if (!state.empty())
+      training.state.push_back({state, shapeOf(step.getArgument(i).getType())});
+    else if (argAttr(step, i, "nn.name") == "labels")
+      training.labels = {"labels", shapeOf(step.getArgument(i).getType())};
+  }
+  training.optimizer = options.training.optimizer;
+  training.learningRate = options.learningRate;
+  training.trainFunction = name + "_train_pipeline";
+  interface.training = std::move(training);
+  return interface;
+}
+
+/// Writes every parameter's data, in interface order, to `path` (the library's initial values).
+static LogicalResult writeInitialParams(const TrainingInterface &training, const WeightStore &weights,
+                                        const std::string &path, std::string &error) {
+  std::ofstream out(path, std::ios::binary);
+  for (const TensorSpec &param : training.params) {
+    auto it = weights.find(param.name);
+    if (it == weights.end()) {
+      error = "no data for parameter '" + param.name + "'";
+      return failure();
+    }
+    out.write(reinterpret_cast<const char *>(it->second.data.data()),
+              static_cast<std::streamsize>(it->second.data.size() * sizeof(float)));
+  }
+  if (!out.flush()) {
+    error = "cannot write the initial parameters to '" + path + "'";
+    return failure();
+  }
+  return success();
+}
+
+/// `--train`: nn-params-to-arguments and nn-autodiff, then @forward and @train_step each become a
+/// Halide pipeline of one library, with the parameters as run-time data in its context.
+static int compileTraining(ModuleOp module, const WeightStore &embedded, const CompileOptions &options) {
+  if (options.backend == Backend::MLIR)
+    return fail("--train is not supported by the mlir backend yet: compile with --backend halide");
+  std::string error;
+  WeightStore weights;
+  if (failed(bindModelWeights(module, options.weightsPath, embedded, options.seed, weights, error)))
+    return fail(error);
+  PassManager pm(module.getContext());
+  pm.addPass(createParamsToArgumentsPass());
+  pm.addPass(createAutodiffPass(options.training));
+  if (failed(pm.run(module)) || failed(runGraphPasses(module)))
+    return 1;
+  if (options.emit == EmitPhase::NNOpt) {
+    module.print(llvm::outs());
+    return 0;
+  }
+  if (options.emit != EmitPhase::Library && options.emit != EmitPhase::HalideStmt)
+    return fail("with --train, --emit takes nn, nn-opt, halide-stmt or library");
+  func::FuncOp forward = getForward(module), step = module.lookupSymbol<func::FuncOp>("train_step");
+  FailureOr<HalideModel> inference = lowerToHalide(forward, weights, HalideScheduleOptions{}, error);
+  if (failed(inference))
+    return fail(error);
+  FailureOr<HalideModel> training = lowerToHalide(step, weights, HalideScheduleOptions{}, error);
+  if (failed(training))
+    return fail(error);
+  if (options.emit == EmitPhase::HalideStmt)
+    return failed(emitStmt(*inference, "/dev/stdout", false, error)) ||
+                   failed(emitStmt(*training, "/dev/stdout", false, error))
+               ? fail(error)
+               : 0;
+  ModelInterface interface = describeTraining(options.name, forward, step, options);
+  llvm::SmallString<128> blob;
+  if (llvm::sys::fs::createTemporaryFile("kiln-params", "bin", blob))
+    return fail("cannot create a temporary file");
+  interface.training->initialParams = blob.str().str();
+  int status = failed(writeInitialParams(*interface.training, weights, interface.training->initialParams, error))
+                   ? fail(error)
+                   : emitHalideLibrary({{&*inference, options.name + "_pipeline"},
+                                        {&*training, interface.training->trainFunction}},
+                                       interface, options);
+  llvm::sys::fs::remove(blob);
+  return status;
+}
+
 int runCompile(CompileOptions options) {
   if (options.name.empty())
     options.name = defaultModelName(options.modelPath);
@@ -132,6 +269,8 @@ int runCompile(CompileOptions options) {
     module->print(llvm::outs());
     return 0;
   }
+  if (options.train)
+    return compileTraining(*module, embedded, options);
 
   // 2. Graph passes on nn.
   if (failed(runGraphPasses(*module)))
@@ -171,22 +310,7 @@ int runCompile(CompileOptions options) {
   }
 
   // 5. Compile to objects and link the library, all-or-nothing.
-  if (llvm::sys::fs::create_directories(options.outDir))
-    return fail("cannot create output directory '" + options.outDir + "'");
-  llvm::SmallString<128> scratch;
-  if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
-    return fail("cannot create a temporary directory");
-  std::string functionName = options.name + "_pipeline";
-  HalideObjects objects;
-  bool ok = succeeded(compileToObjects(*halide, functionName, scratch.str().str(), objects, error)) &&
-            emitLibrary(describeInterface(options.name, *halide), {objects.pipelineObject, objects.runtimeObject},
-                        functionName, options.outDir, error);
-  llvm::sys::fs::remove_directories(scratch);
-  if (!ok)
-    return fail(error);
-  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
-               << ".a and " << options.name << ".h\n";
-  return 0;
+  return emitHalideLibrary({{&*halide, options.name + "_pipeline"}}, describeInterface(options.name, *halide), options);
 }
 
 } // namespace kiln

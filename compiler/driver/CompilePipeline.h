@@ -3,6 +3,8 @@
 #ifndef KILN_DRIVER_COMPILEPIPELINE_H
 #define KILN_DRIVER_COMPILEPIPELINE_H
 
+#include "compiler/passes/Passes.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +41,9 @@ struct CompileOptions {
   uint64_t seed = 0;
   EmitPhase emit = EmitPhase::Library;
   Backend backend = Backend::Halide;
+  bool train = false;          // also compile a training step (docs/training.md)
+  AutodiffOptions training;    // with train: loss, optimizer and its constants
+  float learningRate = 0.01f;  // with train: the context's initial learning rate
 };
 
 /// Runs the pipeline; reports errors on stderr and returns the process exit code.

@@ -2,28 +2,33 @@
 // link lib<N>.so and archive lib<N>.a in a temporary directory, then rename them into place.
 #include "compiler/emit/LibraryEmitter.h"
 
+#include "compiler/emit/GlueText.h"
 #include "compiler/emit/Subprocess.h"
+#include "compiler/emit/TrainingGlue.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
+#include <cmath>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace kiln {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace glue;
 
 // kRuntimeHeaderText (runtime/include/kiln/runtime.h) and kGlueHeaderText (.../glue.h).
 #include "kiln/emit/EmbeddedRuntime.inc"
 
 constexpr int kMaxRank = 8;          // KILN_MAX_RANK in runtime.h
 constexpr int64_t kMaxExtent = 0x7fffffff; // Halide extents and strides are int32
+constexpr size_t kMaxMetadataValue = 128; // KILN_CHECKPOINT_VALUE_CAPACITY in checkpoint.h
 
 bool isCIdentifier(const std::string &s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])))
@@ -32,67 +37,6 @@ bool isCIdentifier(const std::string &s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
       return false;
   return true;
-}
-
-std::string upper(const std::string &s) {
-  std::string out = s;
-  for (char &c : out)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-/// `s` as a C string literal.
-std::string cString(const std::string &s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f || c == '?') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\%03o", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-/// `s` made safe inside a /* */ comment and on one line.
-std::string commentText(const std::string &s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\n' || c == '\r')
-      c = ' ';
-    out += c;
-    if (c == '*' && i + 1 < s.size() && s[i + 1] == '/')
-      out += ' ';
-  }
-  return out;
-}
-
-std::string joinShape(const std::vector<int64_t> &shape, const char *sep) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? sep : "") + std::to_string(shape[i]);
-  return s;
-}
-
-int64_t elementCount(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-/// "x: float32[1][3][32][32]" for comments.
-std::string describe(const TensorSpec &t) {
-  std::string s = "\"" + commentText(t.name) + "\": float32";
-  for (int64_t d : t.shape)
-    s += "[" + std::to_string(d) + "]";
-  return s;
 }
 
 bool singleInOut(const ModelInterface &m) { return m.inputs.size() == 1 && m.outputs.size() == 1; }
@@ -130,6 +74,8 @@ std::vector<std::string> apiFunctions(const ModelInterface &model) {
   for (const char *suffix : {"_create", "_destroy", "_run", "_infer", "_set_threads", "_last_error", "_model_info"})
     if (std::string(suffix) != "_infer" || singleInOut(model))
       names.push_back(model.name + suffix);
+  for (const std::string &name : trainingApiFunctions(model))
+    names.push_back(name);
   return names;
 }
 
@@ -139,6 +85,85 @@ std::string versionScript(const ModelInterface &model) {
   for (const std::string &name : apiFunctions(model))
     script += "    " + name + ";\n";
   return script + "  local: *;\n};\n";
+}
+
+/// Checks one tensor of the interface; `kind` names it in the error ("input 0", "labels").
+bool verifyTensor(const TensorSpec &t, const std::string &kind, std::string &error) {
+  const std::string which = kind + " ('" + t.name + "')";
+  if (t.shape.size() > static_cast<size_t>(kMaxRank)) {
+    error = which + " has rank " + std::to_string(t.shape.size()) + "; library interfaces allow at most " +
+            std::to_string(kMaxRank) + " dimensions";
+    return false;
+  }
+  int64_t count = 1;
+  for (int64_t d : t.shape) {
+    if (d <= 0) {
+      error = which + " has a non-positive dimension (shape [" + joinShape(t.shape, ", ") +
+              "]); every dimension must be static and at least 1";
+      return false;
+    }
+    if (count > kMaxExtent / d) {
+      error = which + " has " + "more than 2^31-1 elements (shape [" + joinShape(t.shape, ", ") +
+              "]), more than the backend can address";
+      return false;
+    }
+    count *= d;
+  }
+  return true;
+}
+
+/// Checks the training part: tensors as for inputs, names usable as distinct checkpoint names.
+bool verifyTraining(const ModelInterface &model, std::string &error) {
+  const TrainingInterface &t = *model.training;
+  if (t.params.empty()) {
+    error = "model '" + model.name + "' has no parameters: there is nothing to train";
+    return false;
+  }
+  std::set<std::string> names;
+  for (const auto &[list, kind] : {std::pair(&t.params, "parameter "), std::pair(&t.state, "optimizer state ")})
+    for (size_t i = 0; i < list->size(); ++i) {
+      const TensorSpec &spec = (*list)[i];
+      if (!verifyTensor(spec, kind + std::to_string(i), error))
+        return false;
+      std::string name = list == &t.state ? checkpointStateName(spec.name) : spec.name;
+      if (spec.name.empty() || !names.insert(name).second) {
+        error = std::string(kind) + std::to_string(i) + " has the name '" + spec.name + "', which is empty or "
+                "used twice: checkpoints need distinct names";
+        return false;
+      }
+    }
+  if (!verifyTensor(t.labels, "labels", error))
+    return false;
+  if (t.optimizer.empty() || t.optimizer.size() >= kMaxMetadataValue) {
+    error = "optimizer name '" + t.optimizer + "' must have 1 to " + std::to_string(kMaxMetadataValue - 1) +
+            " characters (it is stored in checkpoints)";
+    return false;
+  }
+  if (!(t.learningRate >= 0.0f) || !std::isfinite(t.learningRate)) {
+    error = "learning rate " + std::to_string(t.learningRate) + " must be finite and not negative";
+    return false;
+  }
+  return true;
+}
+
+/// Checks that the initial-parameters file holds exactly the parameters' bytes.
+bool checkInitialParams(const TrainingInterface &training, std::string &error) {
+  int64_t floats = 0;
+  for (const TensorSpec &p : training.params)
+    floats += elementCount(p.shape);
+  std::error_code ec;
+  uintmax_t bytes = fs::file_size(training.initialParams, ec);
+  if (ec) {
+    error = "initial parameters file '" + training.initialParams + "' cannot be read: " + ec.message();
+    return false;
+  }
+  if (bytes != static_cast<uintmax_t>(floats) * 4) {
+    error = "initial parameters file '" + training.initialParams + "' has " + std::to_string(bytes) +
+            " bytes, but the " + std::to_string(training.params.size()) + " parameters need " +
+            std::to_string(floats * 4) + " (" + std::to_string(floats) + " float32 values in parameter order)";
+    return false;
+  }
+  return true;
 }
 
 } // namespace
@@ -164,32 +189,14 @@ bool verifyModelInterface(const ModelInterface &model, std::string &error) {
     error = "model '" + model.name + "' has no outputs: a library needs at least one";
     return false;
   }
-  for (int isOutput = 0; isOutput < 2; ++isOutput) {
-    const auto &list = isOutput ? model.outputs : model.inputs;
-    for (size_t i = 0; i < list.size(); ++i) {
-      const TensorSpec &t = list[i];
-      std::string which = std::string(isOutput ? "output " : "input ") + std::to_string(i) + " ('" + t.name + "')";
-      if (t.shape.size() > static_cast<size_t>(kMaxRank)) {
-        error = which + " has rank " + std::to_string(t.shape.size()) + "; library interfaces allow at most " +
-                std::to_string(kMaxRank) + " dimensions";
-        return false;
-      }
-      int64_t count = 1;
-      for (int64_t d : t.shape) {
-        if (d <= 0) {
-          error = which + " has a non-positive dimension (shape [" + joinShape(t.shape, ", ") +
-                  "]); every dimension must be static and at least 1";
-          return false;
-        }
-        if (count > kMaxExtent / d) {
-          error = which + " has " + "more than 2^31-1 elements (shape [" + joinShape(t.shape, ", ") +
-                  "]), more than the backend can address";
-          return false;
-        }
-        count *= d;
-      }
-    }
-  }
+  for (size_t i = 0; i < model.inputs.size(); ++i)
+    if (!verifyTensor(model.inputs[i], "input " + std::to_string(i), error))
+      return false;
+  for (size_t i = 0; i < model.outputs.size(); ++i)
+    if (!verifyTensor(model.outputs[i], "output " + std::to_string(i), error))
+      return false;
+  if (model.training)
+    return verifyTraining(model, error);
   return true;
 }
 
@@ -209,6 +216,8 @@ std::string generateHeader(const ModelInterface &model) {
   h << " * Outputs:\n";
   for (size_t i = 0; i < model.outputs.size(); ++i)
     h << " *   " << i << ": " << describe(model.outputs[i]) << "\n";
+  if (model.training)
+    h << " * Trainable: compiled with --train; see \"Training\" below for " << n << "_train_step.\n";
   h << " *\n"
     << " * Link with lib" << n << ".so (cc app.c -L<dir> -l" << n << ") or lib" << n << ".a\n"
     << " * (cc app.c lib" << n << ".a -lpthread -ldl -lm). Plain C11; also usable from C++.\n"
@@ -305,6 +314,7 @@ std::string generateHeader(const ModelInterface &model) {
     << "/* Names, ranks and shapes of the inputs and outputs; static data, never NULL. Tools that\n"
     << " * dlopen lib" << n << ".so find it with dlsym(handle, \"" << n << "_model_info\"). */\n"
     << "const kiln_model_info *" << n << "_model_info(void);\n\n"
+    << generateTrainingHeader(model)
     << "#ifdef __cplusplus\n}\n#endif\n\n"
     << "#endif /* KILN_MODEL_" << N << "_H */\n";
   return h.str();
@@ -312,8 +322,19 @@ std::string generateHeader(const ModelInterface &model) {
 
 std::string generateGlue(const ModelInterface &model, const std::string &fn) {
   const std::string &n = model.name;
-  const size_t numIn = model.inputs.size(), numOut = model.outputs.size(), total = numIn + numOut;
-  const bool halide = model.abi == BackendAbi::HalideBuffers;
+  const size_t numIn = model.inputs.size(), numOut = model.outputs.size();
+  const bool halide = model.abi == BackendAbi::HalideBuffers, training = model.training.has_value();
+  // The inference call: inputs, (training: the current parameters,) outputs.
+  std::vector<BackendArgument> runArguments;
+  for (size_t i = 0; i < numIn; ++i)
+    runArguments.push_back({"inputs[" + std::to_string(i) + "]", "&kiln_glue_inputs[" + std::to_string(i) + "]"});
+  if (training)
+    for (BackendArgument &a : parameterArguments(model, "ctx->values[ctx->current]"))
+      runArguments.push_back(a);
+  for (size_t i = 0; i < numOut; ++i)
+    runArguments.push_back(
+        {"outputs[" + std::to_string(i) + "]", "&kiln_glue_outputs[" + std::to_string(i) + "]", true});
+
   std::ostringstream g;
   g << "/* " << n << "_glue.c - generated by Kiln: the " << n << "_* API around the backend function\n";
   if (halide)
@@ -326,28 +347,20 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
   g << "#define _POSIX_C_SOURCE 200809L\n"
     << "#include \"" << n << ".h\"\n\n"
     << kGlueHeaderText << "\n"
+    << (training ? trainingGlueIncludes() : "")
     << (halide ? "#include <HalideRuntime.h>\n" : "")
     << "#include <stdlib.h>\n"
-    << "#include <string.h>\n\n"
-    << "extern int " << fn << "(void *user_context";
-  for (size_t i = 0; i < total; ++i)
-    g << (halide ? ", struct halide_buffer_t *" : i < numIn ? ", const float *" : ", float *");
-  g << ");\n\n"
+    << "#include <string.h>\n\n";
+  writeBackendDeclaration(g, model.abi, fn, runArguments);
+  g << "\n"
     << "struct " << n << "_ctx {\n"
     << "  kiln_message error; /* first member: the backend's user_context points here */\n"
     << "  int threads;        /* 0 = kiln_threads_default() */\n"
+    << (training ? trainingContextMembers(model, runArguments.size()) : "")
     << "};\n\n";
 
-  auto infoArray = [&](const std::vector<TensorSpec> &list, const char *var) {
-    g << "static const kiln_tensor_info " << var << "[] = {\n";
-    for (const TensorSpec &t : list)
-      g << "  {" << cString(t.name) << ", " << t.shape.size() << ", {" << joinShape(t.shape, ", ") << "}},\n";
-    if (list.empty())
-      g << "  {\"\", 0, {0}},\n";
-    g << "};\n";
-  };
-  infoArray(model.inputs, "kiln_glue_inputs");
-  infoArray(model.outputs, "kiln_glue_outputs");
+  writeTensorInfoArray(g, model.inputs, "kiln_glue_inputs");
+  writeTensorInfoArray(g, model.outputs, "kiln_glue_outputs");
   g << "static const kiln_model_info kiln_glue_info = {" << cString(n) << ", " << numIn
     << ", kiln_glue_inputs, " << numOut << ", kiln_glue_outputs};\n\n";
 
@@ -380,67 +393,48 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
       << "    stride *= dims[d].extent;\n"
       << "  }\n"
       << "}\n\n";
+  if (training)
+    g << generateTrainingSupport(model);
 
   g << "kiln_status " << n << "_create(" << n << "_ctx **ctx) {\n"
     << "  if (ctx == NULL)\n"
     << "    return KILN_ERROR_INVALID_ARGUMENT;\n"
-    << "  *ctx = (" << n << "_ctx *)calloc(1, sizeof(" << n << "_ctx));\n"
-    << "  return *ctx == NULL ? KILN_ERROR_OUT_OF_MEMORY : KILN_OK;\n"
-    << "}\n\n"
-    << "void " << n << "_destroy(" << n << "_ctx *ctx) { free(ctx); }\n\n"
-    << "kiln_status " << n << "_run(" << n << "_ctx *ctx, const float *const *inputs, float *const *outputs) {\n";
-  if (halide)
-    g << "  halide_buffer_t buffers[" << total << "];\n"
-      << "  halide_dimension_t dims[" << total << "][KILN_MAX_RANK];\n";
-  g << "  char backend_message[KILN_MESSAGE_CAPACITY];\n"
-    << "  int i, result;\n"
+    << "  *ctx = (" << n << "_ctx *)calloc(1, sizeof(" << n << "_ctx));\n";
+  if (training)
+    g << "  if (*ctx != NULL && kiln_glue_training_init(*ctx) != KILN_OK) {\n"
+      << "    free(*ctx);\n"
+      << "    *ctx = NULL;\n"
+      << "  }\n";
+  g << "  return *ctx == NULL ? KILN_ERROR_OUT_OF_MEMORY : KILN_OK;\n"
+    << "}\n\n";
+  if (training)
+    g << "void " << n << "_destroy(" << n << "_ctx *ctx) {\n"
+      << "  if (ctx != NULL)\n"
+      << "    free(ctx->values[0]);\n"
+      << "  free(ctx);\n"
+      << "}\n\n";
+  else
+    g << "void " << n << "_destroy(" << n << "_ctx *ctx) { free(ctx); }\n\n";
+  g << "kiln_status " << n << "_run(" << n << "_ctx *ctx, const float *const *inputs, float *const *outputs) {\n";
+  if (halide && !training) // a training context holds the descriptors (there are many parameters)
+    g << "  halide_buffer_t buffers[" << runArguments.size() << "];\n"
+      << "  halide_dimension_t dims[" << runArguments.size() << "][KILN_MAX_RANK];\n";
+  g << "  int i, result;\n"
     << "  if (ctx == NULL)\n"
     << "    return KILN_ERROR_INVALID_ARGUMENT;\n"
     << "  kiln_message_clear(&ctx->error);\n";
-  if (numIn)
-    g << "  if (inputs == NULL)\n"
-      << "    return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_INVALID_ARGUMENT,\n"
-      << "        \"" << n << "_run: inputs is NULL; pass an array of " << numIn << " input pointer(s)\");\n"
-      << "  for (i = 0; i < " << numIn << "; ++i) {\n"
-      << "    if (inputs[i] == NULL)\n"
-      << "      return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_INVALID_ARGUMENT,\n"
-      << "          \"" << n << "_run: inputs[%d] (input '%s') is NULL; pass %lld floats\", i,\n"
-      << "          kiln_glue_inputs[i].name, (long long)kiln_tensor_info_element_count(&kiln_glue_inputs[i]));\n"
-      << (halide ? "    kiln_glue_describe(&buffers[i], dims[i], inputs[i], &kiln_glue_inputs[i]);\n" : "")
-      << "  }\n";
-  else
-    g << "  (void)inputs;\n";
+  writeInputChecks(g, n + "_run", numIn);
   g << "  if (outputs == NULL)\n"
     << "    return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_INVALID_ARGUMENT,\n"
     << "        \"" << n << "_run: outputs is NULL; pass an array of " << numOut << " output pointer(s)\");\n"
-    << "  for (i = 0; i < " << numOut << "; ++i) {\n"
+    << "  for (i = 0; i < " << numOut << "; ++i)\n"
     << "    if (outputs[i] == NULL)\n"
     << "      return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_INVALID_ARGUMENT,\n"
     << "          \"" << n << "_run: outputs[%d] (output '%s') is NULL; pass room for %lld floats\", i,\n"
     << "          kiln_glue_outputs[i].name, (long long)kiln_tensor_info_element_count(&kiln_glue_outputs[i]));\n";
-  if (halide)
-    g << "    kiln_glue_describe(&buffers[" << numIn << " + i], dims[" << numIn << " + i], outputs[i], &kiln_glue_outputs[i]);\n"
-      << "  }\n"
-      << "  halide_set_num_threads(kiln_threads_resolve(ctx->threads));\n"
-      << "  result = " << fn << "(&ctx->error";
-  else
-    g << "  }\n"
-      << "  result = " << fn << "(&ctx->error";
-  for (size_t i = 0; i < total; ++i) {
-    if (halide)
-      g << ", &buffers[" << i << "]";
-    else
-      g << (i < numIn ? ", inputs[" : ", outputs[") << (i < numIn ? i : i - numIn) << "]";
-  }
-  g << ");\n"
-    << "  if (result != 0) {\n"
-    << "    memcpy(backend_message, ctx->error.text, sizeof backend_message);\n"
-    << "    return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_BACKEND,\n"
-    << "        \"" << n << "_run: the compiled model failed (" << (halide ? "Halide error" : "error")
-    << " code %d)%s%s\", result,\n"
-    << "        backend_message[0] ? \": \" : \"\", backend_message);\n"
-    << "  }\n"
-    << "  return KILN_OK;\n"
+  writeBackendCall(g, model.abi, fn, n + "_run", runArguments, training ? "ctx->buffers" : "buffers",
+                   training ? "ctx->dims" : "dims");
+  g << "  return KILN_OK;\n"
     << "}\n\n";
   if (singleInOut(model))
     g << "kiln_status " << n << "_infer(" << n << "_ctx *ctx, const float *input, float *output) {\n"
@@ -472,6 +466,8 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
     << "                     : ctx->error.text;\n"
     << "}\n\n"
     << "const kiln_model_info *" << n << "_model_info(void) { return &kiln_glue_info; }\n";
+  if (training)
+    g << "\n" << generateTrainingApi(model);
   return g.str();
 }
 
@@ -485,6 +481,16 @@ bool emitLibrary(const ModelInterface &model, const std::vector<std::string> &ba
     error = "backend function name '" + backendFunction + "' must be a C identifier other than the "
             "model's API functions (" + n + "_create, " + n + "_run, ...)";
     return false;
+  }
+  if (model.training) {
+    const std::string &trainFn = model.training->trainFunction;
+    if (!isCIdentifier(trainFn) || trainFn == backendFunction || std::count(api.begin(), api.end(), trainFn)) {
+      error = "training backend function name '" + trainFn + "' must be a C identifier other than the "
+              "inference function '" + backendFunction + "' and the model's API functions";
+      return false;
+    }
+    if (!checkInitialParams(*model.training, error))
+      return false;
   }
   if (backendObjects.empty()) {
     error = "no backend object files to link into lib" + n;
@@ -553,6 +559,8 @@ bool emitLibrary(const ModelInterface &model, const std::vector<std::string> &ba
         !writeText(glue, generateGlue(model, backendFunction), error) ||
         !writeText(map, versionScript(model), error))
       return false;
+    // The objects Kiln makes: the glue and, for training, the embedded initial parameters.
+    std::vector<fs::path> ownObjects = {glueObject};
 
     std::string output, toolError;
     auto run = [&](std::vector<std::string> argv, const std::string &step) {
@@ -568,11 +576,24 @@ bool emitLibrary(const ModelInterface &model, const std::vector<std::string> &ba
                                    glue.string(), "-o", glueObject.string()});
     if (!run(compile, "compiling the generated glue " + n + "_glue.c (C compiler from $CC, default cc)"))
       return false;
+    if (model.training) {
+      const fs::path assembly = tmp / (n + "_initial_params.s"), paramsObject = tmp / (n + "_initial_params.o");
+      if (!writeText(assembly, generateInitialParamsAssembly(model, fs::absolute(model.training->initialParams).string()),
+                     error))
+        return false;
+      std::vector<std::string> assemble = cc;
+      assemble.insert(assemble.end(), {"-c", assembly.string(), "-o", paramsObject.string()});
+      if (!run(assemble, "assembling the initial parameters " + n + "_initial_params.s (C compiler from $CC)"))
+        return false;
+      ownObjects.push_back(paramsObject);
+    }
 
     // 2. Link the shared library: glue first, so its halide_error/halide_print win over the runtime's.
     std::vector<std::string> link = cc;
     link.insert(link.end(), {"-shared", "-o", shared.string(), "-Wl,-soname,lib" + n + ".so", "-Wl,-z,defs",
-                             "-Wl,-z,noexecstack", "-Wl,--version-script=" + map.string(), glueObject.string()});
+                             "-Wl,-z,noexecstack", "-Wl,--version-script=" + map.string()});
+    for (const fs::path &object : ownObjects)
+      link.push_back(object.string());
     link.insert(link.end(), backendObjects.begin(), backendObjects.end());
     link.insert(link.end(), {runtimeLib, "-lpthread", "-ldl", "-lm"});
     if (!run(link, "linking lib" + n + ".so"))
@@ -596,8 +617,9 @@ bool emitLibrary(const ModelInterface &model, const std::vector<std::string> &ba
       archiveCmd.push_back(to.string());
       return true;
     };
-    if (!addMember(glueObject, n + "_glue.o"))
-      return false;
+    for (const fs::path &object : ownObjects)
+      if (!addMember(object, object.filename().string()))
+        return false;
     for (size_t i = 0; i < backendObjects.size(); ++i)
       if (!addMember(backendObjects[i], n + "_backend" + std::to_string(i) + "_" +
                                             fs::path(backendObjects[i]).filename().string()))

@@ -19,20 +19,47 @@ static std::vector<Halide::Expr> exprs(const std::vector<Halide::Var> &vars) {
 LogicalResult lowerBatchNorm(Operation *operation, LoweringState &state, std::string &error) {
   auto op = cast<nn::BatchNormOp>(operation);
   auto input = state.tensor(op.getInput(), error);
-  auto scale = state.constant(op.getScale(), error);
-  auto shift = state.constant(op.getShift(), error);
-  auto mean = state.constant(op.getMean(), error);
-  auto variance = state.constant(op.getVariance(), error);
-  if (failed(input) || failed(scale) || failed(shift) || failed(mean) || failed(variance))
+  if (failed(input))
     return failure();
-  // Folded on the host (in double): y = x * a[c] + b[c].
-  const int channels = static_cast<int>((*scale)->size());
+  // y = x * a[c] + b[c] with a = scale / sqrt(variance + epsilon), b = shift - mean * a.
+  const int channels = static_cast<int>(input->shape[1]);
   const double epsilon = op.getEpsilon().convertToDouble();
-  Halide::Buffer<float> a(channels), b(channels);
-  for (int i = 0; i < channels; ++i) {
-    double factor = (*scale)->data[i] / std::sqrt(static_cast<double>((*variance)->data[i]) + epsilon);
-    a(i) = static_cast<float>(factor);
-    b(i) = static_cast<float>((*shift)->data[i] - (*mean)->data[i] * factor);
+  Halide::Func a(state.freshName("batch_norm_factor")), b(state.freshName("batch_norm_offset"));
+  Halide::Var c("c");
+  Value parameters[] = {op.getScale(), op.getShift(), op.getMean(), op.getVariance()};
+  if (llvm::all_of(parameters, [&](Value v) { return state.isConstant(v); })) {
+    // Constants: folded on the host, in double.
+    auto scale = state.constant(op.getScale(), error);
+    auto shift = state.constant(op.getShift(), error);
+    auto mean = state.constant(op.getMean(), error);
+    auto variance = state.constant(op.getVariance(), error);
+    if (failed(scale) || failed(shift) || failed(mean) || failed(variance))
+      return failure();
+    Halide::Buffer<float> factor(channels), offset(channels);
+    for (int i = 0; i < channels; ++i) {
+      double f = (*scale)->data[i] / std::sqrt(static_cast<double>((*variance)->data[i]) + epsilon);
+      factor(i) = static_cast<float>(f);
+      offset(i) = static_cast<float>((*shift)->data[i] - (*mean)->data[i] * f);
+    }
+    a(c) = factor(c);
+    b(c) = offset(c);
+  } else {
+    // Run-time parameters: folded by two small root stages.
+    std::vector<TensorRef> refs;
+    for (Value v : parameters) {
+      auto ref = state.tensor(v, error);
+      if (failed(ref))
+        return failure();
+      refs.push_back(*ref);
+    }
+    a(c) = refs[0].func(c) / Halide::sqrt(refs[3].func(c) + static_cast<float>(epsilon));
+    b(c) = refs[1].func(c) - refs[2].func(c) * a(c);
+    for (const Halide::Func &fold : {a, b}) {
+      Stage stage;
+      stage.output = fold;
+      stage.extents = {channels};
+      state.stages.push_back(stage);
+    }
   }
   std::vector<Halide::Var> v = storageVars(input->rank());
   Halide::Expr channel = logicalOf(v)[1];

@@ -1,5 +1,6 @@
-// The Halide backend's driver: walks @forward once in order, lowers each op through the
-// per-category files, adds the model-boundary Funcs (inputs/outputs in C order, dims reversed),
+// The Halide backend's driver: walks the function (@forward, @train_step, ...) once in order,
+// lowers each op through the per-category files, adds the boundary Funcs (every argument an input,
+// every result an output, in C order with dims reversed),
 // schedules, and runs (JIT) or compiles (AOT) the pipeline. Halide exceptions become error strings.
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/halide/Lowering.h"
@@ -85,9 +86,13 @@ static Value lookThroughDropout(Value value) {
   return value;
 }
 
-static std::vector<int64_t> shapeOf(Value value) {
+std::vector<int64_t> shapeOf(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
+}
+
+bool LoweringState::isConstant(Value value) {
+  return static_cast<bool>(lookThroughDropout(value).getDefiningOp<nn::ParamOp>());
 }
 
 FailureOr<const HostTensor *> LoweringState::constant(Value value, std::string &error) {
@@ -175,6 +180,16 @@ static std::vector<int64_t> halideStrides(const std::vector<int64_t> &shape) {
   return strides;
 }
 
+/// The name of argument or result `index` in the library: its nn.name, else its nn.param
+/// (parameter) or nn.state (optimizer slot) name, else `fallback`.
+template <typename AttrOf>
+static std::string boundaryName(AttrOf attrOf, const std::string &fallback) {
+  for (const char *kind : {"nn.name", "nn.param", "nn.state"})
+    if (StringAttr name = attrOf(kind))
+      return name.str();
+  return fallback;
+}
+
 static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
                                     const HalideScheduleOptions &options, std::string &error) {
   HalideModel model;
@@ -186,7 +201,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     auto type = dyn_cast<RankedTensorType>(arg.getType());
     unsigned index = arg.getArgNumber();
     if (!type || !type.getElementType().isF32() || !type.hasStaticShape()) {
-      error = "argument " + std::to_string(index) + " of @forward must be a static f32 tensor";
+      error = "argument " + std::to_string(index) + " of @" + fn.getName().str() + " must be a static f32 tensor";
       return failure();
     }
     std::vector<int64_t> shape = shapeOf(arg);
@@ -205,8 +220,8 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     ref.func(vars) = param(std::vector<Halide::Expr>(logical.rbegin(), logical.rend()));
     state.values[arg] = ref;
     model.inputs.push_back(param);
-    auto name = fn.getArgAttrOfType<StringAttr>(index, "nn.name");
-    model.inputNames.push_back(name ? name.str() : "in_" + std::to_string(index));
+    model.inputNames.push_back(boundaryName([&](const char *kind) { return fn.getArgAttrOfType<StringAttr>(index, kind); },
+                                            "in_" + std::to_string(index)));
     model.inputShapes.push_back(shape);
   }
 
@@ -243,6 +258,26 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
         .Case<nn::ResizeOp>([&](Operation *o) { result = lowerResize(o, state, error); })
         .Case<nn::FlattenOp>([&](Operation *o) { result = lowerFlatten(o, state, error); })
         .Case<nn::ConcatOp>([&](Operation *o) { result = lowerConcat(o, state, error); })
+        .Case<nn::Conv2DGradFilterOp>([&](Operation *o) { result = lowerConv2DGradFilter(o, state, error); })
+        .Case<nn::DenseGradInputOp>([&](Operation *o) { result = lowerDenseGradInput(o, state, error); })
+        .Case<nn::DenseGradWeightOp>([&](Operation *o) { result = lowerDenseGradWeight(o, state, error); })
+        .Case<nn::BiasGradOp>([&](Operation *o) { result = lowerBiasGrad(o, state, error); })
+        .Case<nn::MaxPool2DGradOp>([&](Operation *o) { result = lowerMaxPool2DGrad(o, state, error); })
+        .Case<nn::AvgPool2DGradOp>([&](Operation *o) { result = lowerAvgPool2DGrad(o, state, error); })
+        .Case<nn::GlobalAvgPoolGradOp>([&](Operation *o) { result = lowerGlobalAvgPoolGrad(o, state, error); })
+        .Case<nn::SoftmaxCrossEntropyOp>([&](Operation *o) { result = lowerSoftmaxCrossEntropy(o, state, error); })
+        .Case<nn::SoftmaxCrossEntropyGradOp>(
+            [&](Operation *o) { result = lowerSoftmaxCrossEntropyGrad(o, state, error); })
+        .Case<nn::MseLossOp>([&](Operation *o) { result = lowerMseLoss(o, state, error); })
+        .Case<nn::MseLossGradOp>([&](Operation *o) { result = lowerMseLossGrad(o, state, error); })
+        .Case<nn::ActivationGradOp>([&](Operation *o) { result = lowerActivationGrad(o, state, error); })
+        .Case<nn::DropoutTrainOp>([&](Operation *o) { result = lowerDropoutTrain(o, state, error); })
+        .Case<nn::BatchNormTrainOp>([&](Operation *o) { result = lowerBatchNormTrain(o, state, error); })
+        .Case<nn::BatchNormGradInputOp>([&](Operation *o) { result = lowerBatchNormGradInput(o, state, error); })
+        .Case<nn::BatchNormGradScaleOp>([&](Operation *o) { result = lowerBatchNormGradScale(o, state, error); })
+        .Case<nn::RunningStatUpdateOp>([&](Operation *o) { result = lowerRunningStatUpdate(o, state, error); })
+        .Case<nn::SliceOp>([&](Operation *o) { result = lowerSlice(o, state, error); })
+        .Case<nn::OptimizerUpdateOp>([&](Operation *o) { result = lowerOptimizerUpdate(o, state, error); })
         .Case<func::ReturnOp>([&](Operation *o) {
           // Outputs: out_i with Halide dims reversed, reading the internal layout.
           for (auto [index, operand] : llvm::enumerate(o->getOperands())) {
@@ -269,8 +304,9 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
             stage.extents.assign(ref->shape.rbegin(), ref->shape.rend());
             state.stages.push_back(stage);
             outputs.push_back(out);
-            auto name = fn.getResultAttrOfType<StringAttr>(index, "nn.name");
-            model.outputNames.push_back(name ? name.str() : "out_" + std::to_string(index));
+            model.outputNames.push_back(
+                boundaryName([&](const char *kind) { return fn.getResultAttrOfType<StringAttr>(index, kind); },
+                             "out_" + std::to_string(index)));
             model.outputShapes.push_back(ref->shape);
           }
         })
@@ -288,7 +324,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     }
   }
   if (outputs.empty()) {
-    error = "@forward returns nothing";
+    error = "@" + fn.getName().str() + " returns nothing";
     return failure();
   }
   scheduleStages(state.stages, options);

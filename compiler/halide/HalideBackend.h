@@ -39,12 +39,14 @@ struct HalideScheduleOptions {
 struct HalideModel {
   Halide::Pipeline pipeline;
   std::vector<Halide::ImageParam> inputs;               ///< in_0, in_1, ... (Halide dims reversed).
-  std::vector<std::string> inputNames, outputNames;     ///< the nn.name of each argument / result.
+  std::vector<std::string> inputNames, outputNames;     ///< nn.name (else nn.param, nn.state) of each.
   std::vector<std::vector<int64_t>> inputShapes, outputShapes; ///< logical (C-order) shapes.
 };
 
-/// Lowers `fn` (the @forward of an nn module). `weights` must hold every nn.param by name with
-/// the declared shape. On failure returns failure and sets `error` (naming the op or parameter).
+/// Lowers `fn` (any function of an nn module: @forward, @train_step, ...): every argument is an
+/// input (including labels, hyper, parameters and optimizer state passed at run time), every result
+/// an output. `weights` must hold every nn.param op by name with the declared shape. On failure
+/// returns failure and sets `error` (naming the op or parameter).
 mlir::FailureOr<HalideModel> lowerToHalide(mlir::func::FuncOp fn, const WeightStore &weights,
                                            const HalideScheduleOptions &options, std::string &error);
 

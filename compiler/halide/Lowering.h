@@ -1,5 +1,7 @@
 // Internal state of the nn -> Halide lowering, shared by the per-category files (Linear.cpp,
-// Pooling.cpp, Elementwise.cpp, DataMovement.cpp) and the schedule (Schedule.cpp).
+// Pooling.cpp, Elementwise.cpp, DataMovement.cpp and the training ops' LinearGrad.cpp,
+// PoolingGrad.cpp, Losses.cpp, TrainingForms.cpp, Optimizers.cpp, with the shared sums of
+// Reductions.cpp) and the schedule (Schedule.cpp).
 //
 // Layout: a tensor of rank 4 (NCHW) is a Func indexed (c, w, h, n) -- channels innermost -- and a
 // tensor of any other rank is indexed by its dimensions reversed (last dimension first). Tensors of
@@ -42,7 +44,9 @@ struct TensorRef {
 /// What kind of loop nest a materialised Func gets.
 enum class StageKind {
   Conv,      ///< output = epilogue(accumulator); accumulator register-tiled inside output tiles
+  FilterGrad, ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
   Dense,     ///< same with a [M, N] accumulator
+  RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
   Pointwise, ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 
@@ -52,7 +56,17 @@ struct Stage {
   Halide::Func output;          ///< computed at root; fused elementwise consumers replace it
   std::vector<int64_t> extents; ///< extents of output's arguments (argument order)
   Halide::Func accumulator;     ///< Conv/Dense: pure init + one update over `rdom`
-  Halide::RDom rdom;            ///< Conv: (ci, kx, ky); Dense: (k)
+  Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k)
+};
+
+/// Per-channel batch statistics of one tensor (Funcs indexed by channel).
+struct ChannelStatistics {
+  Halide::Func mean, variance; ///< variance is the biased one (divided by the count)
+};
+
+/// Row statistics of a logits tensor [N, K] (Funcs indexed by row).
+struct RowStatistics {
+  Halide::Func max, sumExp; ///< max over the row; sum of exp(logit - max)
 };
 
 /// Everything the op lowerings read and write.
@@ -61,6 +75,11 @@ struct LoweringState {
   std::vector<Stage> stages;
   llvm::DenseMap<mlir::Value, TensorRef> values;
   llvm::DenseMap<mlir::Value, int> uses; ///< consumers of each value (dropout looked through)
+  /// Root stages shared by several ops reading the same value (each computed once).
+  llvm::DenseMap<mlir::Value, Halide::Func> convInputs; ///< zero-padded copies (convInput)
+  llvm::DenseMap<mlir::Value, Halide::Func> channelSums;
+  llvm::DenseMap<mlir::Value, ChannelStatistics> batchStatistics;
+  llvm::DenseMap<mlir::Value, RowStatistics> softmaxStatistics;
   int counter = 0;
 
   explicit LoweringState(const WeightStore &weights) : weights(weights) {}
@@ -68,6 +87,8 @@ struct LoweringState {
   std::string freshName(const std::string &base) { return base + "_" + std::to_string(counter++); }
   /// The tensor for an operand (an nn.param becomes a constant Buffer). Fails with `error` set.
   mlir::FailureOr<TensorRef> tensor(mlir::Value value, std::string &error);
+  /// Whether `value` is an nn.param (weights known at compile time), not run-time data.
+  bool isConstant(mlir::Value value);
   /// The data of an nn.param operand, checked against its declared shape.
   mlir::FailureOr<const HostTensor *> constant(mlir::Value value, std::string &error);
   /// Adds a stage whose output is `func` (shape = logical shape) and returns its tensor.
@@ -80,6 +101,48 @@ struct LoweringState {
 
 /// Builds a Halide Buffer (arguments in storage order) holding a C-order tensor.
 Halide::Buffer<float> toStorageBuffer(const HostTensor &tensor);
+
+/// The shape of an op result.
+std::vector<int64_t> shapeOf(mlir::Value value);
+
+/// Reductions.cpp: sums computed as root stages (partial sums first when there is much to add).
+/// Per-channel (dimension 1) sum of `value(args)` over every other dimension of `shape`; the
+/// result is indexed by channel.
+Halide::Func channelSum(LoweringState &state, const std::string &name, const Halide::Func &value,
+                        const std::vector<int64_t> &shape);
+/// channelSum of a lowered tensor, cached per value.
+Halide::Func channelSumOf(LoweringState &state, mlir::Value value, const TensorRef &tensor);
+/// The number of elements per channel (dimension 1) of `shape`.
+float perChannelCount(const std::vector<int64_t> &shape);
+/// Per-channel mean and biased variance of a lowered tensor, cached per value.
+ChannelStatistics batchStatisticsOf(LoweringState &state, mlir::Value value, const TensorRef &tensor);
+/// Sum of `value(args)` over all of `shape`, as a Func of no arguments.
+Halide::Func totalSum(LoweringState &state, const std::string &name, const Halide::Func &value,
+                      const std::vector<int64_t> &shape);
+
+/// Linear.cpp: what a convolution with these attributes reads of `input` (the tensor of `value`;
+/// output shape `outShape`, kernel KH x KW): the input itself, or a root copy that is zero outside
+/// the input, indexed in unpadded coordinates and shared by every convolution reading `value`.
+Halide::Func convInput(LoweringState &state, mlir::Value value, const TensorRef &input,
+                       mlir::ArrayRef<int64_t> pad, mlir::ArrayRef<int64_t> strides, mlir::ArrayRef<int64_t> dil,
+                       int64_t KH, int64_t KW, const std::vector<int64_t> &outShape);
+
+/// Pooling.cpp: the window of the pool output cell at storage Vars `v` (c, ox, oy, n).
+struct PoolWindow {
+  Halide::RDom r;      ///< (kx, ky), kx innermost: row-major window order
+  Halide::Expr ix, iy; ///< input coordinates of the window cell (may be outside the input)
+  Halide::Expr inside; ///< whether (ix, iy) is inside the input
+  Halide::Expr value;  ///< input at the clamped position
+};
+PoolWindow poolWindow(const TensorRef &input, mlir::ArrayRef<int64_t> kernel, mlir::ArrayRef<int64_t> strides,
+                      mlir::ArrayRef<int64_t> pad, bool ceilMode, const std::vector<Halide::Var> &v);
+/// What max_pool2d maximises over a window: the input, lowest() at padded cells (which never win).
+Halide::Expr maxCandidate(const PoolWindow &w);
+/// Pooling.cpp: the avg_pool2d divisor of the output cell whose window starts at input row `top`
+/// and column `left` (PyTorch's rule for count_include_pad and ceil_mode).
+Halide::Expr avgPoolDivisor(Halide::Expr top, Halide::Expr left, mlir::ArrayRef<int64_t> kernel,
+                            mlir::ArrayRef<int64_t> pad, int64_t height, int64_t width, bool countIncludePad,
+                            bool ceilMode);
 
 /// Op lowerings, one per op, grouped by file. Each binds the op's result in `state.values`.
 mlir::LogicalResult lowerConv2D(mlir::Operation *op, LoweringState &state, std::string &error);
@@ -104,6 +167,27 @@ mlir::LogicalResult lowerConcat(mlir::Operation *op, LoweringState &state, std::
 mlir::LogicalResult lowerReshape(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerPad(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerResize(mlir::Operation *op, LoweringState &state, std::string &error);
+
+// Training ops.
+mlir::LogicalResult lowerConv2DGradFilter(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerDenseGradInput(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerDenseGradWeight(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerBiasGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerMaxPool2DGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerAvgPool2DGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerGlobalAvgPoolGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerSoftmaxCrossEntropy(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerSoftmaxCrossEntropyGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerMseLoss(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerMseLossGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerActivationGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerDropoutTrain(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerBatchNormTrain(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerBatchNormGradInput(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerBatchNormGradScale(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerRunningStatUpdate(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerSlice(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerOptimizerUpdate(mlir::Operation *op, LoweringState &state, std::string &error);
 
 /// Applies the default CPU schedule to every stage (Schedule.cpp).
 void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options);

@@ -12,20 +12,10 @@ using namespace mlir;
 
 namespace kiln::halide {
 
-namespace {
-/// The pieces shared by max and avg pooling: window RDom and the input at a window position.
-struct Window {
-  Halide::RDom r;          // (kx, ky)
-  Halide::Expr ix, iy;     // input coordinates of the window cell (may be outside the input)
-  Halide::Expr inside;     // whether (ix, iy) is inside the input
-  Halide::Expr value;      // input at the clamped position
-};
-} // namespace
-
-static Window window(const TensorRef &input, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-                     ArrayRef<int64_t> pad, bool ceilMode, const std::vector<Halide::Var> &v) {
+PoolWindow poolWindow(const TensorRef &input, ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> pad, bool ceilMode, const std::vector<Halide::Var> &v) {
   const int H = static_cast<int>(input.shape[2]), W = static_cast<int>(input.shape[3]);
-  Window w;
+  PoolWindow w;
   w.r = Halide::RDom(0, static_cast<int>(kernel[1]), 0, static_cast<int>(kernel[0]), "r");
   w.ix = v[1] * static_cast<int>(strides[1]) + w.r.x - static_cast<int>(pad[1]);
   w.iy = v[2] * static_cast<int>(strides[0]) + w.r.y - static_cast<int>(pad[0]);
@@ -39,6 +29,10 @@ static Window window(const TensorRef &input, ArrayRef<int64_t> kernel, ArrayRef<
   return w;
 }
 
+Halide::Expr maxCandidate(const PoolWindow &w) {
+  return Halide::select(w.inside, w.value, std::numeric_limits<float>::lowest());
+}
+
 static std::vector<int64_t> resultShape(Operation *op) {
   auto type = cast<RankedTensorType>(op->getResult(0).getType());
   return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
@@ -50,11 +44,31 @@ LogicalResult lowerMaxPool2D(Operation *operation, LoweringState &state, std::st
   if (failed(input))
     return failure();
   std::vector<Halide::Var> v = storageVars(4);
-  Window w = window(*input, op.getKernel(), op.getStrides(), op.getPadding(), op.getCeilMode(), v);
+  PoolWindow w = poolWindow(*input, op.getKernel(), op.getStrides(), op.getPadding(), op.getCeilMode(), v);
   Halide::Func out(state.freshName("max_pool"));
-  out(v) = Halide::maximum(Halide::select(w.inside, w.value, std::numeric_limits<float>::lowest()));
+  out(v) = Halide::maximum(maxCandidate(w));
   state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, resultShape(operation));
   return success();
+}
+
+Halide::Expr avgPoolDivisor(Halide::Expr top, Halide::Expr left, ArrayRef<int64_t> kernel, ArrayRef<int64_t> pad,
+                            int64_t height, int64_t width, bool countIncludePad, bool ceilMode) {
+  const int H = static_cast<int>(height), W = static_cast<int>(width);
+  if (countIncludePad && ceilMode) {
+    // The window's cells inside input + padding (a ceil_mode window may run past it), as PyTorch.
+    Halide::Expr rows = Halide::min(top + static_cast<int>(kernel[0]), H + static_cast<int>(pad[2])) - top;
+    Halide::Expr cols = Halide::min(left + static_cast<int>(kernel[1]), W + static_cast<int>(pad[3])) - left;
+    return Halide::cast<float>(rows * cols);
+  }
+  if (countIncludePad)
+    return Halide::Expr(static_cast<float>(kernel[0] * kernel[1]));
+  // In-bounds rows times in-bounds columns of the window.
+  auto count = [](Halide::Expr start, int k, int size) {
+    return Halide::max(Halide::min(start + k, size) - Halide::max(start, 0), 1);
+  };
+  Halide::Expr rows = count(top, static_cast<int>(kernel[0]), H);
+  Halide::Expr cols = count(left, static_cast<int>(kernel[1]), W);
+  return Halide::cast<float>(rows * cols);
 }
 
 LogicalResult lowerAvgPool2D(Operation *operation, LoweringState &state, std::string &error) {
@@ -64,27 +78,11 @@ LogicalResult lowerAvgPool2D(Operation *operation, LoweringState &state, std::st
     return failure();
   std::vector<Halide::Var> v = storageVars(4);
   ArrayRef<int64_t> kernel = op.getKernel(), strides = op.getStrides(), pad = op.getPadding();
-  Window w = window(*input, kernel, strides, pad, op.getCeilMode(), v);
-  const int H = static_cast<int>(input->shape[2]), W = static_cast<int>(input->shape[3]);
+  PoolWindow w = poolWindow(*input, kernel, strides, pad, op.getCeilMode(), v);
   Halide::Expr top = v[2] * static_cast<int>(strides[0]) - static_cast<int>(pad[0]);
   Halide::Expr left = v[1] * static_cast<int>(strides[1]) - static_cast<int>(pad[1]);
-  Halide::Expr divisor;
-  if (op.getCountIncludePad() && op.getCeilMode()) {
-    // The window's cells inside input + padding (a ceil_mode window may run past it), as PyTorch.
-    Halide::Expr rows = Halide::min(top + static_cast<int>(kernel[0]), H + static_cast<int>(pad[2])) - top;
-    Halide::Expr cols = Halide::min(left + static_cast<int>(kernel[1]), W + static_cast<int>(pad[3])) - left;
-    divisor = Halide::cast<float>(rows * cols);
-  } else if (op.getCountIncludePad()) {
-    divisor = static_cast<float>(kernel[0] * kernel[1]);
-  } else {
-    // In-bounds rows times in-bounds columns of the window.
-    auto count = [](Halide::Expr start, int k, int size) {
-      return Halide::max(Halide::min(start + k, size) - Halide::max(start, 0), 1);
-    };
-    Halide::Expr rows = count(top, static_cast<int>(kernel[0]), H);
-    Halide::Expr cols = count(left, static_cast<int>(kernel[1]), W);
-    divisor = Halide::cast<float>(rows * cols);
-  }
+  Halide::Expr divisor = avgPoolDivisor(top, left, kernel, pad, input->shape[2], input->shape[3],
+                                        op.getCountIncludePad(), op.getCeilMode());
   Halide::Func out(state.freshName("avg_pool"));
   out(v) = Halide::sum(Halide::select(w.inside, w.value, 0.0f)) / divisor;
   state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, resultShape(operation));

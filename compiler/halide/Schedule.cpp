@@ -1,8 +1,10 @@
 // The default CPU schedule of the Halide backend, kept apart from the algorithm (the lowering
 // files) and driven by HalideScheduleOptions. Every stage output is computed at root; everything
 // else is inlined. Conv: a register tile of (channel block x pixel block) accumulators computed
-// inside each output tile (performance.md), reduction over input channels innermost. Dense: a
-// block of output features in vectors. Other stages: vectorized along their innermost dimension.
+// inside each output tile (performance.md), reduction over input channels innermost; FilterGrad
+// (conv2d_grad_filter) likewise, tiles over channels, taps and filters. Dense: a
+// block of output features in vectors. RowReduction: rows in parallel, each row reduced in vectors.
+// Other stages: vectorized along their innermost dimension.
 // All splits of pure dimensions use ShiftInwards with factors no larger than the extent, so any
 // shape (odd sizes, channels not a multiple of the vector width) stays in bounds.
 #include "compiler/halide/Lowering.h"
@@ -97,6 +99,94 @@ static void scheduleConv(Stage &stage, const HalideScheduleOptions &options) {
   }
 }
 
+/// FilterGrad: output (ci, kx, ky, f), reduction (ow, oh, n). A register tile of accumulators is
+/// (one vector of input channels x a block of taps kx x a block of filters), so each input vector
+/// loaded serves several filters; with fewer than 4 channels per group (first layers, depthwise)
+/// the vectors run along the filters instead, tile (vector of filters x channels x taps). A tile
+/// holds as many vectors as the conv's (channel block / vector width x pixel block). The output is
+/// small but each element sums over the whole batch, so it goes parallel by total work.
+static void scheduleFilterGrad(Stage &stage, const HalideScheduleOptions &options) {
+  Halide::Func out = stage.output, acc = stage.accumulator;
+  std::vector<Halide::Var> a = out.args();
+  Halide::Var ci = a[0], kx = a[1], ky = a[2], f = a[3];
+  Halide::RDom r = stage.rdom;
+  const int64_t Cg = stage.extents[0], KW = stage.extents[1], F = stage.extents[3];
+  const int64_t tileVectors =
+      std::max<int64_t>(1, options.convChannelBlock / options.vectorWidth) * options.convPixelBlock;
+  int64_t work = product(stage.extents);
+  for (int i = 0; i < r.dimensions(); ++i)
+    work *= r[i].extent().as<Halide::Internal::IntImm>()->value;
+  out.compute_root();
+  Halide::Var co("co"), cii("cii"), xo("xo"), xi("xi"), fo("fo"), fi("fi");
+  Halide::Stage update = acc.update();
+  const auto shift = Halide::TailStrategy::ShiftInwards;
+  if (Cg >= 4) {
+    const int vec = vectorFor(Cg, options.vectorWidth);
+    const int xBlock = static_cast<int>(std::min<int64_t>({KW, options.convPixelBlock, tileVectors}));
+    // Blocks of filters of even size (ShiftInwards recomputes the overlap of an uneven last block).
+    const int64_t maxFilters = std::max<int64_t>(1, std::min<int64_t>(F, tileVectors / xBlock));
+    const int64_t filterBlocks = (F + maxFilters - 1) / maxFilters;
+    const int fBlock = static_cast<int>((F + filterBlocks - 1) / filterBlocks);
+    out.split(ci, co, cii, vec, shift)
+        .split(kx, xo, xi, xBlock, shift)
+        .split(f, fo, fi, fBlock, shift)
+        .reorder(cii, xi, fi, co, xo, ky, fo)
+        .vectorize(cii)
+        .unroll(xi)
+        .unroll(fi);
+    acc.compute_at(out, co).vectorize(ci, vec).unroll(kx).unroll(f);
+    update.reorder({ci, kx, f, ky, r.x, r.y, r.z}).vectorize(ci, vec).unroll(kx).unroll(f);
+  } else {
+    const int vec = vectorFor(F, options.vectorWidth);
+    const int xBlock = static_cast<int>(
+        std::max<int64_t>(1, std::min<int64_t>({KW, options.convPixelBlock, tileVectors / Cg})));
+    out.split(f, fo, fi, vec, shift)
+        .split(kx, xo, xi, xBlock, shift)
+        .reorder(fi, ci, xi, xo, ky, fo)
+        .vectorize(fi)
+        .unroll(ci)
+        .unroll(xi);
+    acc.compute_at(out, xo)
+        .reorder_storage(f, ci, kx, ky)
+        .reorder(f, ci, kx, ky)
+        .vectorize(f, vec)
+        .unroll(ci)
+        .unroll(kx);
+    update.reorder({f, ci, kx, ky, r.x, r.y, r.z}).vectorize(f, vec).unroll(ci).unroll(kx);
+  }
+  const int64_t outputWidth = r.x.extent().as<Halide::Internal::IntImm>()->value;
+  if (options.convReductionUnroll > 1 && outputWidth >= options.convReductionUnroll) {
+    Halide::RVar rxi("rxi");
+    update.split(r.x, r.x, rxi, options.convReductionUnroll).unroll(rxi);
+  }
+  if (options.parallel && work >= options.parallelMinElements) {
+    Halide::Var rows("rows");
+    out.fuse(ky, fo, rows).parallel(rows);
+  }
+}
+
+/// RowReduction: one row per iteration (parallel when there is enough work); a long row is
+/// reduced in vectors along its contiguous k first (rfactor: one partial result per lane).
+static void scheduleRowReduction(Stage &stage, const HalideScheduleOptions &options) {
+  Halide::Func out = stage.output;
+  Halide::Var n = out.args()[0];
+  Halide::RVar k = stage.rdom.x;
+  const int64_t K = k.extent().as<Halide::Internal::IntImm>()->value;
+  out.compute_root();
+  const int vec = vectorFor(K, options.vectorWidth);
+  if (K >= 2 * vec && vec > 1) {
+    Halide::RVar ko("ko"), ki("ki");
+    Halide::Var lane("lane");
+    Halide::Func lanes = out.update().split(k, ko, ki, vec).rfactor(ki, lane);
+    lanes.compute_at(out, n).vectorize(lane);
+    lanes.update().vectorize(lane);
+  }
+  if (options.parallel && product(stage.extents) * K >= options.parallelMinElements) {
+    out.parallel(n);
+    out.update().parallel(n);
+  }
+}
+
 /// Dense: output (m, n) split into feature blocks of whole vectors; one block's accumulators in
 /// registers while the reduction over k streams the packed weights.
 static void scheduleDense(Stage &stage, const HalideScheduleOptions &options) {
@@ -129,8 +219,14 @@ void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &opt
     case StageKind::Conv:
       scheduleConv(stage, options);
       break;
+    case StageKind::FilterGrad:
+      scheduleFilterGrad(stage, options);
+      break;
     case StageKind::Dense:
       scheduleDense(stage, options);
+      break;
+    case StageKind::RowReduction:
+      scheduleRowReduction(stage, options);
       break;
     case StageKind::Pointwise:
       schedulePointwise(stage.output, stage.extents, options);

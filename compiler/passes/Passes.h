@@ -1,6 +1,6 @@
 // Kiln's graph passes on the nn dialect: factories and their registration for kiln-opt.
-// Each pass lives in its own file (DropIdentities.cpp, FoldBatchNorm.cpp) and has a lit test of
-// the same name in tests/lit/compiler/passes/.
+// Each pass lives in its own file (DropIdentities.cpp, FoldBatchNorm.cpp, ParamsToArguments.cpp,
+// Autodiff.cpp) and has a lit test of the same name in tests/lit/compiler/passes/.
 #ifndef KILN_PASSES_PASSES_H
 #define KILN_PASSES_PASSES_H
 
@@ -10,6 +10,8 @@
 #include "mlir/Pass/Pass.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -28,11 +30,33 @@ void populateDropIdentitiesPatterns(mlir::RewritePatternSet &patterns);
 /// one is missing); without one it rewrites the IR only (kiln-opt).
 std::unique_ptr<mlir::Pass> createFoldBatchNormPass(WeightStore *weights = nullptr);
 
+/// `nn-params-to-arguments`: every nn.param of @forward becomes a trailing argument carrying
+/// `nn.param = "<name>"` (one per distinct name, in order of first appearance).
+std::unique_ptr<mlir::Pass> createParamsToArgumentsPass();
+
+/// What nn-autodiff builds into @train_step (docs/training.md); PyTorch's defaults.
+struct AutodiffOptions {
+  std::string loss = "softmax_cross_entropy"; ///< or "mse"
+  std::string optimizer = "sgd";              ///< sgd, momentum, nesterov, rmsprop or adam
+  float momentum = 0.9f, weightDecay = 0.0f, alpha = 0.99f, beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;
+  float batchNormMomentum = 0.1f;
+};
+
+/// `nn-autodiff`: adds func @train_step (inputs, labels, hyper, params, optimizer state) ->
+/// (loss, new params, new state) built from @forward after nn-params-to-arguments.
+std::unique_ptr<mlir::Pass> createAutodiffPass(const AutodiffOptions &options);
+std::unique_ptr<mlir::Pass> createAutodiffPass();
+
+/// The optimizer state slots per trained parameter, with PyTorch's names (sgd: none).
+std::vector<std::string> optimizerSlotNames(llvm::StringRef optimizer);
+
 /// Registers every Kiln pass with MLIR's pass registry (kiln-opt flags). The registered
 /// nn-fold-batch-norm has no weight store: it rewrites the IR only.
 inline void registerKilnPasses() {
   mlir::registerPass([] { return createDropIdentitiesPass(); });
   mlir::registerPass([] { return createFoldBatchNormPass(); });
+  mlir::registerPass([] { return createParamsToArgumentsPass(); });
+  mlir::registerPass([] { return createAutodiffPass(); });
 }
 
 } // namespace kiln

@@ -1,7 +1,9 @@
-// The reference interpreter's driver: checks inputs and parameters, then walks func @forward op by
-// op, dispatching each nn op to its kernel in Kernels.h and keeping every value as a HostTensor.
+// The reference interpreter's driver: checks inputs and parameters, then walks a func (@forward,
+// @train_step, ...) op by op, dispatching each nn op to its kernel in Kernels.h or
+// TrainingKernels.h and keeping every value as a HostTensor.
 #include "compiler/reference/Interpreter.h"
 #include "compiler/reference/Kernels.h"
+#include "compiler/reference/TrainingKernels.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 #include "kiln/Dialect/NN/ShapeRules.h"
@@ -62,8 +64,12 @@ private:
       return fail("@" + fn.getName().str() + " takes " + std::to_string(fn.getNumArguments()) + " inputs, got " +
                   std::to_string(inputs.size()));
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-      auto nameAttr = fn.getArgAttrOfType<StringAttr>(i, "nn.name");
-      std::string name = nameAttr ? "'" + nameAttr.str() + "'" : "#" + std::to_string(i);
+      std::string name = "#" + std::to_string(i);
+      for (const char *naming : {"nn.name", "nn.param", "nn.state"})
+        if (auto nameAttr = fn.getArgAttrOfType<StringAttr>(i, naming)) {
+          name = "'" + nameAttr.str() + "'";
+          break;
+        }
       auto type = dyn_cast<RankedTensorType>(fn.getArgument(i).getType());
       if (!type || !type.hasStaticShape())
         return fail("input " + name + " must be a statically shaped tensor");
@@ -92,6 +98,28 @@ private:
                   shapeText(it->second.shape));
     return it->second;
   }
+
+  /// Fails unless every label of `labels` is a class index of `logits` [N, K] (the kernels index
+  /// with them).
+  LogicalResult checkLabels(Operation *op, Value logits, Value labels) {
+    const int64_t classes = at(logits).shape[1];
+    for (float label : at(labels).data)
+      if (!(label >= 0.0f && label < float(classes)))
+        return fail("op " + describe(op) + ": label " + std::to_string(label) + " is not a class index in [0, " +
+                    std::to_string(classes) + ")");
+    return success();
+  }
+
+  /// Fails unless hyper[1], the step number, is a non-negative 32-bit count (dropout hashes it).
+  LogicalResult checkStep(Operation *op, Value hyper) {
+    const float step = at(hyper).data[1];
+    if (!(step >= 0.0f && step < 4294967296.0f))
+      return fail("op " + describe(op) + ": step hyper[1] = " + std::to_string(step) +
+                  " is not a non-negative 32-bit count");
+    return success();
+  }
+
+  static llvm::ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 
   const HostTensor &at(Value v) { return values.find(v)->second; }
   const HostTensor *ifPresent(Value v) { return v ? &at(v) : nullptr; }
@@ -200,6 +228,87 @@ private:
             })
             .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
             .Case([&](nn::ConcatOp c) -> Result { return concat(all(c.getInputs()), static_cast<int64_t>(c.getAxis())); })
+            // Training ops (NNTrainingOps.td).
+            .Case([&](nn::Conv2DGradFilterOp c) -> Result {
+              return conv2dGradFilter(at(c.getInput()), at(c.getGradOutput()), shapeOf(c.getGradFilter()).drop_front(2),
+                                      c.getStrides(), c.getPadding(), c.getDilations(),
+                                      static_cast<int64_t>(c.getGroups()));
+            })
+            .Case([&](nn::DenseGradInputOp d) -> Result {
+              return denseGradInput(at(d.getGradOutput()), at(d.getWeight()));
+            })
+            .Case([&](nn::DenseGradWeightOp d) -> Result {
+              return denseGradWeight(at(d.getInput()), at(d.getGradOutput()));
+            })
+            .Case([&](nn::BiasGradOp b) -> Result { return biasGrad(at(b.getGradOutput())); })
+            .Case([&](nn::MaxPool2DGradOp p) -> Result {
+              return maxPool2dGrad(at(p.getInput()), at(p.getGradOutput()), p.getKernel(), p.getStrides(),
+                                   p.getPadding());
+            })
+            .Case([&](nn::AvgPool2DGradOp p) -> Result {
+              return avgPool2dGrad(at(p.getGradOutput()), shapeOf(p.getGradInput()), p.getKernel(), p.getStrides(),
+                                   p.getPadding(), p.getCountIncludePad());
+            })
+            .Case([&](nn::GlobalAvgPoolGradOp p) -> Result {
+              return globalAvgPoolGrad(at(p.getGradOutput()), shapeOf(p.getGradInput()));
+            })
+            .Case([&](nn::ActivationGradOp a) -> Result {
+              return activationGrad(at(a.getOutput()), at(a.getGradOutput()), a.getActivation(),
+                                    a.getAlpha().convertToFloat());
+            })
+            .Case([&](nn::SoftmaxCrossEntropyOp l) -> Result {
+              if (failed(checkLabels(op, l.getLogits(), l.getLabels())))
+                return std::nullopt;
+              return softmaxCrossEntropy(at(l.getLogits()), at(l.getLabels()));
+            })
+            .Case([&](nn::SoftmaxCrossEntropyGradOp l) -> Result {
+              if (failed(checkLabels(op, l.getLogits(), l.getLabels())))
+                return std::nullopt;
+              return softmaxCrossEntropyGrad(at(l.getLogits()), at(l.getLabels()));
+            })
+            .Case([&](nn::MseLossOp l) -> Result { return mseLoss(at(l.getPrediction()), at(l.getTarget())); })
+            .Case([&](nn::MseLossGradOp l) -> Result {
+              return mseLossGrad(at(l.getPrediction()), at(l.getTarget()));
+            })
+            .Case([&](nn::DropoutTrainOp d) -> Result {
+              if (failed(checkStep(op, d.getHyper())))
+                return std::nullopt;
+              return dropoutTrain(at(d.getInput()), at(d.getHyper()), d.getRate().convertToFloat(),
+                                  static_cast<int64_t>(d.getSeed()));
+            })
+            .Case([&](nn::BatchNormTrainOp b) -> Result {
+              return batchNormTrain(at(b.getInput()), at(b.getScale()), at(b.getShift()),
+                                    double(b.getEpsilon().convertToFloat()));
+            })
+            .Case([&](nn::BatchNormGradInputOp b) -> Result {
+              return batchNormGradInput(at(b.getInput()), at(b.getScale()), at(b.getGradOutput()),
+                                        double(b.getEpsilon().convertToFloat()));
+            })
+            .Case([&](nn::BatchNormGradScaleOp b) -> Result {
+              return batchNormGradScale(at(b.getInput()), at(b.getGradOutput()),
+                                        double(b.getEpsilon().convertToFloat()));
+            })
+            .Case([&](nn::RunningStatUpdateOp r) -> Result {
+              return runningStatUpdate(at(r.getRunning()), at(r.getInput()), double(r.getMomentum().convertToFloat()),
+                                       r.getStatistic());
+            })
+            .Case([&](nn::SliceOp s) -> Result {
+              const int64_t axis = static_cast<int64_t>(s.getAxis());
+              return slice(at(s.getInput()), axis, static_cast<int64_t>(s.getStart()), shapeOf(s.getOutput())[axis]);
+            })
+            .Case([&](nn::OptimizerUpdateOp u) -> Result {
+              OptimizerSettings settings;
+              settings.optimizer = u.getOptimizer();
+              settings.which = static_cast<int64_t>(u.getWhich());
+              settings.momentum = u.getMomentum().convertToFloat();
+              settings.weightDecay = u.getWeightDecay().convertToFloat();
+              settings.alpha = u.getAlpha().convertToFloat();
+              settings.beta1 = u.getBeta1().convertToFloat();
+              settings.beta2 = u.getBeta2().convertToFloat();
+              settings.epsilon = u.getEpsilon().convertToFloat();
+              return optimizerUpdate(at(u.getParam()), at(u.getGrad()), at(u.getHyper()), all(u.getState()),
+                                     settings);
+            })
             .Default([&](Operation *) -> Result {
               (void)fail("unsupported op " + describe(op) + " (the interpreter runs nn ops only)");
               return std::nullopt;

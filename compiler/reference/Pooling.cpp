@@ -1,28 +1,14 @@
 // Reference max, average, global average and global max pooling over NCHW inputs (ceil_mode too).
 #include "compiler/reference/Kernels.h"
+#include "compiler/reference/PoolWindow.h"
 
 #include "kiln/Dialect/NN/ShapeRules.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace kiln::reference {
 namespace {
-
-/// Calls `visit(value)` for each in-bounds cell of the window of output (oh, ow) in plane `plane`
-/// (the H x W values of one n, c); padded cells are skipped.
-template <typename Visit>
-void forWindow(const float *plane, int64_t H, int64_t W, int64_t oh, int64_t ow, llvm::ArrayRef<int64_t> kernel,
-               llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding, Visit visit) {
-  for (int64_t kh = 0; kh < kernel[0]; ++kh)
-    for (int64_t kw = 0; kw < kernel[1]; ++kw) {
-      const int64_t ih = oh * strides[0] - padding[0] + kh;
-      const int64_t iw = ow * strides[1] - padding[1] + kw;
-      if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-        visit(double(plane[ih * W + iw]));
-    }
-}
 
 /// Applies `reduce(plane, oh, ow)` to every output cell of a pooling with the given window.
 template <typename Reduce>
@@ -47,7 +33,8 @@ HostTensor maxPool2d(const HostTensor &input, llvm::ArrayRef<int64_t> kernel, ll
     // NaN wins (as in PyTorch); a window wholly in the padding (which the shape rules should
     // exclude) gives -inf.
     double best = -std::numeric_limits<double>::infinity();
-    forWindow(plane, H, W, oh, ow, kernel, strides, padding, [&](double x) {
+    forWindowCells(H, W, oh, ow, kernel, strides, padding, [&](int64_t at) {
+      const double x = plane[at];
       if (x > best || std::isnan(x))
         best = x;
     });
@@ -60,17 +47,8 @@ HostTensor avgPool2d(const HostTensor &input, llvm::ArrayRef<int64_t> kernel, ll
   return pool(input, kernel, strides, padding, ceilMode,
               [&](const float *plane, int64_t H, int64_t W, int64_t oh, int64_t ow) {
     double sum = 0.0;
-    int64_t inBounds = 0;
-    forWindow(plane, H, W, oh, ow, kernel, strides, padding, [&](double x) {
-      sum += x;
-      ++inBounds;
-    });
-    // count_include_pad counts the window's cells inside input + padding (PyTorch): all KH * KW
-    // except where a ceil_mode window runs past the bottom/right padding.
-    const int64_t top = oh * strides[0] - padding[0], left = ow * strides[1] - padding[1];
-    const int64_t rows = std::min(top + kernel[0], H + padding[2]) - top;
-    const int64_t cols = std::min(left + kernel[1], W + padding[3]) - left;
-    const int64_t divisor = countIncludePad ? rows * cols : inBounds;
+    forWindowCells(H, W, oh, ow, kernel, strides, padding, [&](int64_t at) { sum += plane[at]; });
+    const int64_t divisor = avgPoolDivisor(H, W, oh, ow, kernel, strides, padding, countIncludePad);
     return divisor == 0 ? 0.0 : sum / double(divisor);
   });
 }

@@ -99,6 +99,16 @@ struct LoadedModel::Api {
   const char *(*lastError)(const void *) = nullptr;
 };
 
+struct LoadedModel::TrainingApi {
+  const kiln_training_info *(*trainingInfo)(void) = nullptr;
+  kiln_status (*trainStep)(void *, const float *const *, const float *, float *) = nullptr;
+  kiln_status (*setLearningRate)(void *, float) = nullptr;
+  float (*learningRate)(const void *) = nullptr;
+  int64_t (*stepCount)(const void *) = nullptr;
+  kiln_status (*save)(void *, const char *) = nullptr;
+  kiln_status (*load)(void *, const char *) = nullptr;
+};
+
 std::unique_ptr<LoadedModel> LoadedModel::open(const std::string &soPath, std::string &error) {
   std::string file = std::filesystem::path(soPath).filename().string();
   if (file.size() <= 6 || file.compare(0, 3, "lib") != 0 || file.compare(file.size() - 3, 3, ".so") != 0) {
@@ -136,6 +146,17 @@ std::unique_ptr<LoadedModel> LoadedModel::open(const std::string &soPath, std::s
   find(api.run, "_run");
   find(api.setThreads, "_set_threads");
   find(api.lastError, "_last_error");
+  if (::dlsym(model->handle, (n + "_training_info").c_str())) {
+    model->trainingApi = std::make_unique<TrainingApi>();
+    TrainingApi &training = *model->trainingApi;
+    find(training.trainingInfo, "_training_info");
+    find(training.trainStep, "_train_step_multi");
+    find(training.setLearningRate, "_set_learning_rate");
+    find(training.learningRate, "_learning_rate");
+    find(training.stepCount, "_step_count");
+    find(training.save, "_save");
+    find(training.load, "_load");
+  }
   if (missing)
     return nullptr;
   const kiln_model_info *info = api.modelInfo();
@@ -151,6 +172,17 @@ std::unique_ptr<LoadedModel> LoadedModel::open(const std::string &soPath, std::s
   };
   toSpecs(info->inputs, info->num_inputs, model->inputSpecs);
   toSpecs(info->outputs, info->num_outputs, model->outputSpecs);
+  if (model->trainingApi) {
+    const kiln_training_info *t = model->trainingApi->trainingInfo();
+    TrainingInterface &specs = model->trainingSpecs.emplace();
+    toSpecs(t->params, t->num_params, specs.params);
+    toSpecs(t->state, t->num_state, specs.state);
+    std::vector<TensorSpec> labels;
+    toSpecs(&t->labels, 1, labels);
+    specs.labels = labels[0];
+    specs.optimizer = t->optimizer ? t->optimizer : "";
+    specs.learningRate = t->initial_learning_rate;
+  }
   kiln_status status = api.create(&model->context);
   if (status != KILN_OK) {
     error = "'" + soPath + "': " + n + "_create failed: " + kiln_status_string(status);
@@ -174,34 +206,82 @@ bool LoadedModel::setThreads(int threads, std::string &error) {
   return false;
 }
 
-bool LoadedModel::run(const std::vector<HostTensor> &in, std::vector<HostTensor> &out, std::string &error) {
+bool LoadedModel::checkInputs(const std::vector<HostTensor> &in, std::vector<const float *> &pointers,
+                              std::string &error) const {
   if (in.size() != inputSpecs.size()) {
     error = "model '" + modelName + "' takes " + std::to_string(inputSpecs.size()) + " input(s) (" +
             nameList(inputSpecs) + "), " + std::to_string(in.size()) + " given";
     return false;
   }
-  std::vector<const float *> inputs;
+  pointers.clear();
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i].shape != inputSpecs[i].shape || in[i].size() != HostTensor::numElements(in[i].shape)) {
       error = "input '" + inputSpecs[i].name + "' of model '" + modelName + "' has shape " +
               shapeString(in[i].shape) + " but the model expects " + shapeString(inputSpecs[i].shape);
       return false;
     }
-    inputs.push_back(in[i].data.data());
+    pointers.push_back(in[i].data.data());
   }
+  return true;
+}
+
+bool LoadedModel::succeeded(int status, const std::string &function, std::string &error) const {
+  if (status == KILN_OK)
+    return true;
+  // The library's message already names the function and what went wrong.
+  std::string message = api->lastError(context);
+  error = (message.empty() ? modelName + function + " failed" : message) + " (" +
+          kiln_status_string(static_cast<kiln_status>(status)) + ")";
+  return false;
+}
+
+bool LoadedModel::run(const std::vector<HostTensor> &in, std::vector<HostTensor> &out, std::string &error) {
+  std::vector<const float *> inputs;
+  if (!checkInputs(in, inputs, error))
+    return false;
   out.clear();
   std::vector<float *> outputs;
   for (const TensorSpec &spec : outputSpecs)
     out.emplace_back(spec.shape);
   for (HostTensor &t : out)
     outputs.push_back(t.data.data());
-  kiln_status status = api->run(context, inputs.data(), outputs.data());
-  if (status == KILN_OK)
+  return succeeded(api->run(context, inputs.data(), outputs.data()), "_run", error);
+}
+
+bool LoadedModel::requireTraining(const char *what, std::string &error) const {
+  if (trainingApi)
     return true;
-  // The library's message already names the function and what went wrong.
-  std::string message = api->lastError(context);
-  error = (message.empty() ? modelName + "_run failed" : message) + " (" + kiln_status_string(status) + ")";
+  error = "'" + path + "' cannot " + what + ": it was compiled without --train, so it has no training step";
   return false;
+}
+
+bool LoadedModel::trainStep(const std::vector<HostTensor> &in, const HostTensor &labels, float &loss,
+                            std::string &error) {
+  std::vector<const float *> inputs;
+  if (!requireTraining("train", error) || !checkInputs(in, inputs, error))
+    return false;
+  if (labels.shape != trainingSpecs->labels.shape || labels.size() != HostTensor::numElements(labels.shape)) {
+    error = "the labels of model '" + modelName + "' have shape " + shapeString(labels.shape) +
+            " but the model expects " + shapeString(trainingSpecs->labels.shape);
+    return false;
+  }
+  return succeeded(trainingApi->trainStep(context, inputs.data(), labels.data.data(), &loss), "_train_step", error);
+}
+
+bool LoadedModel::setLearningRate(float learningRate, std::string &error) {
+  return requireTraining("set a learning rate", error) && succeeded(trainingApi->setLearningRate(context, learningRate), "_set_learning_rate", error);
+}
+
+float LoadedModel::learningRate() const { return trainingApi ? trainingApi->learningRate(context) : -1.0f; }
+
+int64_t LoadedModel::stepCount() const { return trainingApi ? trainingApi->stepCount(context) : -1; }
+
+bool LoadedModel::save(const std::string &checkpoint, std::string &error) {
+  return requireTraining("save a checkpoint", error) && succeeded(trainingApi->save(context, checkpoint.c_str()), "_save", error);
+}
+
+bool LoadedModel::load(const std::string &checkpoint, std::string &error) {
+  return requireTraining("load a checkpoint", error) && succeeded(trainingApi->load(context, checkpoint.c_str()), "_load", error);
 }
 
 // ---- .npy bindings ----------------------------------------------------------------------------

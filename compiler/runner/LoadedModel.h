@@ -1,6 +1,7 @@
 // Runs a Kiln-compiled model library (lib<N>.so) inside the calling process, and binds model
 // inputs/outputs to .npy files for `kiln run`-style tools. Expects a library written by
-// emitLibrary (it looks up N_model_info, N_create, N_run, N_set_threads, N_last_error).
+// emitLibrary (it looks up N_model_info, N_create, N_run, N_set_threads, N_last_error, and for
+// a training library, one that defines N_training_info, the N_train_step_multi API as well).
 // Guarantees: failures return false with a message naming the library, tensor or file.
 #ifndef KILN_RUNNER_LOADEDMODEL_H
 #define KILN_RUNNER_LOADEDMODEL_H
@@ -10,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,14 +39,39 @@ public:
   /// Runs the model. `in` must match inputs() in count and shapes; `out` is resized to outputs().
   bool run(const std::vector<HostTensor> &in, std::vector<HostTensor> &out, std::string &error);
 
+  // ---- Training libraries (compiled with --train) ----
+
+  /// The training interface (params, state, labels, optimizer and the initial learning rate;
+  /// initialParams and trainFunction are empty), or null for an inference-only library.
+  const TrainingInterface *training() const { return trainingSpecs ? &*trainingSpecs : nullptr; }
+
+  /// One training step: `in` as for run, `labels` of the shape training()->labels has; `loss`
+  /// receives the batch's mean loss. A failed step leaves the library's parameters as they were.
+  bool trainStep(const std::vector<HostTensor> &in, const HostTensor &labels, float &loss, std::string &error);
+
+  bool setLearningRate(float learningRate, std::string &error);
+  float learningRate() const;
+  int64_t stepCount() const;
+
+  /// The library's N_save / N_load (atomic safetensors checkpoints).
+  bool save(const std::string &checkpoint, std::string &error);
+  bool load(const std::string &checkpoint, std::string &error);
+
 private:
   struct Api;
+  struct TrainingApi;
   LoadedModel() = default;
+  bool checkInputs(const std::vector<HostTensor> &in, std::vector<const float *> &pointers, std::string &error) const;
+  bool requireTraining(const char *what, std::string &error) const;
+  /// True for KILN_OK; else false with the library's message for the failed call (N<function>).
+  bool succeeded(int status, const std::string &function, std::string &error) const;
   void *handle = nullptr;
   void *context = nullptr;
   std::unique_ptr<Api> api;
+  std::unique_ptr<TrainingApi> trainingApi;
   std::string modelName, path;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
+  std::optional<TrainingInterface> trainingSpecs;
 };
 
 /// Binds `--input [NAME=]file.npy` arguments to `specs`: named bindings by name, the unnamed

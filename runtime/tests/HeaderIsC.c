@@ -1,7 +1,9 @@
-/* Proves kiln/runtime.h and kiln/glue.h compile as strict C11 and can be included twice. */
+/* Proves kiln/runtime.h, kiln/glue.h and kiln/checkpoint.h compile as strict C11 and can be included twice. */
 #include "kiln/runtime.h"
 #include "kiln/runtime.h"
 #include "kiln/glue.h"
+#include "kiln/checkpoint.h"
+#include "kiln/checkpoint.h"
 
 int kiln_test_header_is_c(void) {
   kiln_tensor_info info = {"x", 2, {3, 4}};

@@ -1,7 +1,8 @@
-// The kiln command line: `kiln compile`, `kiln run` and `kiln inspect`.
+// The kiln command line: `kiln compile`, `kiln run`, `kiln inspect` and `kiln train`.
 #include "compiler/analysis/InspectCommand.h"
 #include "compiler/driver/CompilePipeline.h"
 #include "compiler/driver/RunCommand.h"
+#include "compiler/driver/TrainCommand.h"
 
 #include <CLI/CLI.hpp>
 
@@ -30,6 +31,19 @@ int main(int argc, char **argv) {
   std::string backend = "halide";
   compileCmd->add_option("--backend", backend, "halide (default) or mlir (linalg + transform-dialect schedule)")
       ->check(CLI::IsMember({"halide", "mlir"}));
+  compileCmd->add_flag("--train", compile.train, "also compile a training step (<N>_train_step, docs/training.md)");
+  compileCmd->add_option("--loss", compile.training.loss, "with --train: softmax_cross_entropy (default) or mse")
+      ->check(CLI::IsMember({"softmax_cross_entropy", "mse"}));
+  compileCmd->add_option("--optimizer", compile.training.optimizer, "with --train: sgd (default), momentum, nesterov, rmsprop or adam")
+      ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "rmsprop", "adam"}));
+  compileCmd->add_option("--lr", compile.learningRate, "with --train: initial learning rate (default 0.01)")
+      ->check(CLI::PositiveNumber);
+  compileCmd->add_option("--momentum", compile.training.momentum, "with --train: momentum/nesterov factor (default 0.9)");
+  compileCmd->add_option("--weight-decay", compile.training.weightDecay, "with --train: L2 weight decay (default 0)");
+  compileCmd->add_option("--alpha", compile.training.alpha, "with --train: rmsprop smoothing constant (default 0.99)");
+  compileCmd->add_option("--beta1", compile.training.beta1, "with --train: adam's beta1 (default 0.9)");
+  compileCmd->add_option("--beta2", compile.training.beta2, "with --train: adam's beta2 (default 0.999)");
+  compileCmd->add_option("--eps", compile.training.epsilon, "with --train: rmsprop/adam epsilon (default 1e-8)");
 
   RunOptions run;
   int64_t runBatch = 0;
@@ -44,6 +58,25 @@ int main(int argc, char **argv) {
   runCmd->add_option("--threads", run.threads, "worker threads")->check(CLI::PositiveNumber);
   runCmd->add_option("--repeat", run.repeat, "time this many calls after a warm-up: min/median/max ms")
       ->check(CLI::PositiveNumber);
+
+  TrainOptions train;
+  int64_t trainBatch = 0;
+  float trainLearningRate = 0;
+  bool noShuffle = false;
+  CLI::App *trainCmd = app.add_subcommand("train", "train a library compiled with --train on .npy data");
+  trainCmd->add_option("library", train.libraryPath, "lib<N>.so made by kiln compile --train")->required();
+  trainCmd->add_option("--x", train.inputsPath, "float32 inputs [samples, <input shape without the batch>]")
+      ->required();
+  trainCmd->add_option("--y", train.labelsPath, "int32/int64 class indices [samples], or float32 targets")
+      ->required();
+  trainCmd->add_option("--epochs", train.epochs, "passes over the data (default 1)")->check(CLI::PositiveNumber);
+  trainCmd->add_option("--batch", trainBatch, "must equal the library's compiled batch")->check(CLI::PositiveNumber);
+  CLI::Option *lrOption = trainCmd->add_option("--lr", trainLearningRate, "learning rate (default: the library's, "
+                                               "or the checkpoint's with --load)");
+  trainCmd->add_flag("--no-shuffle", noShuffle, "take the samples in file order");
+  trainCmd->add_option("--seed", train.seed, "seed of the shuffling (default 0)");
+  trainCmd->add_option("--load", train.loadPath, "checkpoint to continue from (safetensors)");
+  trainCmd->add_option("--save", train.savePath, "checkpoint written atomically after each epoch")->required();
 
   InspectOptions inspect;
   int64_t inspectBatch = 0;
@@ -61,6 +94,14 @@ int main(int argc, char **argv) {
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);
+  }
+  if (trainCmd->parsed()) {
+    if (trainBatch > 0)
+      train.batch = trainBatch;
+    if (lrOption->count() > 0)
+      train.learningRate = trainLearningRate;
+    train.shuffle = !noShuffle;
+    return runTrain(train);
   }
   if (inspectCmd->parsed()) {
     if (inspectBatch > 0)

@@ -121,6 +121,20 @@ typedef struct kiln_model_info {
   const kiln_tensor_info *outputs; /* num_outputs entries */
 } kiln_model_info;
 
+/* The training part of a library compiled with `--train`, from `<model>_training_info()`
+ * (libraries without training do not have that function). Static data owned by the library. */
+typedef struct kiln_training_info {
+  int num_params;
+  const kiln_tensor_info *params;  /* every parameter, by the name <model>_get_param takes and
+                                      checkpoints use (PyTorch state_dict keys) */
+  int num_state;
+  const kiln_tensor_info *state;   /* the optimizer's slots, by checkpoint name
+                                      "optimizer.<param>.<slot>"; none for sgd */
+  kiln_tensor_info labels;         /* what <model>_train_step takes as labels */
+  const char *optimizer;           /* e.g. "sgd", "adam" */
+  float initial_learning_rate;     /* the learning rate of a new context */
+} kiln_training_info;
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,7 @@
-// Tests of the in-process runner: dlopen of emitted libraries, runs, errors, threads, timing.
+// Tests of the in-process runner: dlopen of emitted libraries, runs, errors, threads, timing,
+// and the training API of libraries compiled with --train.
 #include "EmitTestUtil.h"
+#include "FakeTraining.h"
 
 #include "compiler/runner/LoadedModel.h"
 
@@ -97,6 +99,58 @@ TEST(LoadedModel, OpenErrorsNameTheProblem) {
   fs::copy_file(emitted(affineModel(), "fake_affine") / "libaffine.so", renamed, fs::copy_options::overwrite_existing);
   EXPECT_FALSE(LoadedModel::open(renamed.string(), error));
   EXPECT_NE(error.find("does not define other_model_info"), std::string::npos) << error;
+}
+
+TEST(LoadedModel, FindsTheTrainingApi) {
+  fs::path dir = scratchDir() / "runner-trainee";
+  std::string error;
+  ASSERT_TRUE(buildTrainee("trainee", BackendAbi::HalideBuffers, true, dir, error)) << error;
+  auto model = LoadedModel::open((dir / "libtrainee.so").string(), error);
+  ASSERT_TRUE(model) << error;
+  const TrainingInterface *training = model->training();
+  ASSERT_TRUE(training);
+  ASSERT_EQ(training->params.size(), 2u);
+  EXPECT_EQ(training->params[0].name, "w");
+  EXPECT_EQ(training->state[1].name, "optimizer.b.momentum_buffer");
+  EXPECT_EQ(training->labels.shape, (std::vector<int64_t>{2}));
+  EXPECT_EQ(training->optimizer, "momentum");
+  EXPECT_EQ(model->learningRate(), 0.1f);
+
+  // Class labels 0 and 2 are one-hot targets for the fake; x = 0 makes y = b = 0.25 everywhere.
+  HostTensor x({2, 3}), labels({2});
+  labels.data = {0, 2};
+  float loss = 0;
+  ASSERT_TRUE(model->trainStep({x}, labels, loss, error)) << error;
+  EXPECT_FLOAT_EQ(loss, (2 * 0.75f * 0.75f + 4 * 0.25f * 0.25f) / 6);
+  EXPECT_EQ(model->stepCount(), 1);
+  EXPECT_FALSE(model->trainStep({x}, HostTensor({2, 3}), loss, error));
+  EXPECT_EQ(error, "the labels of model 'trainee' have shape [2, 3] but the model expects [2]");
+  EXPECT_FALSE(model->trainStep({HostTensor({3})}, labels, loss, error));
+  EXPECT_NE(error.find("input 'x' of model 'trainee' has shape [3]"), std::string::npos) << error;
+  ASSERT_TRUE(model->setLearningRate(0.5f, error)) << error;
+  EXPECT_FALSE(model->setLearningRate(-1, error));
+  EXPECT_NE(error.find("-1 is not a learning rate; pass a finite number >= 0 (invalid argument)"), std::string::npos) << error;
+
+  const std::string checkpoint = (dir / "c.safetensors").string();
+  ASSERT_TRUE(model->save(checkpoint, error)) << error;
+  ASSERT_TRUE(model->trainStep({x}, labels, loss, error)) << error;
+  ASSERT_TRUE(model->load(checkpoint, error)) << error;
+  EXPECT_EQ(model->stepCount(), 1);
+  EXPECT_EQ(model->learningRate(), 0.5f);
+  EXPECT_FALSE(model->load((dir / "missing").string(), error));
+  EXPECT_NE(error.find("trainee_load: cannot open checkpoint"), std::string::npos) << error;
+}
+
+TEST(LoadedModel, InferenceLibrariesCannotTrain) {
+  auto model = openAffine();
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->training(), nullptr);
+  std::string error;
+  float loss;
+  EXPECT_FALSE(model->trainStep({iota({2, 3, 4})}, HostTensor({1}), loss, error));
+  EXPECT_NE(error.find("was compiled without --train"), std::string::npos) << error;
+  EXPECT_FALSE(model->save("x.safetensors", error));
+  EXPECT_EQ(model->stepCount(), -1);
 }
 
 TEST(Timing, CountsRunsAndStopsAtFailure) {

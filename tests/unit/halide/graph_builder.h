@@ -66,7 +66,8 @@ inline std::string ints(const std::vector<int64_t> &values) {
   return text + ">";
 }
 
-/// Builds one @forward function; every builder call appends one op and returns its value.
+/// Builds one function (@forward unless `functionName` says otherwise); every builder call appends
+/// one op and returns its value.
 class Graph {
 public:
   struct V {
@@ -76,12 +77,18 @@ public:
 
   explicit Graph(std::mt19937 rng) : rng(rng) {}
 
-  V input(Shape shape) {
-    V v{"%arg" + std::to_string(inputs.size()), shape};
+  V input(Shape shape) { return input(random(shape, -1.0f, 1.0f)); }
+  /// An argument holding `data`; `attrs` (e.g. `{nn.param = "w"}`) replaces its default attributes
+  /// `{nn.name = "x<i>"}`.
+  V input(HostTensor data, const std::string &attrs = "") {
+    V v{"%arg" + std::to_string(inputs.size()), data.shape};
     args.push_back(v);
-    inputs.push_back(random(shape, -1.0f, 1.0f));
+    argAttrs.push_back(attrs.empty() ? "{nn.name = \"x" + std::to_string(inputs.size()) + "\"}" : attrs);
+    inputs.push_back(std::move(data));
     return v;
   }
+  /// Appends an op written out in full after `%v = `, whose result has `shape`.
+  V op(Shape shape, const std::string &text) { return emit(shape, text); }
   /// A parameter with uniform random data in [lo, hi].
   V param(Shape shape, float lo = -1.0f, float hi = 1.0f) {
     std::string name = "p" + std::to_string(weights.size());
@@ -246,29 +253,21 @@ public:
 
   /// The module text returning `outputs`.
   std::string text(const std::vector<V> &outputs) const {
-    std::string header = "func.func @forward(";
+    std::string header = "func.func @" + functionName + "(";
     for (size_t i = 0; i < args.size(); ++i)
-      header += (i ? ", " : "") + args[i].name + ": " + typeOf(args[i].shape) + " {nn.name = \"x" + std::to_string(i) + "\"}";
+      header += (i ? ", " : "") + args[i].name + ": " + typeOf(args[i].shape) + " " + argAttrs[i];
     header += ") -> (";
     std::string ret = "  func.return ", retTypes;
     for (size_t i = 0; i < outputs.size(); ++i) {
-      header += (i ? ", " : "") + typeOf(outputs[i].shape) + " {nn.name = \"y" + std::to_string(i) + "\"}";
+      std::string attrs = i < resultAttrs.size() ? resultAttrs[i] : "{nn.name = \"y" + std::to_string(i) + "\"}";
+      header += (i ? ", " : "") + typeOf(outputs[i].shape) + " " + attrs;
       ret += (i ? ", " : "") + outputs[i].name;
       retTypes += (i ? ", " : "") + typeOf(outputs[i].shape);
     }
     return "module {\n" + header + ") {\n" + body + ret + " : " + retTypes + "\n}\n}\n";
   }
 
-  std::mt19937 rng;
-  WeightStore weights;
-  std::vector<HostTensor> inputs;
-
-private:
-  V emit(Shape shape, const std::string &op) {
-    V v{"%v" + std::to_string(counter++), shape};
-    body += "  " + v.name + " = " + op + "\n";
-    return v;
-  }
+  /// Uniform random data in [lo, hi].
   HostTensor random(const Shape &shape, float lo, float hi) {
     HostTensor t(shape);
     std::uniform_real_distribution<float> dist(lo, hi);
@@ -277,7 +276,20 @@ private:
     return t;
   }
 
+  std::mt19937 rng;
+  WeightStore weights;
+  std::vector<HostTensor> inputs;
+  std::string functionName = "forward";
+  std::vector<std::string> resultAttrs; ///< replaces `{nn.name = "y<i>"}` of the first results
+
+private:
+  V emit(Shape shape, const std::string &op) {
+    V v{"%v" + std::to_string(counter++), shape};
+    body += "  " + v.name + " = " + op + "\n";
+    return v;
+  }
   std::vector<V> args;
+  std::vector<std::string> argAttrs;
   std::string body;
   int counter = 0;
 };
@@ -300,13 +312,13 @@ struct Parsed {
   mlir::func::FuncOp fn;
 };
 
-inline Parsed parse(const std::string &text) {
+inline Parsed parse(const std::string &text, const std::string &function = "forward") {
   Parsed p;
   p.context = std::make_unique<mlir::MLIRContext>();
   p.context->loadDialect<kiln::nn::NNDialect, mlir::func::FuncDialect>();
   p.module = mlir::parseSourceString<mlir::ModuleOp>(text, p.context.get());
   if (p.module)
-    p.fn = p.module->lookupSymbol<mlir::func::FuncOp>("forward");
+    p.fn = p.module->lookupSymbol<mlir::func::FuncOp>(function);
   return p;
 }
 
@@ -317,7 +329,7 @@ inline std::vector<HostTensor> expectMatchesReference(const Graph &g, const std:
                                                       double tolerance = 1e-5) {
   std::string text = g.text(outputs);
   SCOPED_TRACE("seed " + std::to_string(runSeed()) + ", model:\n" + text);
-  Parsed p = parse(text);
+  Parsed p = parse(text, g.functionName);
   EXPECT_TRUE(p.module && p.fn) << "cannot parse the test model";
   if (!p.fn)
     return {};

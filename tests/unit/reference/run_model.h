@@ -27,9 +27,10 @@ inline HostTensor tensor(std::vector<int64_t> shape, std::vector<float> data) {
   return t;
 }
 
-/// Runs @forward of `text`; on failure returns failure and sets `error`.
+/// Runs @`function` (@forward unless given) of `text`; on failure returns failure and sets `error`.
 inline mlir::FailureOr<std::vector<HostTensor>> run(const std::string &text, const WeightStore &weights,
-                                                    const std::vector<HostTensor> &inputs, std::string &error) {
+                                                    const std::vector<HostTensor> &inputs, std::string &error,
+                                                    const std::string &function = "forward") {
   mlir::MLIRContext context;
   context.loadDialect<kiln::nn::NNDialect, mlir::func::FuncDialect>();
   auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
@@ -37,9 +38,9 @@ inline mlir::FailureOr<std::vector<HostTensor>> run(const std::string &text, con
     error = "cannot parse the test model";
     return mlir::failure();
   }
-  auto fn = module->lookupSymbol<mlir::func::FuncOp>("forward");
+  auto fn = module->lookupSymbol<mlir::func::FuncOp>(function);
   if (!fn) {
-    error = "no @forward";
+    error = "no @" + function;
     return mlir::failure();
   }
   return interpret(fn, weights, inputs, error);

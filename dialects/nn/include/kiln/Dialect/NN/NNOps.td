@@ -415,4 +415,6 @@ def NN_ReshapeOp : NN_LayerOp<"reshape"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+include "kiln/Dialect/NN/NNTrainingOps.td"
+
 #endif // KILN_NN_OPS_TD

@@ -1,0 +1,241 @@
+"""Training end to end: `kiln compile --train` + `kiln train` against PyTorch given the same initial
+weights and batches. Parameters (and batch-norm running statistics) after two steps must match
+PyTorch's to relative L2 1e-4, for every optimizer, on LeNet-5 and on a small residual block
+with batch norm; a save -> load -> continue run must repeat an uninterrupted one exactly; errors
+name the layer at fault."""
+import json
+import os
+import re
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir, write_safetensors
+
+EXAMPLES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+BATCH = 4
+TOL = 1e-4
+LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 0.002, "adam": 0.003}
+rng = np.random.default_rng(fresh_seed())
+
+
+class LeNet5(nn.Module):
+    """examples/lenet5/lenet5.kiln, attribute names = Kiln layer names."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c3, self.c5 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5), nn.Conv2d(16, 120, 5)
+        self.f6, self.out = nn.Linear(120, 84), nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.avg_pool2d(torch.tanh(self.c1(x)), 2)
+        x = F.avg_pool2d(torch.tanh(self.c3(x)), 2)
+        x = torch.flatten(torch.tanh(self.c5(x)), 1)
+        return self.out(torch.tanh(self.f6(x)))
+
+
+RESBLOCK = """input x: 4x3x9x9
+c1 = conv2d(x) filters=8 kernel=3 padding=same stride=1
+bn1 = batch_norm(c1) activation=relu
+c2 = conv2d(bn1) filters=8 kernel=3 padding=same bias=false
+bn2 = batch_norm(c2)
+sc = conv2d(x) filters=8 kernel=1 bias=false
+s = add(bn2, sc) activation=relu
+p = max_pool2d(s) kernel=3 stride=2
+g = global_avg_pool(p)
+f = flatten(g)
+out = dense(f) units=5
+output out
+"""
+
+
+class ResBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.bn1 = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.c2, self.bn2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.sc, self.out = nn.Conv2d(3, 8, 1, bias=False), nn.Linear(8, 5)
+
+    def forward(self, x):
+        y = self.bn2(self.c2(F.relu(self.bn1(self.c1(x)))))
+        s = F.relu(y + self.sc(x))
+        return self.out(torch.flatten(F.adaptive_avg_pool2d(F.max_pool2d(s, 3, 2), 1), 1))
+
+
+def torch_optimizer(name, params, lr):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr)
+    if name in ("momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=name == "nesterov")
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-8)
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    tensors = {}
+    for name, info in header.items():
+        begin, end = info["data_offsets"]
+        assert info["dtype"] == "F32", f"{name}: dtype {info['dtype']}"
+        tensors[name] = np.frombuffer(data[8 + n + begin:8 + n + end], "<f4").reshape(info["shape"])
+    return tensors, meta
+
+
+def losses_of(output):
+    """Per-epoch mean losses from `kiln train`'s plain (non-TTY) output."""
+    return [float(v) for v in re.findall(r"epoch \d+/\d+.*?loss ([0-9.eE+-]+)", output)]
+
+
+def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH):
+    lib = os.path.join(work, name)
+    run_kiln("compile", model, "-o", lib, "--name", name, "--batch", batch, "--weights", weights, "--train",
+             "--loss", loss, "--optimizer", optimizer, "--lr", LR[optimizer])
+    return os.path.join(lib, f"lib{name}.so")
+
+
+def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy", steps=2):
+    """Trains `net` (PyTorch, train mode) and the Kiln library for `steps` batches; compares."""
+    work = scratch_dir()
+    torch.manual_seed(int(rng.integers(1 << 30)))
+    net.train()
+    for m in net.modules():  # non-trivial batch-norm affine parameters
+        if isinstance(m, nn.BatchNorm2d):
+            with torch.no_grad():
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items() if "num_batches" not in k}
+    weights = os.path.join(work, "init.safetensors")
+    write_safetensors(weights, state)
+    in_shape = (BATCH * steps,) + tuple(p for p in _input_shape(net))
+    x = rng.standard_normal(in_shape).astype(np.float32)
+    with torch.no_grad():
+        classes = net(torch.from_numpy(x[:BATCH])).shape[1]
+    if loss == "mse":
+        y = rng.standard_normal((BATCH * steps, classes)).astype(np.float32)
+    else:
+        y = rng.integers(0, classes, BATCH * steps).astype(np.int64)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), y)
+
+    lib = compile_training(work, model_path, "net", weights, optimizer, loss)
+    ck = os.path.join(work, "after.safetensors")
+    out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
+                   "--epochs", 1, "--no-shuffle", "--save", ck)
+    got, meta = read_safetensors(ck)
+
+    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
+    torch_losses = []
+    for s in range(steps):
+        xb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH])
+        yb = torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
+        opt.zero_grad()
+        out_t = net(xb)
+        l = F.mse_loss(out_t, yb) if loss == "mse" else F.cross_entropy(out_t, yb)
+        l.backward()
+        opt.step()
+        torch_losses.append(l.item())
+    what = f"{type(net).__name__} {optimizer} {loss}"
+    for k, v in net.state_dict().items():
+        if "num_batches" in k:
+            continue
+        assert k in got, f"{what}: checkpoint lacks '{k}' (has {sorted(got)})"
+        assert_close(got[k], v.numpy(), TOL, f"{what}: {k} after {steps} steps")
+    kiln_losses = losses_of(out.stdout + out.stderr)
+    assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
+    assert_close(kiln_losses[0], np.mean(torch_losses), TOL, f"{what}: epoch mean loss")
+    assert int(meta.get("kiln.step", -1)) == steps, f"{what}: checkpoint step {meta.get('kiln.step')}"
+
+
+def _input_shape(net):
+    return (1, 32, 32) if isinstance(net, LeNet5) else (3, 9, 9)
+
+
+def lenet5_path():
+    return os.path.join(EXAMPLES, "lenet5", "lenet5.kiln")
+
+
+def resblock_path():
+    path = os.path.join(scratch_dir(), "resblock.kiln")
+    with open(path, "w") as f:
+        f.write(RESBLOCK)
+    return path
+
+
+def make_optimizer_test(net_fn, path_fn, optimizer, loss="softmax_cross_entropy"):
+    def test():
+        check_against_torch(net_fn(), path_fn(), optimizer, loss)
+    test.__name__ = f"test_{net_fn.__name__.lower()}_{optimizer}_{loss}"
+    return test
+
+
+def test_save_load_continue():
+    """Two epochs straight == one epoch, save, load into a fresh process, one more epoch."""
+    work = scratch_dir()
+    x = rng.standard_normal((3 * BATCH, 1, 32, 32)).astype(np.float32)
+    y = rng.integers(0, 10, 3 * BATCH).astype(np.int32)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), y)
+    net = LeNet5()
+    write_safetensors(os.path.join(work, "w.safetensors"), {k: v.detach().numpy() for k, v in net.state_dict().items()})
+    lib = compile_training(work, lenet5_path(), "net", os.path.join(work, "w.safetensors"), "adam")
+    data = ["--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"), "--no-shuffle"]
+    straight = run_kiln("train", lib, *data, "--epochs", 2, "--save", os.path.join(work, "straight.safetensors"))
+    run_kiln("train", lib, *data, "--epochs", 1, "--save", os.path.join(work, "half.safetensors"))
+    resumed = run_kiln("train", lib, *data, "--epochs", 1, "--load", os.path.join(work, "half.safetensors"),
+                       "--save", os.path.join(work, "resumed.safetensors"))
+    a, b = losses_of(straight.stdout + straight.stderr), losses_of(resumed.stdout + resumed.stderr)
+    assert len(a) == 2 and len(b) == 1 and a[1] == b[0], f"losses {a} vs resumed {b}"
+    full, meta_full = read_safetensors(os.path.join(work, "straight.safetensors"))
+    res, meta_res = read_safetensors(os.path.join(work, "resumed.safetensors"))
+    assert sorted(full) == sorted(res) and meta_full.get("kiln.step") == meta_res.get("kiln.step") == "6"
+    for k in full:
+        assert np.array_equal(full[k], res[k]), f"'{k}' differs after resume"
+    assert any(k.startswith("optimizer.") for k in full), "optimizer state not in the checkpoint"
+
+
+def test_dropout_trains():
+    """A net with dropout trains (loss falls on a fixed batch) and two runs give the same result."""
+    work = scratch_dir()
+    model = os.path.join(work, "drop.kiln")
+    with open(model, "w") as f:
+        f.write("input x: 8x16\nh = dense(x) units=32 activation=relu\nd = dropout(h) rate=0.3\n"
+                "out = dense(d) units=4\noutput out\n")
+    x = rng.standard_normal((8, 16)).astype(np.float32)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), rng.integers(0, 4, 8).astype(np.int64))
+    lib = os.path.join(work, "lib")
+    run_kiln("compile", model, "-o", lib, "--name", "drop", "--train", "--optimizer", "momentum", "--lr", 0.05)
+    args = ["train", os.path.join(lib, "libdrop.so"), "--x", os.path.join(work, "x.npy"), "--y",
+            os.path.join(work, "y.npy"), "--epochs", 30]
+    outputs = [run_kiln(*args, "--save", os.path.join(work, f"{run}.safetensors")) for run in "ab"]
+    first, again = (losses_of(p.stdout + p.stderr) for p in outputs)
+    assert first == again, "dropout training is not deterministic"
+    assert first[-1] < 0.5 * first[0], f"loss did not fall: {first[0]} -> {first[-1]}"
+
+
+def test_untrainable_layer_is_named():
+    work = scratch_dir()
+    model = os.path.join(work, "lrn.kiln")
+    with open(model, "w") as f:
+        f.write("input x: 2x4x5x5\nc = conv2d(x) filters=4 kernel=1\nnorm = lrn(c) size=3\nf = flatten(norm)\n"
+                "out = dense(f) units=3\noutput out\n")
+    proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", expect_ok=False)
+    assert "lrn.kiln:3:1" in proc.stderr and "'norm'" in proc.stderr, proc.stderr
+    assert not os.path.exists(os.path.join(work, "out", "liblrn.so"))
+
+
+if __name__ == "__main__":
+    tests = [make_optimizer_test(LeNet5, lenet5_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
+    tests += [make_optimizer_test(ResBlock, resblock_path, o) for o in ["momentum", "adam"]]
+    tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_save_load_continue, test_dropout_trains,
+              test_untrainable_layer_is_named]
+    main(tests)

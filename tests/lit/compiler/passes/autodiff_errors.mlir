@@ -1,0 +1,35 @@
+// RUN: kiln-opt %s -split-input-file -nn-params-to-arguments -nn-autodiff -verify-diagnostics
+
+// Tests that an op without a backward rule is an error naming the op (and its layer, when the
+// location has one: tests/e2e/test_training.py).
+func.func @forward(%x: tensor<1x4x5x5xf32> {nn.name = "x"}) -> (tensor<1x100xf32> {nn.name = "y"}) {
+  %w = nn.param "c.weight" : tensor<4x4x1x1xf32>
+  %c = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>, groups = 1 : i64}
+       : (tensor<1x4x5x5xf32>, tensor<4x4x1x1xf32>) -> tensor<1x4x5x5xf32>
+  // expected-error @+1 {{nn-autodiff: cannot train through nn.lrn: it has no backward rule}}
+  %n = nn.lrn %c {size = 3 : i64, alpha = 1.0e-04 : f32, beta = 7.5e-01 : f32, bias = 1.0 : f32} : (tensor<1x4x5x5xf32>) -> tensor<1x4x5x5xf32>
+  %f = nn.flatten %n : (tensor<1x4x5x5xf32>) -> tensor<1x100xf32>
+  return %f : tensor<1x100xf32>
+}
+
+// -----
+
+// Tests that cross-entropy needs a [N, classes] output.
+// expected-error @+1 {{softmax_cross_entropy needs a [N, classes] output}}
+func.func @forward(%x: tensor<1x4x5x5xf32> {nn.name = "x"}) -> (tensor<1x4x5x5xf32> {nn.name = "y"}) {
+  %r = nn.relu %x : tensor<1x4x5x5xf32>
+  return %r : tensor<1x4x5x5xf32>
+}
+
+// -----
+
+// Tests that a broadcasting add cannot be trained through.
+func.func @forward(%x: tensor<2x3xf32> {nn.name = "x"}) -> (tensor<2x3xf32> {nn.name = "y"}) {
+  %w = nn.param "d.weight" : tensor<3x3xf32>
+  %b = nn.param "shift" : tensor<3xf32>
+  %z = nn.dense %x, %w : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x3xf32>
+  // expected-error @+1 {{training supports add of two same-shape tensors only}}
+  %y = nn.add %z, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
