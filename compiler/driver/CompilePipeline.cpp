@@ -218,6 +218,11 @@ static int compileTraining(ModuleOp module, const WeightStore &embedded, const C
   WeightStore weights;
   if (failed(bindModelWeights(module, options.weightsPath, embedded, options.seed, weights, error)))
     return fail(error);
+  ScopedDiagnosticHandler handler(module.getContext(), [](Diagnostic &diag) {
+    printModelDiagnostic(diag);
+    return success();
+  });
+  module.getContext()->printOpOnDiagnostic(false);
   PassManager pm(module.getContext());
   pm.addPass(createParamsToArgumentsPass());
   pm.addPass(createAutodiffPass(options.training));

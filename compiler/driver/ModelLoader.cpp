@@ -23,25 +23,27 @@ void registerKilnDialects(MLIRContext &context) {
   context.loadDialect<nn::NNDialect, func::FuncDialect>();
 }
 
-/// Prints an ONNX import diagnostic as `model.onnx: 'node': error: message` (ONNX files have no
-/// line numbers: the node name is the place).
-static void printOnnxDiagnostic(Diagnostic &diag) {
+void printModelDiagnostic(Diagnostic &diag) {
   static const char *kinds[] = {"note", "warning", "error", "remark"};
   Location loc = diag.getLocation();
   auto named = dyn_cast<NameLoc>(loc);
-  if (auto file = dyn_cast<FileLineColLoc>(named ? named.getChildLoc() : loc))
-    llvm::errs() << file.getFilename().getValue() << ": ";
+  if (auto file = dyn_cast<FileLineColLoc>(named ? named.getChildLoc() : loc)) {
+    llvm::errs() << file.getFilename().getValue();
+    if (file.getLine() > 0)
+      llvm::errs() << ":" << file.getLine() << ":" << file.getColumn();
+    llvm::errs() << ": ";
+  }
   if (named)
     llvm::errs() << "'" << named.getName().getValue() << "': ";
   llvm::errs() << kinds[static_cast<int>(diag.getSeverity())] << ": " << diag.str() << "\n";
   for (Diagnostic &note : diag.getNotes())
-    printOnnxDiagnostic(note);
+    printModelDiagnostic(note);
 }
 
 static OwningOpRef<ModuleOp> loadOnnx(const std::string &path, MLIRContext &context, std::optional<int64_t> batch,
                                       WeightStore *embedded) {
   ScopedDiagnosticHandler handler(&context, [](Diagnostic &diag) {
-    printOnnxDiagnostic(diag);
+    printModelDiagnostic(diag);
     return success();
   });
   WeightStore initializers;

@@ -33,6 +33,10 @@ mlir::LogicalResult bindModelWeights(mlir::ModuleOp module, const std::string &w
                                      const WeightStore &embedded, uint64_t seed, WeightStore &weights,
                                      std::string &error);
 
+/// Prints a diagnostic about a model's layer as `file:line:col: 'layer': error: message` (ONNX
+/// files have no line numbers: `model.onnx: 'node': error: message`), notes after it.
+void printModelDiagnostic(mlir::Diagnostic &diag);
+
 /// The func @forward of a Kiln module.
 mlir::func::FuncOp getForward(mlir::ModuleOp module);
 

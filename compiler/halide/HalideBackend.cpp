@@ -220,8 +220,8 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     ref.func(vars) = param(std::vector<Halide::Expr>(logical.rbegin(), logical.rend()));
     state.values[arg] = ref;
     model.inputs.push_back(param);
-    model.inputNames.push_back(boundaryName([&](const char *kind) { return fn.getArgAttrOfType<StringAttr>(index, kind); },
-                                            "in_" + std::to_string(index)));
+    model.inputNames.push_back(boundaryName(
+        [&](const char *kind) { return fn.getArgAttrOfType<StringAttr>(index, kind); }, "in_" + std::to_string(index)));
     model.inputShapes.push_back(shape);
   }
 

@@ -50,7 +50,8 @@ LogicalResult lowerOptimizerUpdate(Operation *operation, LoweringState &state, s
     Halide::Expr first = beta1 * slots[0].func(v) + (1.0f - beta1) * g;
     Halide::Expr second = beta2 * slots[1].func(v) + (1.0f - beta2) * g * g;
     auto correction = [&](float beta) {
-      return Halide::cast<float>(Halide::Expr(1.0) - Halide::pow(Halide::Expr(static_cast<double>(beta)), Halide::cast<double>(t)));
+      return Halide::cast<float>(Halide::Expr(1.0) -
+                                 Halide::pow(Halide::Expr(static_cast<double>(beta)), Halide::cast<double>(t)));
     };
     Halide::Expr step = (first / correction(beta1)) / (Halide::sqrt(second / correction(beta2)) + epsilon);
     updated = {p - lr * step, first, second};

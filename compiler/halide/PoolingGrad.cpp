@@ -15,9 +15,9 @@ namespace {
 /// `r`, with (kx, ky) the position's offset inside that cell's window.
 struct Covering {
   Halide::RDom r;
-  Halide::Expr ox, oy;   ///< clamped into the output, so always safe to read
-  Halide::Expr offset;   ///< ky * KW + kx, the row-major window offset of (ix, iy)
-  Halide::Expr contains; ///< whether the (unclamped) cell exists and its window contains (ix, iy)
+  Halide::Expr ox, oy;    ///< clamped into the output, so always safe to read
+  Halide::Expr offset;    ///< ky * KW + kx, the row-major window offset of (ix, iy)
+  Halide::Expr contains;  ///< whether the (unclamped) cell exists and its window contains (ix, iy)
   Halide::Expr top, left; ///< input coordinates of the cell's window start
 };
 } // namespace
@@ -85,8 +85,8 @@ LogicalResult lowerAvgPool2DGrad(Operation *operation, LoweringState &state, std
   Halide::Expr divisor = avgPoolDivisor(cells.top, cells.left, kernel, pad, inShape[2], inShape[3],
                                         op.getCountIncludePad(), op.getCeilMode());
   Halide::Func out(state.freshName("avg_pool_grad"));
-  out(v) = Halide::sum(
-      Halide::select(cells.contains, gradOutput->func(v[0], cells.ox, cells.oy, v[3]) / divisor, 0.0f));
+  out(v) =
+      Halide::sum(Halide::select(cells.contains, gradOutput->func(v[0], cells.ox, cells.oy, v[3]) / divisor, 0.0f));
   state.values[op.getGradInput()] = state.addStage(StageKind::Pointwise, out, inShape);
   return success();
 }

@@ -181,10 +181,8 @@ static void scheduleRowReduction(Stage &stage, const HalideScheduleOptions &opti
     lanes.compute_at(out, n).vectorize(lane);
     lanes.update().vectorize(lane);
   }
-  if (options.parallel && product(stage.extents) * K >= options.parallelMinElements) {
-    out.parallel(n);
+  if (options.parallel && product(stage.extents) * K >= options.parallelMinElements)
     out.update().parallel(n);
-  }
 }
 
 /// Dense: output (m, n) split into feature blocks of whole vectors; one block's accumulators in

@@ -71,8 +71,7 @@ LogicalResult lowerDropoutTrain(Operation *operation, LoweringState &state, std:
 }
 
 /// A root stage (one value per channel) of 1 / sqrt(variance + epsilon).
-static Halide::Func inverseStd(LoweringState &state, const ChannelStatistics &stats, int64_t channels,
-                               float epsilon) {
+static Halide::Func inverseStd(LoweringState &state, const ChannelStatistics &stats, int64_t channels, float epsilon) {
   Halide::Var c("c");
   Halide::Func istd(state.freshName("batch_inverse_std"));
   istd(c) = 1.0f / Halide::sqrt(stats.variance(c) + epsilon);
@@ -142,8 +141,8 @@ LogicalResult lowerBatchNormGradInput(Operation *operation, LoweringState &state
   Halide::Func sumDyXhat = scaleGradient(state, *x, *gradOutput);
   Halide::Expr c = x->channel;
   Halide::Func out(state.freshName("batch_norm_grad_input"));
-  out(x->v) = scale->func(c) * x->istd(c) *
-              (gradOutput->func(x->v) - sumDy(c) / count - x->xhat * (sumDyXhat(c) / count));
+  out(x->v) =
+      scale->func(c) * x->istd(c) * (gradOutput->func(x->v) - sumDy(c) / count - x->xhat * (sumDyXhat(c) / count));
   state.values[op.getGradInput()] = state.addStage(StageKind::Pointwise, out, x->input.shape);
   return success();
 }

@@ -30,13 +30,6 @@ namespace {
 
 RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// The layer name of an op (its NameLoc), for messages.
-std::string layerName(Operation *op) {
-  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
-    return name.getName().str();
-  return "";
-}
-
 /// Builds @train_step from @forward.
 class Differentiator {
 public:
@@ -219,9 +212,7 @@ LogicalResult Differentiator::differentiate(Operation *op) {
     return success(); // nothing downstream depends on this op
   Location loc = op->getLoc();
   auto unsupported = [&](StringRef why) {
-    std::string layer = layerName(op);
-    return op->emitError("nn-autodiff: cannot train through ")
-           << op->getName() << (layer.empty() ? "" : " '" + layer + "'") << ": " << why;
+    return op->emitError("nn-autodiff: cannot train through ") << op->getName() << ": " << why;
   };
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](nn::Conv2DOp conv) {

@@ -54,6 +54,19 @@ static int check_tensors(const char *path, const kiln_checkpoint_tensor *tensors
   return KILN_OK;
 }
 
+static int check_metadata(const char *path, const kiln_checkpoint_metadata *metadata, int num_metadata,
+                          kiln_message *message) {
+  int i;
+  if (num_metadata < 0 || (num_metadata > 0 && metadata == NULL))
+    return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT,
+                             "checkpoint '%s': the metadata list is NULL or has a negative count", path);
+  for (i = 0; i < num_metadata; ++i)
+    if (metadata[i].key == NULL)
+      return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT, "checkpoint '%s': metadata %d has no key",
+                               path, i);
+  return KILN_OK;
+}
+
 /* ---- Writing ----------------------------------------------------------------------------- */
 
 /* A growable text buffer; `failed` is set when an allocation fails (later appends do nothing). */
@@ -177,13 +190,9 @@ int kiln_checkpoint_write(const char *path, const kiln_checkpoint_tensor *tensor
   status = check_tensors(path, tensors, num_tensors, message);
   if (status != KILN_OK)
     return status;
-  if (num_metadata < 0 || (num_metadata > 0 && metadata == NULL))
-    return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT,
-                             "checkpoint '%s': the metadata list is NULL or has a negative count", path);
-  for (i = 0; i < num_metadata; ++i)
-    if (metadata[i].key == NULL)
-      return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT, "checkpoint '%s': metadata %d has no key",
-                               path, i);
+  status = check_metadata(path, metadata, num_metadata, message);
+  if (status != KILN_OK)
+    return status;
   if (!host_is_little_endian())
     return kiln_message_fail(message, KILN_ERROR_UNSUPPORTED,
                              "checkpoint '%s': writing checkpoints needs a little-endian host", path);
@@ -640,13 +649,10 @@ int kiln_checkpoint_read(const char *path, const kiln_checkpoint_tensor *tensors
   status = check_tensors(path, tensors, num_tensors, message);
   if (status != KILN_OK)
     return status;
-  if (num_metadata < 0 || (num_metadata > 0 && metadata == NULL))
-    return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT,
-                             "checkpoint '%s': the metadata list is NULL or has a negative count", path);
+  status = check_metadata(path, metadata, num_metadata, message);
+  if (status != KILN_OK)
+    return status;
   for (i = 0; i < num_metadata; ++i) {
-    if (metadata[i].key == NULL)
-      return kiln_message_fail(message, KILN_ERROR_INVALID_ARGUMENT, "checkpoint '%s': metadata %d has no key",
-                               path, i);
     metadata[i].value[0] = '\0';
     metadata[i].found = 0;
   }

@@ -322,6 +322,32 @@ inline Parsed parse(const std::string &text, const std::string &function = "forw
   return p;
 }
 
+/// Runs `fn` on `inputs` with the Halide JIT (under `options`) and the reference; expects every
+/// output within `tolerance` relative L2 error. Returns the Halide outputs.
+inline std::vector<HostTensor> expectFunctionMatchesReference(mlir::func::FuncOp fn, const WeightStore &weights,
+                                                              const std::vector<HostTensor> &inputs,
+                                                              const HalideScheduleOptions &options = {},
+                                                              double tolerance = 1e-5) {
+  std::string error;
+  auto expected = interpret(fn, weights, inputs, error);
+  EXPECT_TRUE(mlir::succeeded(expected)) << "reference: " << error;
+  auto model = lowerToHalide(fn, weights, options, error);
+  EXPECT_TRUE(mlir::succeeded(model)) << "lowering: " << error;
+  if (mlir::failed(expected) || mlir::failed(model))
+    return {};
+  auto actual = runJit(*model, inputs, error);
+  EXPECT_TRUE(mlir::succeeded(actual)) << "JIT: " << error;
+  if (mlir::failed(actual))
+    return {};
+  EXPECT_EQ(actual->size(), expected->size());
+  for (size_t i = 0; i < std::min(actual->size(), expected->size()); ++i) {
+    EXPECT_EQ((*actual)[i].shape, (*expected)[i].shape) << "output " << i;
+    if ((*actual)[i].shape == (*expected)[i].shape)
+      EXPECT_LE(relativeL2((*actual)[i], (*expected)[i]), tolerance) << "output " << i;
+  }
+  return *actual;
+}
+
 /// Runs `outputs` of `g` with the Halide JIT (under `options`) and the reference; expects every
 /// output within `tolerance` relative L2 error. Returns the Halide outputs.
 inline std::vector<HostTensor> expectMatchesReference(const Graph &g, const std::vector<Graph::V> &outputs,
@@ -333,24 +359,7 @@ inline std::vector<HostTensor> expectMatchesReference(const Graph &g, const std:
   EXPECT_TRUE(p.module && p.fn) << "cannot parse the test model";
   if (!p.fn)
     return {};
-  std::string error;
-  auto expected = interpret(p.fn, g.weights, g.inputs, error);
-  EXPECT_TRUE(mlir::succeeded(expected)) << "reference: " << error;
-  auto model = lowerToHalide(p.fn, g.weights, options, error);
-  EXPECT_TRUE(mlir::succeeded(model)) << "lowering: " << error;
-  if (mlir::failed(expected) || mlir::failed(model))
-    return {};
-  auto actual = runJit(*model, g.inputs, error);
-  EXPECT_TRUE(mlir::succeeded(actual)) << "JIT: " << error;
-  if (mlir::failed(actual))
-    return {};
-  EXPECT_EQ(actual->size(), expected->size());
-  for (size_t i = 0; i < std::min(actual->size(), expected->size()); ++i) {
-    EXPECT_EQ((*actual)[i].shape, (*expected)[i].shape) << "output " << i;
-    if ((*actual)[i].shape == (*expected)[i].shape)
-      EXPECT_LE(relativeL2((*actual)[i], (*expected)[i]), tolerance) << "output " << i;
-  }
-  return *actual;
+  return expectFunctionMatchesReference(p.fn, g.weights, g.inputs, options, tolerance);
 }
 
 } // namespace kiln::test

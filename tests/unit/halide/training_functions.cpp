@@ -61,10 +61,10 @@ Graph trainStep(std::vector<V> &outputs) {
   for (size_t i = 0; i < grads.size(); ++i)
     for (int which : {0, 1})
       (which ? newState : newParams)
-          .push_back(emitOp(g, "optimizer_update", {p[i], grads[i], hyper, v[i]},
-                            "optimizer = \"momentum\", which = " + std::to_string(which) +
-                                " : i64, momentum = 9.0e-01 : f32",
-                            p[i].shape));
+          .push_back(
+              emitOp(g, "optimizer_update", {p[i], grads[i], hyper, v[i]},
+                     "optimizer = \"momentum\", which = " + std::to_string(which) + " : i64, momentum = 9.0e-01 : f32",
+                     p[i].shape));
   newParams.push_back(p[3]);
   newState.push_back(v[3]);
   outputs = {loss};
@@ -102,10 +102,9 @@ TEST(HalideTrainingFunctions, TrainStepBoundaryNamesAndOrder) {
             (std::vector<std::string>{"x", "labels", "hyper", "conv.weight", "conv.bias", "fc.weight", "unused",
                                       "conv.weight.momentum_buffer", "conv.bias.momentum_buffer",
                                       "fc.weight.momentum_buffer", "unused.momentum_buffer"}));
-  EXPECT_EQ(model->outputNames,
-            (std::vector<std::string>{"loss", "conv.weight", "conv.bias", "fc.weight", "unused",
-                                      "conv.weight.momentum_buffer", "conv.bias.momentum_buffer",
-                                      "fc.weight.momentum_buffer", "unused.momentum_buffer"}));
+  EXPECT_EQ(model->outputNames, (std::vector<std::string>{"loss", "conv.weight", "conv.bias", "fc.weight", "unused",
+                                                          "conv.weight.momentum_buffer", "conv.bias.momentum_buffer",
+                                                          "fc.weight.momentum_buffer", "unused.momentum_buffer"}));
   EXPECT_EQ(model->outputShapes[0], (Shape{1}));
   EXPECT_EQ(model->inputShapes[2], (Shape{2}));
 }
@@ -122,20 +121,20 @@ TEST(HalideTrainingFunctions, ForwardWithRunTimeParameters) {
   auto convShape = nn::inferConv2DShape(x.shape, w.shape, std::nullopt, {2, 1}, {1, 0, 2, 1}, {1, 2}, 2, why);
   ASSERT_TRUE(mlir::succeeded(convShape)) << why;
   auto c = emitOp(g, "conv2d", {x, w, b},
-                  "strides = " + ints({2, 1}) + ", padding = " + ints({1, 0, 2, 1}) + ", dilations = " +
-                      ints({1, 2}) + ", groups = 2 : i64",
+                  "strides = " + ints({2, 1}) + ", padding = " + ints({1, 0, 2, 1}) + ", dilations = " + ints({1, 2}) +
+                      ", groups = 2 : i64",
                   Shape(convShape->begin(), convShape->end()));
   auto bn = emitOp(g, "batch_norm",
                    {c, param("gamma", {8}), param("beta", {8}), param("mean", {8}), param("var", {8}, 0.25f, 2.0f)},
                    "epsilon = 1.0e-05 : f32", c.shape);
   auto r = g.unary("relu", bn);
   auto wt = param("wt", {8, 3, 3, 3});
-  auto transposeShape = nn::inferConvTranspose2DShape(r.shape, wt.shape, std::nullopt, {2, 2}, {1, 1, 1, 1}, {1, 1},
-                                                      {1, 1}, 2, why);
+  auto transposeShape =
+      nn::inferConvTranspose2DShape(r.shape, wt.shape, std::nullopt, {2, 2}, {1, 1, 1, 1}, {1, 1}, {1, 1}, 2, why);
   ASSERT_TRUE(mlir::succeeded(transposeShape)) << why;
   auto t = emitOp(g, "conv_transpose2d", {r, wt, param("bt", {6})},
-                  "strides = " + ints({2, 2}) + ", padding = " + ints({1, 1, 1, 1}) + ", output_padding = " +
-                      ints({1, 1}) + ", dilations = " + ints({1, 1}) + ", groups = 2 : i64",
+                  "strides = " + ints({2, 2}) + ", padding = " + ints({1, 1, 1, 1}) +
+                      ", output_padding = " + ints({1, 1}) + ", dilations = " + ints({1, 1}) + ", groups = 2 : i64",
                   Shape(transposeShape->begin(), transposeShape->end()));
   auto flat = g.flatten(r);
   auto d = emitOp(g, "dense", {flat, param("fc", {10, flat.shape[1]})}, "", {2, 10});

@@ -89,8 +89,8 @@ TEST_P(ConvGradFilterTest, MatchesReference) {
   auto x = g.input(c.input);
   auto dy = g.input(Shape(out->begin(), out->end()));
   auto dw = training(g, "conv2d_grad_filter", {x, dy},
-                     "strides = " + ints(c.strides) + ", padding = " + ints(c.padding) + ", dilations = " +
-                         ints(c.dilations) + ", groups = " + std::to_string(c.groups) + " : i64",
+                     "strides = " + ints(c.strides) + ", padding = " + ints(c.padding) +
+                         ", dilations = " + ints(c.dilations) + ", groups = " + std::to_string(c.groups) + " : i64",
                      wShape);
   expectMatchesReference(g, {dw});
 }
@@ -116,9 +116,9 @@ TEST(HalideTrainingOps, BiasGradRanks2And4) {
   Graph g(testRng());
   auto a = g.input({3, 13});
   auto b = g.input({3, 7, 5, 9});
-  auto c = g.input({1, 3, 11, 11});   // fewer channels than a vector
-  auto d = g.input({3, 20, 33, 17});  // large enough for parallel partial sums
-  auto e = g.input({2, 5, 9});        // rank 3: channels are not innermost
+  auto c = g.input({1, 3, 11, 11});  // fewer channels than a vector
+  auto d = g.input({3, 20, 33, 17}); // large enough for parallel partial sums
+  auto e = g.input({2, 5, 9});       // rank 3: channels are not innermost
   expectMatchesReference(g, {training(g, "bias_grad", {a}, "", {13}), training(g, "bias_grad", {b}, "", {7}),
                              training(g, "bias_grad", {c}, "", {3}), training(g, "bias_grad", {d}, "", {20}),
                              training(g, "bias_grad", {e}, "", {5})});
@@ -163,7 +163,8 @@ std::string poolAttrs(const PoolGradCase &c, Shape &out) {
   auto shape = nn::inferPool2DShape(c.input, c.kernel, c.strides, c.padding, why, c.ceilMode);
   EXPECT_TRUE(mlir::succeeded(shape)) << why;
   out.assign(shape->begin(), shape->end());
-  std::string attrs = "kernel = " + ints(c.kernel) + ", strides = " + ints(c.strides) + ", padding = " + ints(c.padding);
+  std::string attrs =
+      "kernel = " + ints(c.kernel) + ", strides = " + ints(c.strides) + ", padding = " + ints(c.padding);
   if (std::string(c.kind) == "avg_pool2d")
     attrs += std::string(", count_include_pad = ") + (c.countIncludePad ? "true" : "false");
   if (c.ceilMode)
@@ -190,8 +191,9 @@ INSTANTIATE_TEST_SUITE_P(Halide, PoolGradTest, ::testing::ValuesIn(poolGradCases
 
 TEST(HalideTrainingOps, MaxPoolGradTiesGoToTheFirstMaximum) {
   // Inputs from {0, 0.5, 1} (many windows hold their maximum twice) and all-equal windows.
-  for (const PoolGradCase &c : {PoolGradCase{"", "max_pool2d", {2, 3, 9, 9}, {3, 3}, {1, 1}, {1, 1, 1, 1}, false},
-                                PoolGradCase{"", "max_pool2d", {1, 4, 8, 7}, {2, 3}, {2, 2}, {0, 1, 1, 0}, false, true}}) {
+  for (const PoolGradCase &c :
+       {PoolGradCase{"", "max_pool2d", {2, 3, 9, 9}, {3, 3}, {1, 1}, {1, 1, 1, 1}, false},
+        PoolGradCase{"", "max_pool2d", {1, 4, 8, 7}, {2, 3}, {2, 2}, {0, 1, 1, 0}, false, true}}) {
     Graph g(testRng());
     Shape out;
     std::string attrs = poolAttrs(c, out);
@@ -231,7 +233,8 @@ TEST(HalideTrainingOps, MseLossAndGrad) {
     Graph g(testRng());
     auto p = g.input(shape);
     auto t = g.input(shape);
-    expectMatchesReference(g, {training(g, "mse_loss", {p, t}, "", {1}), training(g, "mse_loss_grad", {p, t}, "", shape)});
+    expectMatchesReference(g,
+                           {training(g, "mse_loss", {p, t}, "", {1}), training(g, "mse_loss_grad", {p, t}, "", shape)});
   }
 }
 
@@ -282,14 +285,13 @@ TEST(HalideTrainingOps, BatchNormTrainingOps) {
     auto shift = g.input(channels);
     auto running = g.input(g.random(channels, 0.0f, 1.0f));
     std::string eps = "epsilon = " + f32(1e-5);
-    expectMatchesReference(
-        g, {training(g, "batch_norm_train", {x, scale, shift}, eps, shape),
-            training(g, "batch_norm_grad_input", {x, scale, dy}, eps, shape),
-            training(g, "batch_norm_grad_scale", {x, dy}, eps, channels),
-            training(g, "running_stat_update", {running, x}, "momentum = " + f32(0.1) + ", statistic = \"mean\"",
-                     channels),
-            training(g, "running_stat_update", {running, x}, "momentum = " + f32(0.1) + ", statistic = \"var\"",
-                     channels)});
+    expectMatchesReference(g, {training(g, "batch_norm_train", {x, scale, shift}, eps, shape),
+                               training(g, "batch_norm_grad_input", {x, scale, dy}, eps, shape),
+                               training(g, "batch_norm_grad_scale", {x, dy}, eps, channels),
+                               training(g, "running_stat_update", {running, x},
+                                        "momentum = " + f32(0.1) + ", statistic = \"mean\"", channels),
+                               training(g, "running_stat_update", {running, x},
+                                        "momentum = " + f32(0.1) + ", statistic = \"var\"", channels)});
   }
 }
 
@@ -346,8 +348,8 @@ TEST_P(OptimizerTest, EveryResultMatchesReference) {
       std::vector<V> outputs;
       for (int which = 0; which <= c.slots; ++which)
         outputs.push_back(training(g, "optimizer_update", operands,
-                                   "optimizer = \"" + std::string(c.optimizer) + "\", which = " + std::to_string(which) +
-                                       " : i64" + c.attrs,
+                                   "optimizer = \"" + std::string(c.optimizer) +
+                                       "\", which = " + std::to_string(which) + " : i64" + c.attrs,
                                    shape));
       expectMatchesReference(g, outputs);
     }
@@ -377,13 +379,15 @@ Graph backwardFragment(std::vector<V> &outputs) {
   auto dx = training(g, "batch_norm_grad_input", {x, scale, dr}, eps, x.shape);
   auto dscale = training(g, "batch_norm_grad_scale", {x, dr}, eps, {16});
   auto dshift = training(g, "bias_grad", {dr}, "", {16});
-  auto mean = training(g, "running_stat_update", {running, x}, "momentum = " + f32(0.1) + ", statistic = \"mean\"", {16});
+  auto mean =
+      training(g, "running_stat_update", {running, x}, "momentum = " + f32(0.1) + ", statistic = \"mean\"", {16});
   auto dw = training(g, "conv2d_grad_filter", {x, dx},
-                     "strides = " + ints({1, 1}) + ", padding = " + ints({1, 1, 1, 1}) + ", dilations = " +
-                         ints({1, 1}) + ", groups = 1 : i64",
+                     "strides = " + ints({1, 1}) + ", padding = " + ints({1, 1, 1, 1}) +
+                         ", dilations = " + ints({1, 1}) + ", groups = 1 : i64",
                      {16, 16, 3, 3});
   auto w1 = training(g, "optimizer_update", {w, dw, h}, "optimizer = \"sgd\", which = 0 : i64", w.shape);
-  auto dropped = training(g, "dropout_train", {g.unary("tanh", dx), h}, "rate = " + f32(0.25) + ", seed = 5 : i64", x.shape);
+  auto dropped =
+      training(g, "dropout_train", {g.unary("tanh", dx), h}, "rate = " + f32(0.25) + ", seed = 5 : i64", x.shape);
   outputs = {r, dscale, dshift, mean, w1, dropped};
   return g;
 }

@@ -1,7 +1,7 @@
 // RUN: kiln-opt %s -split-input-file -nn-params-to-arguments -nn-autodiff -verify-diagnostics
 
-// Tests that an op without a backward rule is an error naming the op (and its layer, when the
-// location has one: tests/e2e/test_training.py).
+// Tests that an op without a backward rule is an error naming the op (the driver prefixes the
+// layer's name and position: tests/e2e/test_training.py).
 func.func @forward(%x: tensor<1x4x5x5xf32> {nn.name = "x"}) -> (tensor<1x100xf32> {nn.name = "y"}) {
   %w = nn.param "c.weight" : tensor<4x4x1x1xf32>
   %c = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
