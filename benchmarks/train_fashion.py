@@ -3,10 +3,12 @@
 Both train the network of examples/train_lenet5/lenet5_fashion.kiln with SGD (lr 0.01, momentum
 0.9), batch 64, shuffled each epoch with the last partial batch dropped, pixels normalised as
 (x/255 - 0.2860) / 0.3530, and evaluate the test accuracy after each epoch. Initialisations
-differ (Kiln: He-uniform weights; PyTorch: its defaults). Epoch time is the training steps
-only (no evaluation). The two alternate epoch by epoch (the Kiln example continues with
---resume), so both see the same machine load. Prints the median epoch time and the final test accuracy of each, with
-the thread count both were given (torch.set_num_threads and the example's --threads).
+differ (Kiln: He-uniform weights; PyTorch: its defaults). Epoch time is the training steps only
+(no evaluation). The two alternate epoch by epoch (the Kiln example continues with --resume), so
+both see the same machine load. Prints the median epoch time and the final test accuracy of
+each, with the thread count both were given (torch.set_num_threads and the example's --threads).
+On a machine whose cores are busy, use --threads 1: PyTorch's OpenMP threads spin-wait and slow
+down several times over when they have to share cores.
 Usage: /usr/bin/python3 benchmarks/train_fashion.py [--epochs 10] [--threads 2] [--train-limit N]
        [--kiln build/bin/kiln] [--out DIR]"""
 import argparse
@@ -138,9 +140,9 @@ def main():
     torch.set_num_threads(args.threads)
 
     print(f"LeNet-5 on Fashion-MNIST: {args.epochs} epochs, batch {BATCH}, SGD lr {LR} momentum {MOMENTUM}, "
-          f"{args.train_limit or 60000} training images; {args.threads} threads (torch.set_num_threads({args.threads}), "
-          f"train_lenet5 --threads {args.threads}); torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}",
-          flush=True)
+          f"{args.train_limit or 60000} training images; {args.threads} threads "
+          f"(torch.set_num_threads({args.threads}), train_lenet5 --threads {args.threads}); "
+          f"torch {torch.__version__}; load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory() as temporary:
         work = args.out or temporary
         os.makedirs(work, exist_ok=True)
@@ -149,7 +151,8 @@ def main():
         for epoch in range(1, args.epochs + 1):  # epochs alternate, so both see the same machine load
             for peer, trainer in trainers.items():
                 results[peer].append(trainer.epoch(epoch))
-    print(f"\n{'peer':8} {'threads':>7} {'epochs':>6} {'median epoch (s)':>16} {'final loss':>10} {'test accuracy':>13}")
+    print(f"\n{'peer':8} {'threads':>7} {'epochs':>6} {'median epoch (s)':>16} {'final loss':>10} "
+          f"{'test accuracy':>13}")
     for peer, history in results.items():
         median = statistics.median(seconds for *_, seconds in history)
         print(f"{peer:8} {args.threads:7d} {len(history):6d} {median:16.2f} {history[-1][1]:10.4f} "

@@ -1,4 +1,4 @@
-/* Trains LeNet-5 on Fashion-MNIST with the library `kiln compile lenet5_fashion.kiln --train` made; also a test (--min-accuracy). */
+/* Trains LeNet-5 on Fashion-MNIST through a Kiln training library; a test too (--min-accuracy). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lenet5_fashion.h"
@@ -462,7 +462,8 @@ static bool plot_history(const char *csv_path, const char *png_path) {
 int main(int argc, char **argv) {
   options o = parse_options(argc, argv);
   const int64_t input_shape[] = LENET5_FASHION_INPUT_SHAPE, output_shape[] = LENET5_FASHION_OUTPUT_SHAPE;
-  trainer t = {.batch_size = (long)input_shape[0], .image_size = (long)(input_shape[1] * input_shape[2] * input_shape[3]),
+  trainer t = {.batch_size = (long)input_shape[0],
+               .image_size = (long)(input_shape[1] * input_shape[2] * input_shape[3]),
                .classes = (long)output_shape[1]};
   if (LENET5_FASHION_INPUT_RANK != 4 || input_shape[1] != 1 || LENET5_FASHION_OUTPUT_RANK != 2 ||
       LENET5_FASHION_LABELS_SIZE != t.batch_size)

@@ -1,0 +1,118 @@
+"""Training steps: Kiln's compiled N_train_step against PyTorch's forward + loss + backward +
+optimizer step, same network, same batch, SGD with momentum, in one run.
+
+For each workload and thread count the two take turns for --rounds rounds of --runs/--rounds
+timed steps each (after a warm-up, in-process: Kiln through ctypes, PyTorch in this process);
+the table reports median milliseconds per step and the ratio Kiln/PyTorch (< 1: Kiln is faster).
+Usage: /usr/bin/python3 benchmarks/train_step.py [--threads 1,2] [--workloads lenet5_b64,resnet18_32_b8]"""
+import argparse
+import ctypes
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
+from kiln_testing import write_safetensors  # noqa: E402
+from torch_to_kiln import kiln_text, kiln_weights  # noqa: E402
+from workloads import make  # noqa: E402
+
+# workload -> (network in workloads.py, batch)
+TRAINING = {"lenet5_b64": ("lenet5_b64", 64), "resnet18_32_b8": ("resnet18_32_b1", 8)}
+LR, MOMENTUM = 0.01, 0.9
+
+
+class KilnStep:
+    """A compiled training library and one batch, stepped through its C API."""
+
+    def __init__(self, name, module, shape, work, kiln):
+        model = os.path.join(work, name + ".kiln")
+        with open(model, "w") as f:
+            f.write(kiln_text(module, shape))
+        weights = os.path.join(work, name + ".safetensors")
+        write_safetensors(weights, kiln_weights(module))
+        subprocess.run([kiln, "compile", model, "-o", work, "--name", name, "--weights", weights, "--train",
+                        "--optimizer", "momentum", "--momentum", str(MOMENTUM), "--lr", str(LR)],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.lib = ctypes.CDLL(os.path.join(work, f"lib{name}.so"))
+        self.name = name
+        self.ctx = ctypes.c_void_p()
+        self.call("create", ctypes.byref(self.ctx))
+        self.loss = ctypes.c_float()
+
+    def call(self, function, *args):
+        status = getattr(self.lib, f"{self.name}_{function}")(*args)
+        if status != 0:
+            raise RuntimeError(f"{self.name}_{function} failed with status {status}")
+
+    def set_threads(self, threads):
+        self.call("set_threads", self.ctx, threads)
+
+    def time(self, x, labels, runs):
+        ptr = lambda a: a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.call("train_step", self.ctx, ptr(x), ptr(labels), ctypes.byref(self.loss))
+            times.append((time.perf_counter() - start) * 1e3)
+        return times
+
+
+def torch_times(module, optimizer, x, labels, runs):
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(module(x), labels).backward()
+        optimizer.step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiln", default=os.path.join(HERE, "..", "build", "bin", "kiln"))
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--workloads", default=",".join(TRAINING))
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="kiln-train-bench-")
+    print(f"{'workload':16s} threads  kiln ms/step  torch ms/step  kiln/torch")
+    for name in args.workloads.split(","):
+        network, batch = TRAINING[name]
+        module, shape = make(network)
+        shape = (batch,) + tuple(shape[1:])
+        module.train()
+        kiln = KilnStep(name, module, shape, work, os.path.abspath(args.kiln))
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal(shape).astype(np.float32)
+        classes = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+        labels = rng.integers(0, classes, batch)
+        labels_f = labels.astype(np.float32)
+        optimizer = torch.optim.SGD(module.parameters(), lr=LR, momentum=MOMENTUM)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+        for threads in map(int, args.threads.split(",")):
+            torch.set_num_threads(threads)
+            kiln.set_threads(threads)
+            kiln.time(x, labels_f, 3)
+            torch_times(module, optimizer, xt, yt, 3)
+            k, t = [], []
+            per_round = max(1, args.runs // args.rounds)
+            for _ in range(args.rounds):
+                k += kiln.time(x, labels_f, per_round)
+                t += torch_times(module, optimizer, xt, yt, per_round)
+            km, tm = statistics.median(k), statistics.median(t)
+            print(f"{name:16s} {threads:7d}  {km:12.2f}  {tm:13.2f}  {km / tm:10.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
