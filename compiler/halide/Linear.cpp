@@ -1,8 +1,10 @@
 // Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups),
-// conv_transpose2d (as a gather: each output reads the input cells whose taps land on it) and dense.
-// Weights are repacked so output channels / features are innermost: on the host for nn.param
-// constants, by a root stage for run-time weights (function arguments, as in a training step). The
-// accumulator starts at the bias and is a separate Func that the schedule tiles into registers.
+// conv_transpose2d (as a gather: each output reads the input cells whose taps land on it, visiting
+// only the taps that can land when the dilation is 1; it is also conv2d's input gradient) and dense.
+// Convolutions read a zero-padded copy of their input, shared per value. Weights are repacked so
+// output channels / features are innermost: on the host for nn.param constants, by a root stage for
+// run-time weights (function arguments, as in a training step). The accumulator starts at the bias
+// and is a separate Func that the schedule tiles into registers.
 #include "compiler/halide/Lowering.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -59,15 +61,11 @@ static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &e
   return func;
 }
 
-Halide::Func convInput(LoweringState &state, Value value, const TensorRef &input, ArrayRef<int64_t> pad,
-                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dil, int64_t KH, int64_t KW,
-                       const std::vector<int64_t> &outShape) {
-  // A materialised copy of the input, zero outside it (indexed in unpadded coordinates), unless
-  // the input already is a stage output and needs no padding. One copy per value serves every
-  // convolution reading it (a conv and its filter gradient).
-  bool padded = pad[0] || pad[1] || pad[2] || pad[3];
-  if (!padded && input.stage >= 0)
-    return input.func;
+/// A root copy of `input` (the tensor of `value`) that is zero outside it, indexed in unpadded
+/// coordinates; one per value serves every convolution reading it (a conv and its filter gradient).
+/// `extents` is the region the first reader needs (a schedule hint: bounds inference decides).
+static Halide::Func zeroPaddedCopy(LoweringState &state, Value value, const TensorRef &input,
+                                   const std::vector<int64_t> &extents) {
   auto found = state.convInputs.find(value);
   if (found != state.convInputs.end())
     return found->second;
@@ -79,11 +77,22 @@ Halide::Func convInput(LoweringState &state, Value value, const TensorRef &input
                                       input.func(c, Halide::clamp(x, 0, W - 1), Halide::clamp(y, 0, H - 1), n), 0.0f);
   Stage stage;
   stage.output = staged;
-  stage.extents = {input.shape[1], (outShape[3] - 1) * strides[1] + (KW - 1) * dil[1] + 1,
-                   (outShape[2] - 1) * strides[0] + (KH - 1) * dil[0] + 1, input.shape[0]};
+  stage.extents = extents;
   state.stages.push_back(stage);
   state.convInputs[value] = staged;
   return staged;
+}
+
+Halide::Func convInput(LoweringState &state, Value value, const TensorRef &input, ArrayRef<int64_t> pad,
+                       ArrayRef<int64_t> strides, ArrayRef<int64_t> dil, int64_t KH, int64_t KW,
+                       const std::vector<int64_t> &outShape) {
+  // The input itself when it already is a stage output and needs no padding.
+  bool padded = pad[0] || pad[1] || pad[2] || pad[3];
+  if (!padded && input.stage >= 0)
+    return input.func;
+  return zeroPaddedCopy(state, value, input,
+                        {input.shape[1], (outShape[3] - 1) * strides[1] + (KW - 1) * dil[1] + 1,
+                         (outShape[2] - 1) * strides[0] + (KH - 1) * dil[0] + 1, input.shape[0]});
 }
 
 LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::string &error) {
@@ -130,13 +139,48 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   return success();
 }
 
+namespace {
+/// The taps of a conv_transpose2d kernel along one dimension that reach output coordinate o.
+struct TransposeTaps {
+  Halide::Expr tap;   ///< the kernel tap of reduction variable j, clamped into the kernel
+  Halide::Expr input; ///< the input coordinate it reads
+  Halide::Expr lands; ///< whether the tap reaches o (only meaningful when `tested`)
+  bool tested;        ///< whether some taps of the reduction miss
+};
+} // namespace
+
+/// Output o receives tap t of input i when o + before - t * dilation = i * stride. With dilation 1
+/// only the taps t = (o + before) mod stride + j * stride do, ceil(k / stride) of them; otherwise
+/// every tap is visited and tested.
+static int transposeTapCount(int k, int stride, int dilation) {
+  return dilation == 1 && stride > 1 ? (k + stride - 1) / stride : k;
+}
+
+static TransposeTaps transposeTaps(Halide::Expr o, Halide::Expr j, int k, int stride, int before, int dilation) {
+  Halide::Expr shifted = o + before;
+  TransposeTaps t;
+  if (dilation == 1 && stride > 1) {
+    Halide::Expr tap = shifted % stride + j * stride;
+    t.tap = Halide::min(tap, k - 1);
+    t.input = shifted / stride - j; // Euclidean division: floor
+    t.lands = tap < k;
+    t.tested = k % stride != 0;
+  } else {
+    Halide::Expr at = shifted - j * dilation;
+    t.tap = j;
+    t.input = at / stride;
+    t.lands = at % stride == 0;
+    t.tested = stride > 1;
+  }
+  return t;
+}
+
 LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, std::string &error) {
   auto op = cast<nn::ConvTranspose2DOp>(operation);
   auto input = state.tensor(op.getInput(), error);
   if (failed(input))
     return failure();
   const std::vector<int64_t> &inShape = input->shape, wShape = shapeOf(op.getFilter());
-  const int64_t H = inShape[2], W = inShape[3];
   const int64_t Fg = wShape[1], KH = wShape[2], KW = wShape[3];
   const int64_t groups = op.getGroups(), Cg = inShape[1] / groups, F = Fg * groups;
   ArrayRef<int64_t> strides = op.getStrides(), pad = op.getPadding(), dil = op.getDilations();
@@ -155,30 +199,30 @@ LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, s
   if (failed(filter))
     return failure();
 
-  // Output (x, y) receives tap (kx, ky) of input (ix, iy) when x + left - kx * dil = ix * stride.
+  // The input is read from a copy that is zero outside it, so only taps that may miss are tested.
+  Halide::Func source = zeroPaddedCopy(
+      state, op.getInput(), *input,
+      {inShape[1], inShape[3] + 2 * (KW - 1) * dil[1], inShape[2] + 2 * (KH - 1) * dil[0], inShape[0]});
   std::vector<Halide::Var> v = storageVars(4);
   Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
-  Halide::RDom r(0, static_cast<int>(Cg), 0, static_cast<int>(KW), 0, static_cast<int>(KH), "r");
   const int sx = static_cast<int>(strides[1]), sy = static_cast<int>(strides[0]);
-  Halide::Expr tx = x + static_cast<int>(pad[1]) - r.y * static_cast<int>(dil[1]);
-  Halide::Expr ty = y + static_cast<int>(pad[0]) - r.z * static_cast<int>(dil[0]);
-  Halide::Expr ix = tx / sx, iy = ty / sy; // Euclidean division: floor for negative tx
-  Halide::Expr hit = tx >= 0 && ty >= 0 && ix < static_cast<int>(W) && iy < static_cast<int>(H);
-  if (sx > 1)
-    hit = hit && tx % sx == 0;
-  if (sy > 1)
-    hit = hit && ty % sy == 0;
+  const int dx = static_cast<int>(dil[1]), dy = static_cast<int>(dil[0]);
+  Halide::RDom r(0, static_cast<int>(Cg), 0, transposeTapCount(static_cast<int>(KW), sx, dx), 0,
+                 transposeTapCount(static_cast<int>(KH), sy, dy), "r");
+  TransposeTaps tx = transposeTaps(x, r.y, static_cast<int>(KW), sx, static_cast<int>(pad[1]), dx);
+  TransposeTaps ty = transposeTaps(y, r.z, static_cast<int>(KH), sy, static_cast<int>(pad[0]), dy);
   Halide::Expr channel = r.x;
   if (groups > 1)
     channel = (c / static_cast<int>(Fg)) * static_cast<int>(Cg) + r.x;
-  Halide::Expr value = input->func(channel, Halide::clamp(ix, 0, static_cast<int>(W - 1)),
-                                   Halide::clamp(iy, 0, static_cast<int>(H - 1)), n);
+  Halide::Expr tap = (*filter)(c, r.x, tx.tap, ty.tap) * source(channel, tx.input, ty.input, n);
+  if (tx.tested || ty.tested)
+    tap = Halide::select(tx.lands && ty.lands, tap, 0.0f);
   auto bias = biasAt(op.getBias(), c, state, error);
   if (failed(bias))
     return failure();
   Halide::Func acc(state.freshName("conv_transpose"));
   acc(c, x, y, n) = *bias;
-  acc(c, x, y, n) += Halide::select(hit, (*filter)(c, r.x, r.y, r.z) * value, 0.0f);
+  acc(c, x, y, n) += tap;
   Halide::Func out(state.freshName("conv_transpose_out"));
   out(c, x, y, n) = acc(c, x, y, n);
   TensorRef ref = state.addStage(StageKind::Conv, out, outShape);

@@ -43,11 +43,11 @@ struct TensorRef {
 
 /// What kind of loop nest a materialised Func gets.
 enum class StageKind {
-  Conv,      ///< output = epilogue(accumulator); accumulator register-tiled inside output tiles
-  FilterGrad, ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
-  Dense,     ///< same with a [M, N] accumulator
+  Conv,         ///< output = epilogue(accumulator); accumulator register-tiled inside output tiles
+  FilterGrad,   ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
+  Dense,        ///< same with a [M, N] accumulator
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
-  Pointwise, ///< anything else computed at root: copies, pools (inline reductions), softmax parts
+  Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 
 /// A Func computed at root, plus the pieces its schedule needs.
@@ -55,7 +55,7 @@ struct Stage {
   StageKind kind = StageKind::Pointwise;
   Halide::Func output;          ///< computed at root; fused elementwise consumers replace it
   std::vector<int64_t> extents; ///< extents of output's arguments (argument order)
-  Halide::Func accumulator;     ///< Conv/Dense: pure init + one update over `rdom`
+  Halide::Func accumulator;     ///< Conv/FilterGrad/Dense: pure init + one update over `rdom`
   Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k)
 };
 
@@ -76,7 +76,7 @@ struct LoweringState {
   llvm::DenseMap<mlir::Value, TensorRef> values;
   llvm::DenseMap<mlir::Value, int> uses; ///< consumers of each value (dropout looked through)
   /// Root stages shared by several ops reading the same value (each computed once).
-  llvm::DenseMap<mlir::Value, Halide::Func> convInputs; ///< zero-padded copies (convInput)
+  llvm::DenseMap<mlir::Value, Halide::Func> convInputs; ///< zero-padded input copies (Linear.cpp)
   llvm::DenseMap<mlir::Value, Halide::Func> channelSums;
   llvm::DenseMap<mlir::Value, ChannelStatistics> batchStatistics;
   llvm::DenseMap<mlir::Value, RowStatistics> softmaxStatistics;
@@ -102,7 +102,7 @@ struct LoweringState {
 /// Builds a Halide Buffer (arguments in storage order) holding a C-order tensor.
 Halide::Buffer<float> toStorageBuffer(const HostTensor &tensor);
 
-/// The shape of an op result.
+/// The static shape of a tensor value.
 std::vector<int64_t> shapeOf(mlir::Value value);
 
 /// Reductions.cpp: sums computed as root stages (partial sums first when there is much to add).
