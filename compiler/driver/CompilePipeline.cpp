@@ -73,6 +73,12 @@ static ModelInterface describeInterface(const std::string &name, const HalideMod
   return interface;
 }
 
+static int reportWritten(const CompileOptions &options) {
+  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
+               << ".a and " << options.name << ".h\n";
+  return 0;
+}
+
 /// Compiles each Halide pipeline to an object under its function name (the first one's is the
 /// library's entry point) and links them with one Halide runtime into the library.
 static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::string>> &pipelines,
@@ -97,9 +103,7 @@ static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::str
   llvm::sys::fs::remove_directories(scratch);
   if (!ok)
     return fail(error);
-  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
-               << ".a and " << options.name << ".h\n";
-  return 0;
+  return reportWritten(options);
 }
 
 /// Phases 4-5 for --backend mlir: nn -> linalg -> schedule -> LLVM -> object -> library.
@@ -146,9 +150,7 @@ static int compileWithMlir(ModuleOp module, const WeightStore &weights, const Co
   llvm::sys::fs::remove_directories(scratch);
   if (!ok)
     return fail(error);
-  llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
-               << ".a and " << options.name << ".h\n";
-  return 0;
+  return reportWritten(options);
 }
 
 /// The value of a string argument attribute of `fn`, or "".

@@ -16,6 +16,20 @@ static std::vector<Halide::Expr> exprs(const std::vector<Halide::Var> &vars) {
   return std::vector<Halide::Expr>(vars.begin(), vars.end());
 }
 
+/// tanh as a rational function of x (Eigen's float approximation, within 3 ulp; tanh rounds to
+/// +-1 beyond the clamp), which vectorizes: Halide::tanh calls libm's tanhf once per element.
+static Halide::Expr rationalTanh(Halide::Expr x) {
+  Halide::Expr c = Halide::clamp(x, -7.90531110763549805f, 7.90531110763549805f), c2 = c * c;
+  Halide::Expr p = c2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  for (float coefficient : {-8.60467152213735e-11f, 5.12229709037114e-08f, 1.48572235717979e-05f,
+                            6.37261928875436e-04f, 4.89352455891786e-03f})
+    p = p * c2 + coefficient;
+  Halide::Expr q = c2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  for (float coefficient : {2.26843463243900e-03f, 4.89352518554385e-03f})
+    q = q * c2 + coefficient;
+  return Halide::select(Halide::abs(x) < 0.0004f, x, c * p / q);
+}
+
 LogicalResult lowerBatchNorm(Operation *operation, LoweringState &state, std::string &error) {
   auto op = cast<nn::BatchNormOp>(operation);
   auto input = state.tensor(op.getInput(), error);
@@ -79,7 +93,7 @@ LogicalResult lowerActivation(Operation *operation, LoweringState &state, std::s
   if (isa<nn::ReluOp>(operation)) {
     y = Halide::max(x, 0.0f), name = "relu";
   } else if (isa<nn::TanhOp>(operation)) {
-    y = Halide::tanh(x), name = "tanh";
+    y = rationalTanh(x), name = "tanh";
   } else if (isa<nn::SigmoidOp>(operation)) {
     y = 1.0f / (1.0f + Halide::exp(-x)), name = "sigmoid";
   } else if (auto leaky = dyn_cast<nn::LeakyReluOp>(operation)) {

@@ -704,25 +704,23 @@ FailureOr<Value> Importer::importConv(int i) {
   auto ops = convOperands(i, "2-D convolution of a 4-D input [N, C, H, W]", "[F, C/group, KH, KW]");
   if (failed(ops))
     return failure();
-  Value *x = &ops->input;
-  auto &weight = ops->weight;
-  auto &bias = ops->bias;
+  auto &[x, weight, bias] = *ops;
   const std::vector<int64_t> &filter = weight.second.shape;
   std::string error;
   auto group = attr(i, NodeAttrs(node(i)).getInt("group", 1, error), error);
-  auto window = windowAttrs(i, shapeOf(*x), Pair{filter[2], filter[3]});
+  auto window = windowAttrs(i, shapeOf(x), Pair{filter[2], filter[3]});
   if (failed(group) || failed(window))
     return failure();
   std::string why;
-  auto shape = nn::inferConv2DShape(shapeOf(*x), filter,
+  auto shape = nn::inferConv2DShape(shapeOf(x), filter,
                                     ops->biasShape(),
                                     window->strides, window->pads, window->dilations, *group, why);
   if (failed(shape))
-    return shapeError(i, {*x}, why);
+    return shapeError(i, {x}, why);
   Location loc = nodeLoc(i);
   Value w = param(weight.first, std::move(weight.second), loc);
   Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  return nn::Conv2DOp::create(builder, loc, tensorType(*shape), *x, w, b, ArrayRef<int64_t>(window->strides),
+  return nn::Conv2DOp::create(builder, loc, tensorType(*shape), x, w, b, ArrayRef<int64_t>(window->strides),
                               ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(window->dilations),
                               uint64_t(*group))
       .getResult();
@@ -1165,9 +1163,7 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
   auto ops = convOperands(i, "2-D transposed convolution of a 4-D input [N, C, H, W]", "[C, F/group, KH, KW]");
   if (failed(ops))
     return failure();
-  Value *x = &ops->input;
-  auto &weight = ops->weight;
-  auto &bias = ops->bias;
+  auto &[x, weight, bias] = *ops;
   const std::vector<int64_t> &filter = weight.second.shape;
   NodeAttrs attrs(node(i));
   std::string error;
@@ -1178,7 +1174,7 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
   if (failed(group) || failed(autoPad) || failed(outputPaddingAttr) || failed(outputShape))
     return failure();
   // windowAttrs's SAME padding is a convolution's; it is replaced below.
-  auto window = windowAttrs(i, shapeOf(*x), Pair{filter[2], filter[3]});
+  auto window = windowAttrs(i, shapeOf(x), Pair{filter[2], filter[3]});
   if (failed(window))
     return failure();
   Pair outputPadding{0, 0};
@@ -1189,7 +1185,7 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
     }
     outputPadding = {(**outputPaddingAttr)[0], (**outputPaddingAttr)[1]};
   }
-  ArrayRef<int64_t> in = shapeOf(*x);
+  ArrayRef<int64_t> in = shapeOf(x);
   std::optional<Pair> wanted;
   if (*outputShape) {
     size_t n = (*outputShape)->size();
@@ -1218,11 +1214,11 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
       in, filter, ops->biasShape(), window->strides,
       window->pads, outputPadding, window->dilations, *group, why);
   if (failed(shape))
-    return shapeError(i, {*x}, why);
+    return shapeError(i, {x}, why);
   Location loc = nodeLoc(i);
   Value w = param(weight.first, std::move(weight.second), loc);
   Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  return nn::ConvTranspose2DOp::create(builder, loc, tensorType(*shape), *x, w, b, ArrayRef<int64_t>(window->strides),
+  return nn::ConvTranspose2DOp::create(builder, loc, tensorType(*shape), x, w, b, ArrayRef<int64_t>(window->strides),
                                        ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(outputPadding),
                                        ArrayRef<int64_t>(window->dilations), uint64_t(*group))
       .getResult();
