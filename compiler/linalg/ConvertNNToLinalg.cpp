@@ -33,34 +33,59 @@ DenseElementsAttr denseConstant(Value value) {
   return constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : DenseElementsAttr();
 }
 
+static SmallVector<utils::IteratorType> allParallel(int64_t rank) {
+  return SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel);
+}
+
+/// The element of `data` (of `type`) at each index of `resultType` mapped through `sourceOf`.
+static DenseElementsAttr gatherAtCompileTime(DenseElementsAttr data, RankedTensorType resultType, AffineMap sourceOf) {
+  if (data.isSplat())
+    return data.resizeSplat(resultType);
+  auto type = cast<RankedTensorType>(data.getType());
+  std::vector<float> in(data.getValues<float>().begin(), data.getValues<float>().end());
+  std::vector<float> out(static_cast<size_t>(resultType.getNumElements()));
+  int64_t rank = resultType.getRank();
+  SmallVector<int64_t> index(rank, 0);
+  for (float &value : out) {
+    int64_t at = 0;
+    SmallVector<int64_t> source = sourceOf.compose(index);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      at = at * type.getDimSize(d) + source[d];
+    value = in[at];
+    for (int64_t d = rank - 1; d >= 0 && ++index[d] == resultType.getDimSize(d); --d)
+      index[d] = 0;
+  }
+  return DenseElementsAttr::get(resultType, ArrayRef<float>(out));
+}
+
 Value transposed(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> perm) {
   auto type = cast<RankedTensorType>(value.getType());
   SmallVector<int64_t> shape;
   for (int64_t p : perm)
     shape.push_back(type.getDimSize(p));
   auto resultType = RankedTensorType::get(shape, type.getElementType());
-  if (DenseElementsAttr data = denseConstant(value)) {
-    if (data.isSplat())
-      return arith::ConstantOp::create(b, loc, data.resizeSplat(resultType));
-    // result[j] = input[i] where j's index along dim d is i's index along perm[d].
-    std::vector<float> in(data.getValues<float>().begin(), data.getValues<float>().end()), out(in.size());
-    int64_t rank = type.getRank();
-    SmallVector<int64_t> inStride(rank, 1), outStride(rank, 1);
-    for (int64_t d = rank - 2; d >= 0; --d) {
-      inStride[d] = inStride[d + 1] * type.getDimSize(d + 1);
-      outStride[d] = outStride[d + 1] * shape[d + 1];
-    }
-    for (size_t j = 0; j < out.size(); ++j) {
-      int64_t rest = static_cast<int64_t>(j), i = 0;
-      for (int64_t d = 0; d < rank; ++d) {
-        i += (rest / outStride[d]) * inStride[perm[d]];
-        rest %= outStride[d];
-      }
-      out[j] = in[i];
-    }
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(resultType, ArrayRef<float>(out)));
+  if (denseConstant(value)) {
+    // result[j] = input[i] where i's index along dim perm[d] is j's index along d.
+    SmallVector<unsigned> inverse(perm.size());
+    for (auto [d, p] : llvm::enumerate(perm))
+      inverse[p] = static_cast<unsigned>(d);
+    return gathered(b, loc, value, resultType, AffineMap::getPermutationMap(inverse, b.getContext()));
   }
   return linalg::TransposeOp::create(b, loc, value, emptyTensor(b, loc, resultType), perm).getResult()[0];
+}
+
+Value gathered(OpBuilder &b, Location loc, Value value, RankedTensorType resultType, AffineMap sourceOf) {
+  if (DenseElementsAttr data = denseConstant(value))
+    return arith::ConstantOp::create(b, loc, gatherAtCompileTime(data, resultType, sourceOf));
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps = {sourceOf, AffineMap::getMultiDimIdentityMap(resultType.getRank(), ctx)};
+  return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{value},
+                                   ValueRange{emptyTensor(b, loc, resultType)}, maps,
+                                   allParallel(resultType.getRank()),
+                                   [](OpBuilder &nb, Location nl, ValueRange args) {
+                                     linalg::YieldOp::create(nb, nl, args[0]);
+                                   })
+      .getResult(0);
 }
 
 Value padded(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
@@ -77,10 +102,6 @@ Value padded(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, Arr
   }
   auto resultType = RankedTensorType::get(shape, type.getElementType());
   return tensor::PadOp::create(b, loc, resultType, value, lowOfr, highOfr, f32Constant(b, loc, padValue));
-}
-
-static SmallVector<utils::IteratorType> allParallel(int64_t rank) {
-  return SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel);
 }
 
 Value broadcastAlong(OpBuilder &b, Location loc, Value vector, RankedTensorType type, int64_t dim) {

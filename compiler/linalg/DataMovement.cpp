@@ -1,11 +1,19 @@
-// convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.concat ->
-// tensor.insert_slice of each input into a tensor.empty, nn.dropout -> its input (the identity at
-// inference). Padding (tensor.pad) is built where conv and pooling need it (ConvertNNToLinalg.cpp).
+// convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.reshape ->
+// collapse to 1-D + expand, nn.concat -> tensor.insert_slice of each input into a tensor.empty,
+// nn.pad -> tensor.pad, nn.dropout -> its input (the identity at inference), nn.resize ->
+// one linalg.generic: nearest reads through an affine map (floor(dst * in / out)), bilinear
+// blends four tensor.extract taps whose rows, columns and weights are compile-time tables.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
 
 using namespace mlir;
 
@@ -22,6 +30,116 @@ struct FlattenLowering : OpConversionPattern<nn::FlattenOp> {
       rest.push_back(d);
     b.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, op.getType(), adaptor.getInput(),
                                                   SmallVector<ReassociationIndices>{{0}, rest});
+    return success();
+  }
+};
+
+struct ReshapeLowering : OpConversionPattern<nn::ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::ReshapeOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getType());
+    auto allDims = [](int64_t rank) {
+      ReassociationIndices dims;
+      for (int64_t d = 0; d < rank; ++d)
+        dims.push_back(d);
+      return SmallVector<ReassociationIndices>{dims};
+    };
+    Value flat = adaptor.getInput();
+    if (inType.getRank() != 1)
+      flat = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({inType.getNumElements()}, inType.getElementType()), flat,
+          allDims(inType.getRank()));
+    if (outType.getRank() != 1)
+      flat = tensor::ExpandShapeOp::create(b, loc, outType, flat, allDims(outType.getRank()));
+    b.replaceOp(op, flat);
+    return success();
+  }
+};
+
+struct PadLowering : OpConversionPattern<nn::PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::PadOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    ArrayRef<int64_t> pads = op.getPads(); // all begins, then all ends
+    size_t rank = pads.size() / 2;
+    b.replaceOp(op, padded(b, op.getLoc(), adaptor.getInput(), pads.take_front(rank), pads.drop_front(rank),
+                           op.getValue().convertToFloat()));
+    return success();
+  }
+};
+
+/// The two source rows (or columns) of each bilinear sample along one axis and the second's
+/// weight, as in the reference (compiler/reference/DataMovement.cpp).
+struct BilinearTaps {
+  std::vector<int64_t> first, second;
+  std::vector<float> weight;
+};
+
+BilinearTaps bilinearTaps(int64_t in, int64_t out, bool alignCorners) {
+  BilinearTaps taps;
+  for (int64_t dst = 0; dst < out; ++dst) {
+    double src = alignCorners ? (out > 1 ? double(dst) * double(in - 1) / double(out - 1) : 0.0)
+                              : std::max(0.0, (double(dst) + 0.5) * double(in) / double(out) - 0.5);
+    int64_t first = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+    taps.first.push_back(first);
+    taps.second.push_back(std::min(first + 1, in - 1));
+    taps.weight.push_back(static_cast<float>(src - double(first)));
+  }
+  return taps;
+}
+
+struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::ResizeOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    auto outType = cast<RankedTensorType>(op.getType());
+    int64_t H = inType.getDimSize(2), W = inType.getDimSize(3), OH = outType.getDimSize(2), OW = outType.getDimSize(3);
+    AffineExpr n = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx), oh = getAffineDimExpr(2, ctx),
+               ow = getAffineDimExpr(3, ctx);
+    if (op.getMode() == "nearest") {
+      AffineMap sourceOf = AffineMap::get(4, 0, {n, c, (oh * H).floorDiv(OH), (ow * W).floorDiv(OW)}, ctx);
+      b.replaceOp(op, gathered(b, loc, adaptor.getInput(), outType, sourceOf));
+      return success();
+    }
+    BilinearTaps rows = bilinearTaps(H, OH, op.getAlignCorners()), cols = bilinearTaps(W, OW, op.getAlignCorners());
+    auto table = [&](const auto &values) -> Value {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      Type element = std::is_same_v<T, float> ? Type(b.getF32Type()) : Type(b.getI64Type());
+      auto type = RankedTensorType::get({static_cast<int64_t>(values.size())}, element);
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ArrayRef<T>(values)));
+    };
+    SmallVector<Value> tables = {table(rows.first), table(rows.second), table(rows.weight),
+                                 table(cols.first), table(cols.second), table(cols.weight)};
+    AffineMap alongH = AffineMap::get(4, 0, {oh}, ctx), alongW = AffineMap::get(4, 0, {ow}, ctx);
+    SmallVector<AffineMap> maps = {alongH, alongH, alongH, alongW, alongW, alongW,
+                                   AffineMap::getMultiDimIdentityMap(4, ctx)};
+    Value input = adaptor.getInput();
+    Value result =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{outType}, tables, ValueRange{emptyTensor(b, loc, outType)}, maps,
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [input](OpBuilder &nb, Location l, ValueRange a) {
+              Value batch = linalg::IndexOp::create(nb, l, 0), channel = linalg::IndexOp::create(nb, l, 1);
+              auto index = [&](Value i64) { return arith::IndexCastOp::create(nb, l, nb.getIndexType(), i64); };
+              auto at = [&](Value row, Value col) -> Value {
+                return tensor::ExtractOp::create(nb, l, input, ValueRange{batch, channel, index(row), index(col)});
+              };
+              auto lerp = [&](Value x, Value y, Value t) -> Value { // x + (y - x) * t
+                return arith::AddFOp::create(nb, l, x,
+                                             arith::MulFOp::create(nb, l, arith::SubFOp::create(nb, l, y, x), t));
+              };
+              Value top = lerp(at(a[0], a[3]), at(a[0], a[4]), a[5]);
+              Value bottom = lerp(at(a[1], a[3]), at(a[1], a[4]), a[5]);
+              linalg::YieldOp::create(nb, l, lerp(top, bottom, a[2]));
+            })
+            .getResult(0);
+    b.replaceOp(op, result);
     return success();
   }
 };
@@ -61,7 +179,7 @@ struct DropoutLowering : OpConversionPattern<nn::DropoutOp> {
 } // namespace
 
 void populateDataMovementPatterns(RewritePatternSet &patterns) {
-  patterns.add<FlattenLowering, ConcatLowering, DropoutLowering>(patterns.getContext());
+  patterns.add<FlattenLowering, ReshapeLowering, ConcatLowering, PadLowering, DropoutLowering, ResizeLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

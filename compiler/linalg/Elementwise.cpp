@@ -1,13 +1,16 @@
 // convert-nn-to-linalg, elementwise ops as linalg.generic: batch_norm (per-channel affine from the
 // statistics, channel = dimension 1), relu / leaky_relu / tanh / sigmoid / clip / hard_sigmoid /
-// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, and softmax
-// (max, sum of exp, divide: three generics, the two reductions keeping every dimension but `axis`).
+// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, lrn (a
+// windowed sum of squares over the zero-padded channels, then the scaling), and softmax /
+// log_softmax (max, sum of exp, then divide or subtract the log: three generics, the two
+// reductions keeping every dimension but `axis`).
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
 
@@ -183,10 +186,54 @@ struct VariadicLowering : OpConversionPattern<Op> {
   }
 };
 
-struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
+/// y = x / (bias + alpha / size * sum of x^2 over the channel window) ^ beta.
+struct LRNLowering : OpConversionPattern<nn::LRNOp> {
   using OpConversionPattern::OpConversionPattern;
 
-  LogicalResult matchAndRewrite(nn::SoftmaxOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+  LogicalResult matchAndRewrite(nn::LRNOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t size = static_cast<int64_t>(op.getSize());
+    Value x = adaptor.getInput();
+    // Window of channel c: [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)], zeros outside.
+    Value xPadded = padded(b, loc, x, {0, (size - 1) / 2, 0, 0}, {0, size / 2, 0, 0}, 0.0f);
+    Value window = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{size}, b.getF32Type());
+    AffineExpr n = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx), h = getAffineDimExpr(2, ctx),
+               w = getAffineDimExpr(3, ctx), j = getAffineDimExpr(4, ctx);
+    SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {n, c + j, h, w}, ctx), AffineMap::get(5, 0, {j}, ctx),
+                                   AffineMap::get(5, 0, {n, c, h, w}, ctx)};
+    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value sumOfSquares = linalg::GenericOp::create(
+                             b, loc, TypeRange{type}, ValueRange{xPadded, window},
+                             ValueRange{filledTensor(b, loc, type, 0.0f)}, maps, iterators,
+                             [](OpBuilder &nb, Location l, ValueRange a) {
+                               Value square = arith::MulFOp::create(nb, l, a[0], a[0]);
+                               linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, a[2], square).getResult());
+                             })
+                             .getResult(0);
+    float scale = op.getAlpha().convertToFloat() / static_cast<float>(size), bias = op.getBias().convertToFloat(),
+          beta = op.getBeta().convertToFloat();
+    b.replaceOp(op, elementwise(b, loc, type, ValueRange{x, sumOfSquares},
+                                [=](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                  Value base = arith::AddFOp::create(
+                                      nb, l, f32Constant(nb, l, bias),
+                                      arith::MulFOp::create(nb, l, f32Constant(nb, l, scale), a[1]));
+                                  Value denominator = math::PowFOp::create(nb, l, base, f32Constant(nb, l, beta));
+                                  return arith::DivFOp::create(nb, l, a[0], denominator);
+                                }));
+    return success();
+  }
+};
+
+/// softmax (exp(x - max) / sum) or log_softmax (x - max - log(sum)) along `axis`.
+template <typename Op, bool Log>
+struct SoftmaxLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OpAdaptor;
+
+  LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getType());
@@ -204,7 +251,7 @@ struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
     reduction[axis] = utils::IteratorType::reduction;
     Value x = adaptor.getInput();
 
-    // max over the axis, then sum of exp(x - max), then exp(x - max) / sum.
+    // max over the axis, then sum of exp(x - max), then the result from both.
     Value maxInit = filledTensor(b, loc, reducedType, -std::numeric_limits<float>::infinity());
     Value max = linalg::GenericOp::create(b, loc, TypeRange{reducedType}, ValueRange{x}, ValueRange{maxInit},
                                           SmallVector<AffineMap>{id, reduced}, reduction,
@@ -227,8 +274,12 @@ struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
                        SmallVector<AffineMap>{id, reduced, reduced, id},
                        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
                        [](OpBuilder &nb, Location l, ValueRange a) {
-                         Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
-                         linalg::YieldOp::create(nb, l, arith::DivFOp::create(nb, l, e, a[2]).getResult());
+                         Value shifted = arith::SubFOp::create(nb, l, a[0], a[1]);
+                         Value y = Log ? arith::SubFOp::create(nb, l, shifted, math::LogOp::create(nb, l, a[2]))
+                                             .getResult()
+                                       : arith::DivFOp::create(nb, l, math::ExpOp::create(nb, l, shifted), a[2])
+                                             .getResult();
+                         linalg::YieldOp::create(nb, l, y);
                        })
                        .getResult(0);
     b.replaceOp(op, result);
@@ -244,7 +295,8 @@ void populateElementwisePatterns(RewritePatternSet &patterns) {
                UnaryLowering<nn::HardSigmoidOp>, UnaryLowering<nn::HardSwishOp>, BinaryLowering<nn::AddOp>,
                BinaryLowering<nn::SubOp>, BinaryLowering<nn::MulOp>, BinaryLowering<nn::DivOp>,
                BinaryLowering<nn::MaxOp>, BinaryLowering<nn::MinOp>, VariadicLowering<nn::SumOp, false>,
-               VariadicLowering<nn::MeanOp, true>, SoftmaxLowering>(
+               VariadicLowering<nn::MeanOp, true>, LRNLowering, SoftmaxLowering<nn::SoftmaxOp, false>,
+               SoftmaxLowering<nn::LogSoftmaxOp, true>>(
       patterns.getContext());
 }
 

@@ -1,4 +1,4 @@
-// convert-nn-to-linalg, linear layers: nn.conv2d and nn.dense.
+// convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d and nn.dense.
 //
 // Layout decision for conv2d (the nn value stays NCHW at the op boundary):
 //  - groups == 1, constant filter: linalg.conv_2d_nhwc_hwcf. The input is transposed to NHWC,
@@ -9,6 +9,10 @@
 //  - any other grouping: linalg.conv_2d_ngchw_gfchw on expanded [N, G, C/G, H, W] views.
 // Bias initialises the accumulator (a broadcast generic) instead of being added afterwards, except
 // for the grouped form. Padding is a tensor.pad with zeros.
+//
+// conv_transpose2d is the stride-1 conv2d above of a stretched input (input cells stride apart,
+// zeros between, dilation * (K - 1) zeros around, cropped by the padding) with the filter flipped
+// and its channel axes swapped per group (at compile time for a constant filter).
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -25,70 +29,115 @@ RankedTensorType f32Tensor(OpBuilder &b, ArrayRef<int64_t> shape) {
   return RankedTensorType::get(shape, b.getF32Type());
 }
 
+/// conv2d of an already padded NCHW `input` with an FCHW `filter` (see the layout decision above).
+Value convolution(OpBuilder &b, Location loc, Value input, Value filter, Value bias, RankedTensorType outType,
+                  ArrayRef<int64_t> stridesValues, ArrayRef<int64_t> dilationsValues, int64_t G) {
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  int64_t N = outType.getDimSize(0), F = outType.getDimSize(1), OH = outType.getDimSize(2),
+          OW = outType.getDimSize(3);
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t C = inType.getDimSize(1);
+  int64_t Cg = filterType.getDimSize(1), KH = filterType.getDimSize(2), KW = filterType.getDimSize(3);
+  Attribute strides = b.getI64TensorAttr(stridesValues), dilations = b.getI64TensorAttr(dilationsValues);
+  bool constantFilter = static_cast<bool>(denseConstant(filter));
+
+  if ((G == 1 || (Cg == 1 && F == C && G == C)) && constantFilter) {
+    RankedTensorType nhwc = f32Tensor(b, {N, OH, OW, F});
+    Value init = bias ? broadcastAlong(b, loc, bias, nhwc, 3) : filledTensor(b, loc, nhwc, 0.0f);
+    Value x = transposed(b, loc, input, {0, 2, 3, 1});
+    Value w = transposed(b, loc, filter, {2, 3, 1, 0}); // FCHW -> HWCF
+    Value conv;
+    if (G == 1) {
+      conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, TypeRange{nhwc}, ValueRange{x, w}, ValueRange{init}, strides,
+                                              dilations)
+                 .getResult(0);
+    } else {
+      auto hwc = f32Tensor(b, {KH, KW, C});
+      Value w3 = arith::ConstantOp::create(b, loc, denseConstant(w).reshape(hwc));
+      conv = linalg::DepthwiseConv2DNhwcHwcOp::create(b, loc, TypeRange{nhwc}, ValueRange{x, w3}, ValueRange{init},
+                                                      strides, dilations)
+                 .getResult(0);
+    }
+    return transposed(b, loc, conv, {0, 3, 1, 2});
+  }
+  if (G == 1) {
+    Value init = bias ? broadcastAlong(b, loc, bias, outType, 1) : filledTensor(b, loc, outType, 0.0f);
+    return linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{outType}, ValueRange{input, filter}, ValueRange{init},
+                                            strides, dilations)
+        .getResult(0);
+  }
+  // Grouped: [N, G, C/G, H, W] x [G, F/G, C/G, KH, KW] -> [N, G, F/G, OH, OW].
+  Value x = tensor::ExpandShapeOp::create(b, loc,
+                                          f32Tensor(b, {N, G, C / G, inType.getDimSize(2), inType.getDimSize(3)}),
+                                          input, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  Value w = tensor::ExpandShapeOp::create(b, loc, f32Tensor(b, {G, F / G, Cg, KH, KW}), filter,
+                                          SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+  RankedTensorType grouped = f32Tensor(b, {N, G, F / G, OH, OW});
+  Value conv = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{grouped}, ValueRange{x, w},
+                                                  ValueRange{filledTensor(b, loc, grouped, 0.0f)}, strides, dilations)
+                   .getResult(0);
+  Value result = tensor::CollapseShapeOp::create(b, loc, outType, conv,
+                                                 SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  if (bias)
+    result = elementwise(b, loc, outType, ValueRange{result, bias}, [](OpBuilder &nb, Location nl, ValueRange a) {
+      return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+    });
+  return result;
+}
+
 struct Conv2DLowering : OpConversionPattern<nn::Conv2DOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(nn::Conv2DOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
-    auto outType = cast<RankedTensorType>(op.getType());
-    auto filterType = cast<RankedTensorType>(adaptor.getFilter().getType());
     ArrayRef<int64_t> pad = op.getPadding(); // top, left, bottom, right
-    int64_t N = outType.getDimSize(0), F = outType.getDimSize(1), OH = outType.getDimSize(2),
-            OW = outType.getDimSize(3);
-    int64_t C = cast<RankedTensorType>(adaptor.getInput().getType()).getDimSize(1);
-    int64_t Cg = filterType.getDimSize(1), KH = filterType.getDimSize(2), KW = filterType.getDimSize(3);
-    int64_t G = static_cast<int64_t>(op.getGroups());
-    Attribute strides = b.getI64TensorAttr(op.getStrides()), dilations = b.getI64TensorAttr(op.getDilations());
     Value input = padded(b, loc, adaptor.getInput(), {0, 0, pad[0], pad[1]}, {0, 0, pad[2], pad[3]}, 0.0f);
-    Value filter = adaptor.getFilter(), bias = adaptor.getBias();
-    bool constantFilter = static_cast<bool>(denseConstant(filter));
+    b.replaceOp(op, convolution(b, loc, input, adaptor.getFilter(), adaptor.getBias(),
+                                cast<RankedTensorType>(op.getType()), op.getStrides(), op.getDilations(),
+                                static_cast<int64_t>(op.getGroups())));
+    return success();
+  }
+};
 
-    if ((G == 1 || (Cg == 1 && F == C && G == C)) && constantFilter) {
-      RankedTensorType nhwc = f32Tensor(b, {N, OH, OW, F});
-      Value init = bias ? broadcastAlong(b, loc, bias, nhwc, 3) : filledTensor(b, loc, nhwc, 0.0f);
-      Value x = transposed(b, loc, input, {0, 2, 3, 1});
-      Value w = transposed(b, loc, filter, {2, 3, 1, 0}); // FCHW -> HWCF
-      Value conv;
-      if (G == 1) {
-        conv = linalg::Conv2DNhwcHwcfOp::create(b, loc, TypeRange{nhwc}, ValueRange{x, w}, ValueRange{init}, strides,
-                                                dilations)
-                   .getResult(0);
-      } else {
-        auto hwc = f32Tensor(b, {KH, KW, C});
-        Value w3 = arith::ConstantOp::create(b, loc, denseConstant(w).reshape(hwc));
-        conv = linalg::DepthwiseConv2DNhwcHwcOp::create(b, loc, TypeRange{nhwc}, ValueRange{x, w3}, ValueRange{init},
-                                                        strides, dilations)
-                   .getResult(0);
-      }
-      b.replaceOp(op, transposed(b, loc, conv, {0, 3, 1, 2}));
-      return success();
-    }
-    if (G == 1) {
-      Value init = bias ? broadcastAlong(b, loc, bias, outType, 1) : filledTensor(b, loc, outType, 0.0f);
-      b.replaceOp(op, linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{outType}, ValueRange{input, filter},
-                                                       ValueRange{init}, strides, dilations)
-                          .getResult(0));
-      return success();
-    }
-    // Grouped: [N, G, C/G, H, W] x [G, F/G, C/G, KH, KW] -> [N, G, F/G, OH, OW].
-    auto inType = cast<RankedTensorType>(input.getType());
-    Value x = tensor::ExpandShapeOp::create(
-        b, loc, f32Tensor(b, {N, G, C / G, inType.getDimSize(2), inType.getDimSize(3)}), input,
-        SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-    Value w = tensor::ExpandShapeOp::create(b, loc, f32Tensor(b, {G, F / G, Cg, KH, KW}), filter,
-                                            SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
-    RankedTensorType grouped = f32Tensor(b, {N, G, F / G, OH, OW});
-    Value conv = linalg::Conv2DNgchwGfchwOp::create(b, loc, TypeRange{grouped}, ValueRange{x, w},
-                                                    ValueRange{filledTensor(b, loc, grouped, 0.0f)}, strides,
-                                                    dilations)
-                     .getResult(0);
-    Value result = tensor::CollapseShapeOp::create(b, loc, outType, conv,
-                                                   SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-    if (bias)
-      result = elementwise(b, loc, outType, ValueRange{result, bias}, [](OpBuilder &nb, Location nl, ValueRange a) {
-        return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
-      });
-    b.replaceOp(op, result);
+struct ConvTranspose2DLowering : OpConversionPattern<nn::ConvTranspose2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::ConvTranspose2DOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto outType = cast<RankedTensorType>(op.getType());
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    auto filterType = cast<RankedTensorType>(adaptor.getFilter().getType());
+    ArrayRef<int64_t> strides = op.getStrides(), pad = op.getPadding(), dilations = op.getDilations();
+    ArrayRef<int64_t> outputPadding = op.getOutputPadding();
+    int64_t N = inType.getDimSize(0), C = inType.getDimSize(1), G = static_cast<int64_t>(op.getGroups());
+    int64_t Fg = filterType.getDimSize(1), KH = filterType.getDimSize(2), KW = filterType.getDimSize(3);
+    int64_t F = outType.getDimSize(1), Cg = C / G;
+
+    // The stretched input: zeros of the full transposed-conv extent plus the kernel's reach on
+    // both sides, the input cells `stride` apart from offset reach, cropped by the padding.
+    int64_t reachH = dilations[0] * (KH - 1), reachW = dilations[1] * (KW - 1);
+    int64_t fullH = (inType.getDimSize(2) - 1) * strides[0] + 1 + 2 * reachH + outputPadding[0];
+    int64_t fullW = (inType.getDimSize(3) - 1) * strides[1] + 1 + 2 * reachW + outputPadding[1];
+    Value zeros = filledTensor(b, loc, f32Tensor(b, {N, C, fullH, fullW}), 0.0f);
+    auto indices = [&](ArrayRef<int64_t> values) {
+      return llvm::map_to_vector(values, [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); });
+    };
+    Value stretched = tensor::InsertSliceOp::create(b, loc, adaptor.getInput(), zeros, indices({0, 0, reachH, reachW}),
+                                                    indices(inType.getShape()), indices({1, 1, strides[0], strides[1]}));
+    SmallVector<int64_t> cropped{N, C, outType.getDimSize(2) + reachH, outType.getDimSize(3) + reachW};
+    Value input = tensor::ExtractSliceOp::create(b, loc, f32Tensor(b, cropped), stretched,
+                                                 indices({0, 0, pad[0], pad[1]}), indices(cropped),
+                                                 indices({1, 1, 1, 1}));
+
+    // conv filter [F, C/G, KH, KW]: element (f, c, kh, kw) is transposed-conv weight
+    // (f / Fg * Cg + c, f % Fg, KH - 1 - kh, KW - 1 - kw).
+    AffineExpr f = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx), kh = getAffineDimExpr(2, ctx),
+               kw = getAffineDimExpr(3, ctx);
+    AffineMap sourceOf = AffineMap::get(4, 0, {f.floorDiv(Fg) * Cg + c, f % Fg, KH - 1 - kh, KW - 1 - kw}, ctx);
+    Value filter = gathered(b, loc, adaptor.getFilter(), f32Tensor(b, {F, Cg, KH, KW}), sourceOf);
+    b.replaceOp(op, convolution(b, loc, input, filter, adaptor.getBias(), outType, {1, 1}, dilations, G));
     return success();
   }
 };
@@ -114,7 +163,7 @@ struct DenseLowering : OpConversionPattern<nn::DenseOp> {
 } // namespace
 
 void populateLinearPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DLowering, DenseLowering>(patterns.getContext());
+  patterns.add<Conv2DLowering, ConvTranspose2DLowering, DenseLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -10,8 +10,9 @@
 
 namespace kiln {
 
-/// convert-nn-to-linalg: conv2d, dense, pools, batch_norm, activations, add, softmax, flatten,
-/// concat and dropout to linalg on tensors. Fails (naming the op) if an nn layer op is left.
+/// convert-nn-to-linalg: every nn layer op of inference (conv2d, conv_transpose2d, dense, pools,
+/// batch_norm, lrn, activations, binary and variadic ops, softmax, log_softmax, flatten, reshape,
+/// concat, pad, resize, dropout) to linalg on tensors. Fails (naming the op) if an nn op is left.
 std::unique_ptr<mlir::Pass> createConvertNNToLinalgPass();
 
 /// Registers the backend's passes with the global registry (for kiln-opt).

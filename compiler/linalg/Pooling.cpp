@@ -1,7 +1,8 @@
 // convert-nn-to-linalg, pooling: nn.max_pool2d -> tensor.pad(lowest) + linalg.pooling_nchw_max;
 // nn.avg_pool2d -> tensor.pad(0) + linalg.pooling_nchw_sum + a division by the window size (a
 // compile-time [OH, OW] table of in-bounds counts when count_include_pad is false);
-// nn.global_avg_pool -> linalg.pooling_nchw_sum over the whole plane + a division by H * W.
+// nn.global_avg_pool -> linalg.pooling_nchw_sum over the whole plane + a division by H * W;
+// nn.global_max_pool -> linalg.pooling_nchw_max over the whole plane.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -105,10 +106,24 @@ struct GlobalAvgPoolLowering : OpConversionPattern<nn::GlobalAvgPoolOp> {
   }
 };
 
+struct GlobalMaxPoolLowering : OpConversionPattern<nn::GlobalMaxPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::GlobalMaxPoolOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    Value init = filledTensor(b, loc, cast<RankedTensorType>(op.getType()), std::numeric_limits<float>::lowest());
+    b.replaceOp(op, pool<linalg::PoolingNchwMaxOp>(b, loc, adaptor.getInput(), init,
+                                                   {inType.getDimSize(2), inType.getDimSize(3)}, {1, 1}));
+    return success();
+  }
+};
+
 } // namespace
 
 void populatePoolingPatterns(RewritePatternSet &patterns) {
-  patterns.add<MaxPool2DLowering, AvgPool2DLowering, GlobalAvgPoolLowering>(patterns.getContext());
+  patterns.add<MaxPool2DLowering, AvgPool2DLowering, GlobalAvgPoolLowering, GlobalMaxPoolLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

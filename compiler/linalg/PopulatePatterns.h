@@ -29,6 +29,11 @@ mlir::DenseElementsAttr denseConstant(mlir::Value value);
 /// `value` with its dimensions permuted (result dim i = input dim perm[i]). A dense constant is
 /// permuted at compile time; anything else becomes a linalg.transpose.
 mlir::Value transposed(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, llvm::ArrayRef<int64_t> perm);
+/// A tensor of `resultType` whose element at index i is `value`'s element at sourceOf(i) (any
+/// affine re-indexing: permutes, flips, regroups). A dense constant is gathered at compile time;
+/// anything else becomes a linalg.generic reading through `sourceOf`.
+mlir::Value gathered(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, mlir::RankedTensorType resultType,
+                     mlir::AffineMap sourceOf);
 /// tensor.pad of `value` by `low`/`high` per dimension with `padValue`; `value` itself when all
 /// pads are zero.
 mlir::Value padded(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, llvm::ArrayRef<int64_t> low,

@@ -1,7 +1,7 @@
 """Training end to end: `kiln compile --train` + `kiln train` against PyTorch given the same initial
 weights and batches. Parameters (and batch-norm running statistics) after two steps must match
 PyTorch's to relative L2 1e-4, for every optimizer, on LeNet-5 and on a small residual block
-with batch norm; a save -> load -> continue run must repeat an uninterrupted one exactly; errors
+with batch norm (running statistics included); a save -> load -> continue run must repeat an uninterrupted one exactly; errors
 name the layer at fault."""
 import json
 import os
@@ -234,7 +234,7 @@ def test_untrainable_layer_is_named():
 
 if __name__ == "__main__":
     tests = [make_optimizer_test(LeNet5, lenet5_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
-    tests += [make_optimizer_test(ResBlock, resblock_path, o) for o in ["momentum", "adam"]]
+    tests += [make_optimizer_test(ResBlock, resblock_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
     tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_save_load_continue, test_dropout_trains,
               test_untrainable_layer_is_named]
     main(tests)

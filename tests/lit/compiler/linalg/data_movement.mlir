@@ -21,3 +21,54 @@ func.func @concat(%a: tensor<1x2x2x2xf32>, %b: tensor<1x3x2x2xf32>) -> tensor<1x
   %y = nn.concat %a, %b {axis = 1 : i64} : (tensor<1x2x2x2xf32>, tensor<1x3x2x2xf32>) -> tensor<1x5x2x2xf32>
   return %y : tensor<1x5x2x2xf32>
 }
+
+// -----
+
+// Tests that reshape collapses to one dimension and expands to the new shape.
+// CHECK-LABEL: func.func @reshape
+// CHECK: %[[F:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1, 2]] : tensor<2x3x4xf32> into tensor<24xf32>
+// CHECK: tensor.expand_shape %[[F]] {{\[\[}}0, 1]] output_shape [6, 4] : tensor<24xf32> into tensor<6x4xf32>
+func.func @reshape(%x: tensor<2x3x4xf32>) -> tensor<6x4xf32> {
+  %y = nn.reshape %x {shape = array<i64: 6, 4>} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+  return %y : tensor<6x4xf32>
+}
+
+// -----
+
+// Tests that pad splits ONNX's begins-then-ends list into tensor.pad's low and high.
+// CHECK-LABEL: func.func @pad
+// CHECK: %[[V:.*]] = arith.constant 1.500000e+00 : f32
+// CHECK: tensor.pad %arg0 low[0, 1, 2, 0] high[0, 0, 1, 3]
+// CHECK: tensor.yield %[[V]]
+func.func @pad(%x: tensor<1x2x3x3xf32>) -> tensor<1x3x6x6xf32> {
+  %y = nn.pad %x {pads = array<i64: 0, 1, 2, 0, 0, 0, 1, 3>, value = 1.5 : f32}
+       : (tensor<1x2x3x3xf32>) -> tensor<1x3x6x6xf32>
+  return %y : tensor<1x3x6x6xf32>
+}
+
+// -----
+
+// Tests that nearest resize reads the input through floor(dst * in / out).
+// CHECK: #[[NEAREST:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, (d2 * 3) floordiv 7, (d3 * 2) floordiv 4)>
+// CHECK-LABEL: func.func @resize_nearest
+// CHECK: linalg.generic {indexing_maps = [#[[NEAREST]], #{{.*}}]{{.*}} ins(%arg0 : tensor<1x2x3x2xf32>)
+func.func @resize_nearest(%x: tensor<1x2x3x2xf32>) -> tensor<1x2x7x4xf32> {
+  %y = nn.resize %x {mode = "nearest", size = array<i64: 7, 4>} : (tensor<1x2x3x2xf32>) -> tensor<1x2x7x4xf32>
+  return %y : tensor<1x2x7x4xf32>
+}
+
+// -----
+
+// Tests that bilinear resize (half-pixel) blends four taps whose rows, columns and weights are
+// compile-time tables: 2 -> 4 samples rows 0, 0, 0, 1 and 1, 1, 1, 1 at weights 0, .25, .75, .25.
+// CHECK-LABEL: func.func @resize_bilinear
+// CHECK-DAG: arith.constant dense<[0, 0, 0, 1]> : tensor<4xi64>
+// CHECK-DAG: arith.constant dense<1> : tensor<4xi64>
+// CHECK-DAG: arith.constant dense<[0.000000e+00, 2.500000e-01, 7.500000e-01, 2.500000e-01]> : tensor<4xf32>
+// CHECK: linalg.generic
+// CHECK-COUNT-4: tensor.extract %arg0
+func.func @resize_bilinear(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
+  %y = nn.resize %x {mode = "bilinear", size = array<i64: 4, 4>, align_corners = false}
+       : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}

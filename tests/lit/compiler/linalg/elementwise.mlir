@@ -64,3 +64,36 @@ func.func @softmax(%x: tensor<2x10xf32>) -> tensor<2x10xf32> {
   %y = nn.softmax %x {axis = 1 : i64} : tensor<2x10xf32>
   return %y : tensor<2x10xf32>
 }
+
+// -----
+
+// Tests that log_softmax shares softmax's reductions and ends with x - max - log(sum).
+// CHECK-LABEL: func.func @log_softmax
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: %[[SHIFTED:.*]] = arith.subf
+// CHECK: %[[LOG:.*]] = math.log
+// CHECK: arith.subf %[[SHIFTED]], %[[LOG]]
+func.func @log_softmax(%x: tensor<2x10xf32>) -> tensor<2x10xf32> {
+  %y = nn.log_softmax %x {axis = 1 : i64} : tensor<2x10xf32>
+  return %y : tensor<2x10xf32>
+}
+
+// -----
+
+// Tests that lrn sums squares over a window of the zero-padded channels (2 before, 1 after for
+// size 4), then divides by (bias + alpha / size * sum) ^ beta.
+// CHECK: #[[WIN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 + d4, d2, d3)>
+// CHECK-LABEL: func.func @lrn
+// CHECK: tensor.pad %arg0 low[0, 1, 0, 0] high[0, 2, 0, 0]
+// CHECK: linalg.generic {indexing_maps = [#[[WIN]], {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: math.powf
+// CHECK: arith.divf
+func.func @lrn(%x: tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32> {
+  %y = nn.lrn %x {size = 4 : i64, alpha = 1.0e-04 : f32, beta = 7.5e-01 : f32, bias = 2.0 : f32}
+       : (tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32>
+  return %y : tensor<1x6x3x3xf32>
+}

@@ -74,3 +74,38 @@ func.func @dense(%x: tensor<4x3xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
   %y = nn.dense %x, %w, %b : (tensor<4x3xf32>, tensor<2x3xf32>, tensor<2xf32>) -> tensor<4x2xf32>
   return %y : tensor<4x2xf32>
 }
+
+// -----
+
+// Tests that conv_transpose2d is a stride-1 conv of the stretched input (cells `stride` apart from
+// the kernel's reach, cropped by the padding) with the filter flipped and its channels swapped at
+// compile time.
+// CHECK-LABEL: func.func @conv_transpose_constant_filter
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x2x6x7xf32>)
+// CHECK: %[[S:.*]] = tensor.insert_slice %arg0 into %[[Z]][0, 0, 0, 1] [1, 2, 3, 3] [1, 1, 2, 2]
+// CHECK: tensor.extract_slice %[[S]][0, 0, 0, 1] [1, 2, 6, 6] [1, 1, 1, 1]
+// CHECK: arith.constant dense<{{\[\[\[\[}}2.000000e+00], [4.000000e+00]], {{\[\[}}1.000000e+00], [3.000000e+00]]]]> : tensor<1x2x2x1xf32>
+// CHECK: linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+// CHECK-SAME: outs(%{{.*}} : tensor<1x6x5x1xf32>)
+func.func @conv_transpose_constant_filter(%x: tensor<1x2x3x3xf32>) -> tensor<1x1x6x5xf32> {
+  %w = arith.constant dense<[[[[1.0, 2.0]]], [[[3.0, 4.0]]]]> : tensor<2x1x1x2xf32>
+  %y = nn.conv_transpose2d %x, %w {strides = array<i64: 2, 2>, padding = array<i64: 0, 1, 0, 0>,
+         output_padding = array<i64: 1, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64}
+       : (tensor<1x2x3x3xf32>, tensor<2x1x1x2xf32>) -> tensor<1x1x6x5xf32>
+  return %y : tensor<1x1x6x5xf32>
+}
+
+// -----
+
+// Tests that a grouped conv_transpose2d with a run-time filter re-lays it out with a generic that
+// reads group f / 2, channel f mod 2 and the flipped taps.
+// CHECK: #[[FLIP:.*]] = affine_map<(d0, d1, d2, d3) -> ((d0 floordiv 2) * 3 + d1, d0 mod 2, -d2 + 2, -d3 + 2)>
+// CHECK-LABEL: func.func @conv_transpose_grouped
+// CHECK: linalg.generic {indexing_maps = [#[[FLIP]], #{{.*}}]{{.*}} ins(%arg1 : tensor<6x2x3x3xf32>) outs(%{{.*}} : tensor<4x3x3x3xf32>)
+// CHECK: linalg.conv_2d_ngchw_gfchw
+func.func @conv_transpose_grouped(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %y = nn.conv_transpose2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         output_padding = array<i64: 0, 0>, dilations = array<i64: 1, 1>, groups = 2 : i64}
+       : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %y : tensor<1x4x6x6xf32>
+}

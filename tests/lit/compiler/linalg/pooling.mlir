@@ -50,3 +50,14 @@ func.func @global_avg_pool(%x: tensor<2x3x5x7xf32>) -> tensor<2x3x1x1xf32> {
   %y = nn.global_avg_pool %x : (tensor<2x3x5x7xf32>) -> tensor<2x3x1x1xf32>
   return %y : tensor<2x3x1x1xf32>
 }
+
+// -----
+
+// Tests that global_max_pool takes the maximum of the whole plane into a lowest-filled init.
+// CHECK-LABEL: func.func @global_max_pool
+// CHECK: arith.constant -3.40282347E+38 : f32
+// CHECK: linalg.pooling_nchw_max {{.*}} ins(%arg0, %{{.*}} : tensor<2x3x5x7xf32>, tensor<5x7xf32>)
+func.func @global_max_pool(%x: tensor<2x3x5x7xf32>) -> tensor<2x3x1x1xf32> {
+  %y = nn.global_max_pool %x : (tensor<2x3x5x7xf32>) -> tensor<2x3x1x1xf32>
+  return %y : tensor<2x3x1x1xf32>
+}
