@@ -216,6 +216,8 @@ int runTrain(const TrainOptions &options) {
   }
   if (options.learningRate && !model->setLearningRate(*options.learningRate, error))
     return fail("--lr: " + error);
+  if (options.threads > 0 && !model->setThreads(options.threads, error))
+    return fail("--threads: " + error);
 
   const int64_t steps = data.samples / batch, skipped = data.samples % batch;
   std::printf("kiln: training '%s' (%s, learning rate %g): %lld samples, %lld steps of %lld per epoch\n",

@@ -21,6 +21,7 @@ struct TrainOptions {
   uint64_t seed = 0;                       // of the shuffling
   std::string loadPath;                    // checkpoint to start from
   std::string savePath;                    // checkpoint written after each epoch
+  int threads = 0;                         // worker threads (0: the library's default)
 };
 
 /// Trains and reports errors on stderr; returns the process exit code.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <limits>
 
 using namespace mlir;
 
@@ -124,17 +125,39 @@ FailureOr<TensorRef> LoweringState::tensor(Value value, std::string &error) {
     auto data = constant(value, error);
     if (failed(data))
       return failure();
-    Halide::Buffer<float> buffer = toStorageBuffer(**data);
     TensorRef ref;
     ref.shape = (*data)->shape;
-    std::vector<Halide::Var> vars = storageVars(ref.rank());
-    ref.func = Halide::Func(freshName("param"));
-    ref.func(vars) = buffer(std::vector<Halide::Expr>(vars.begin(), vars.end()));
+    ref.func = embed(freshName("param"), toStorageBuffer(**data));
     values[value] = ref;
     return ref;
   }
   error = "internal error: operand used before it was lowered";
   return failure();
+}
+
+Halide::Func LoweringState::embed(const std::string &name, const Halide::Buffer<float> &data) {
+  std::vector<Halide::Var> vars;
+  for (int d = 0; d < data.dimensions(); ++d)
+    vars.emplace_back("e" + std::to_string(d));
+  Halide::Func func(name);
+  const int64_t count = static_cast<int64_t>(data.number_of_elements());
+  if (constantPoolUsed + count > constantPool.width()) {
+    func(vars) = data(std::vector<Halide::Expr>(vars.begin(), vars.end()));
+    return func;
+  }
+  const int64_t offset = constantPoolUsed;
+  Halide::Expr index = static_cast<int>(offset);
+  for (int d = 0; d < data.dimensions(); ++d)
+    index += (vars[d] - data.dim(d).min()) * data.dim(d).stride();
+  std::memcpy(constantPool.data() + offset, data.data(), count * sizeof(float));
+  constexpr int64_t lineFloats = 16;
+  constantPoolUsed = (offset + count + lineFloats - 1) / lineFloats * lineFloats;
+  func(vars) = constantPool(index);
+  return func;
+}
+
+void LoweringState::finishConstants() {
+  constantPool.crop(0, 0, static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(constantPoolUsed, constantPool.width()))));
 }
 
 TensorRef LoweringState::addStage(StageKind kind, Halide::Func func, const std::vector<int64_t> &shape) {
@@ -193,8 +216,13 @@ static std::string boundaryName(AttrOf attrOf, const std::string &fallback) {
 static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
                                     const HalideScheduleOptions &options, std::string &error) {
   HalideModel model;
-  LoweringState state(weights);
   Block &body = fn.getBody().front();
+  // Room for each parameter twice (as stored and repacked), aligned.
+  int64_t constantFloats = 1;
+  for (Operation &op : body)
+    if (auto param = dyn_cast<nn::ParamOp>(op))
+      constantFloats += 2 * (HostTensor::numElements(shapeOf(param.getResult())) + 16);
+  LoweringState state(weights, std::min<int64_t>(constantFloats, std::numeric_limits<int>::max()));
 
   // Inputs: ImageParam in_i with Halide dims reversed, constrained to the static shape.
   for (BlockArgument arg : body.getArguments()) {
@@ -327,6 +355,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     error = "@" + fn.getName().str() + " returns nothing";
     return failure();
   }
+  state.finishConstants();
   scheduleStages(state.stages, options);
   model.pipeline = Halide::Pipeline(outputs);
   return model;

@@ -1,6 +1,7 @@
 // Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups),
 // conv_transpose2d (as a gather: each output reads the input cells whose taps land on it, visiting
-// only the taps that can land when the dilation is 1; it is also conv2d's input gradient) and dense.
+// only the taps that can land when the dilation is 1, or only the input cells when there are fewer;
+// it is also conv2d's input gradient) and dense.
 // Convolutions read a zero-padded copy of their input, shared per value. Weights are repacked so
 // output channels / features are innermost: on the host for nn.param constants, by a root stage for
 // run-time weights (function arguments, as in a training step). The accumulator starts at the bias
@@ -26,14 +27,10 @@ static FailureOr<Halide::Expr> biasAt(Value value, Halide::Expr c, LoweringState
 /// The weight `value` rearranged into a Func with argument extents `extents`, whose element at
 /// arguments A is the weight at logical (C-order) indices source(A). `source` is generic over the
 /// index type (int64_t on the host, Halide::Expr in the pipeline). An nn.param is repacked on the
-/// host into an embedded Buffer; a run-time weight by a root stage.
+/// host into the constant pool; a run-time weight by a root stage.
 template <typename Source>
 static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &extents, Source source,
                                       LoweringState &state, std::string &error) {
-  std::vector<Halide::Var> vars;
-  for (size_t i = 0; i < extents.size(); ++i)
-    vars.emplace_back("p" + std::to_string(i));
-  Halide::Func func(state.freshName("packed"));
   if (state.isConstant(value)) {
     auto data = state.constant(value, error);
     if (failed(data))
@@ -47,9 +44,12 @@ static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &e
         offset = offset * tensor.shape[d] + logical[d];
       buffer(pos) = tensor.data[offset];
     });
-    func(vars) = buffer(std::vector<Halide::Expr>(vars.begin(), vars.end()));
-    return func;
+    return state.embed(state.freshName("packed"), buffer);
   }
+  std::vector<Halide::Var> vars;
+  for (size_t i = 0; i < extents.size(); ++i)
+    vars.emplace_back("p" + std::to_string(i));
+  Halide::Func func(state.freshName("packed"));
   auto tensor = state.tensor(value, error);
   if (failed(tensor))
     return failure();
@@ -140,37 +140,50 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
 }
 
 namespace {
-/// The taps of a conv_transpose2d kernel along one dimension that reach output coordinate o.
+/// One dimension of a conv_transpose2d gather. Output o receives tap t of input i when
+/// o + pad = i * stride + t * dilation. The reduction runs over the taps that can reach o or, when
+/// the input is shorter than that (the small gradients of a network's last convolutions), over the
+/// input positions.
+struct TransposeAxis {
+  int kernel, stride, pad, dilation, inputs, outputs;
+
+  /// With dilation 1 only the taps t = (o + pad) mod stride + j * stride land, ceil(k / stride) of
+  /// them; otherwise every tap is visited and tested.
+  int tapsPerOutput() const { return dilation == 1 && stride > 1 ? (kernel + stride - 1) / stride : kernel; }
+  bool overInputs() const { return dilation == 1 && inputs < tapsPerOutput(); }
+  int extent() const { return overInputs() ? inputs : tapsPerOutput(); }
+};
+
+/// What reduction variable j of one TransposeAxis reads for output coordinate o.
 struct TransposeTaps {
-  Halide::Expr tap;   ///< the kernel tap of reduction variable j, clamped into the kernel
+  Halide::Expr tap;   ///< the kernel tap, clamped into the kernel
   Halide::Expr input; ///< the input coordinate it reads
   Halide::Expr lands; ///< whether the tap reaches o (only meaningful when `tested`)
-  bool tested;        ///< whether some taps of the reduction miss
+  bool tested;        ///< whether some (o, j) miss
 };
 } // namespace
 
-/// Output o receives tap t of input i when o + before - t * dilation = i * stride. With dilation 1
-/// only the taps t = (o + before) mod stride + j * stride do, ceil(k / stride) of them; otherwise
-/// every tap is visited and tested.
-static int transposeTapCount(int k, int stride, int dilation) {
-  return dilation == 1 && stride > 1 ? (k + stride - 1) / stride : k;
-}
-
-static TransposeTaps transposeTaps(Halide::Expr o, Halide::Expr j, int k, int stride, int before, int dilation) {
-  Halide::Expr shifted = o + before;
+static TransposeTaps transposeTaps(const TransposeAxis &a, Halide::Expr o, Halide::Expr j) {
+  Halide::Expr shifted = o + a.pad;
   TransposeTaps t;
-  if (dilation == 1 && stride > 1) {
-    Halide::Expr tap = shifted % stride + j * stride;
-    t.tap = Halide::min(tap, k - 1);
-    t.input = shifted / stride - j; // Euclidean division: floor
-    t.lands = tap < k;
-    t.tested = k % stride != 0;
+  if (a.overInputs()) {
+    Halide::Expr tap = shifted - j * a.stride;
+    t.tested = a.pad - (a.inputs - 1) * a.stride < 0 || a.outputs - 1 + a.pad >= a.kernel;
+    t.tap = t.tested ? Halide::clamp(tap, 0, a.kernel - 1) : tap;
+    t.input = j;
+    t.lands = tap >= 0 && tap < a.kernel;
+  } else if (a.dilation == 1 && a.stride > 1) {
+    Halide::Expr tap = shifted % a.stride + j * a.stride;
+    t.tap = Halide::min(tap, a.kernel - 1);
+    t.input = shifted / a.stride - j; // Euclidean division: floor
+    t.lands = tap < a.kernel;
+    t.tested = a.kernel % a.stride != 0;
   } else {
-    Halide::Expr at = shifted - j * dilation;
+    Halide::Expr at = shifted - j * a.dilation;
     t.tap = j;
-    t.input = at / stride;
-    t.lands = at % stride == 0;
-    t.tested = stride > 1;
+    t.input = at / a.stride;
+    t.lands = at % a.stride == 0;
+    t.tested = a.stride > 1;
   }
   return t;
 }
@@ -199,18 +212,22 @@ LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, s
   if (failed(filter))
     return failure();
 
-  // The input is read from a copy that is zero outside it, so only taps that may miss are tested.
-  Halide::Func source = zeroPaddedCopy(
-      state, op.getInput(), *input,
-      {inShape[1], inShape[3] + 2 * (KW - 1) * dil[1], inShape[2] + 2 * (KH - 1) * dil[0], inShape[0]});
+  auto axis = [&](int d) {
+    return TransposeAxis{static_cast<int>(wShape[2 + d]), static_cast<int>(strides[d]), static_cast<int>(pad[d]),
+                         static_cast<int>(dil[d]), static_cast<int>(inShape[2 + d]), static_cast<int>(outShape[2 + d])};
+  };
+  const TransposeAxis ax = axis(1), ay = axis(0);
+  // Taps read a copy of the input that is zero outside it, so only taps that may miss are tested;
+  // input positions are always inside.
+  Halide::Func source = input->func;
+  if (!ax.overInputs() || !ay.overInputs() || input->stage < 0)
+    source = zeroPaddedCopy(
+        state, op.getInput(), *input,
+        {inShape[1], inShape[3] + 2 * (KW - 1) * dil[1], inShape[2] + 2 * (KH - 1) * dil[0], inShape[0]});
   std::vector<Halide::Var> v = storageVars(4);
   Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
-  const int sx = static_cast<int>(strides[1]), sy = static_cast<int>(strides[0]);
-  const int dx = static_cast<int>(dil[1]), dy = static_cast<int>(dil[0]);
-  Halide::RDom r(0, static_cast<int>(Cg), 0, transposeTapCount(static_cast<int>(KW), sx, dx), 0,
-                 transposeTapCount(static_cast<int>(KH), sy, dy), "r");
-  TransposeTaps tx = transposeTaps(x, r.y, static_cast<int>(KW), sx, static_cast<int>(pad[1]), dx);
-  TransposeTaps ty = transposeTaps(y, r.z, static_cast<int>(KH), sy, static_cast<int>(pad[0]), dy);
+  Halide::RDom r(0, static_cast<int>(Cg), 0, ax.extent(), 0, ay.extent(), "r");
+  TransposeTaps tx = transposeTaps(ax, x, r.y), ty = transposeTaps(ay, y, r.z);
   Halide::Expr channel = r.x;
   if (groups > 1)
     channel = (c / static_cast<int>(Fg)) * static_cast<int>(Cg) + r.x;

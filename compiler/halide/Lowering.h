@@ -81,8 +81,15 @@ struct LoweringState {
   llvm::DenseMap<mlir::Value, ChannelStatistics> batchStatistics;
   llvm::DenseMap<mlir::Value, RowStatistics> softmaxStatistics;
   int counter = 0;
+  /// Every constant of the pipeline (weights, folded batch norm) in one embedded buffer, each at an
+  /// offset aligned to a cache line: Halide's lowering passes cost (buffers x vector loops), so one
+  /// buffer per weight made compile time quadratic in the number of layers.
+  Halide::Buffer<float> constantPool;
+  int64_t constantPoolUsed = 0;
 
-  explicit LoweringState(const WeightStore &weights) : weights(weights) {}
+  /// `constantCapacity`: floats the pool may hold; constants beyond it get buffers of their own.
+  LoweringState(const WeightStore &weights, int64_t constantCapacity)
+      : weights(weights), constantPool(static_cast<int>(constantCapacity), "constants") {}
 
   std::string freshName(const std::string &base) { return base + "_" + std::to_string(counter++); }
   /// The tensor for an operand (an nn.param becomes a constant Buffer). Fails with `error` set.
@@ -91,6 +98,10 @@ struct LoweringState {
   bool isConstant(mlir::Value value);
   /// The data of an nn.param operand, checked against its declared shape.
   mlir::FailureOr<const HostTensor *> constant(mlir::Value value, std::string &error);
+  /// A Func over the dimensions of `data` that reads a copy of it from the constant pool.
+  Halide::Func embed(const std::string &name, const Halide::Buffer<float> &data);
+  /// Crops the pool to what was used, so only that is embedded in the compiled pipeline.
+  void finishConstants();
   /// Adds a stage whose output is `func` (shape = logical shape) and returns its tensor.
   TensorRef addStage(StageKind kind, Halide::Func func, const std::vector<int64_t> &shape);
   /// The stage `operand` may be fused into (its current output, used only once), or -1.

@@ -1,5 +1,7 @@
-"""The MLIR backend (kiln compile --backend mlir) end to end: LeNet-5 and single-op models, the
-library against the reference interpreter (seeded weights, fresh random inputs, rel L2 <= 1e-5)."""
+"""The MLIR backend (kiln compile --backend mlir) end to end: LeNet-5 and single-op models (every
+op the Halide backend runs at inference), the library against the reference interpreter (seeded
+weights, fresh random inputs, odd sizes, rel L2 <= 1e-5). The seed networks under this backend
+are tests/models/test_models.py --backend mlir."""
 import os
 import sys
 
@@ -75,5 +77,36 @@ def test_dense_softmax_flatten_dropout_concat():
     check_op("concat", [(2, 3, 5, 7), (2, 4, 5, 7)], ["y = concat(in0, in1) axis=1"])
 
 
+def test_conv_transpose():
+    check_op("convT_s2", [(2, 5, 5, 7)], ["y = conv_transpose2d(in0) filters=3 kernel=3 stride=2 padding=1 output_padding=1"])
+    check_op("convT_grouped", [(1, 4, 6, 5)],
+             ["y = conv_transpose2d(in0) filters=6 kernel=3x2 stride=3x2 dilation=2 groups=2 padding=2,0,1,1 bias=false"])
+    check_op("convT_unet", [(3, 32, 5, 3)], ["y = conv_transpose2d(in0) filters=16 kernel=2 stride=2 activation=relu"])
+
+
+def test_resize():
+    check_op("resize_nearest", [(2, 3, 5, 7)], ["y = resize(in0) scale=2"])
+    check_op("resize_nearest_size", [(1, 2, 4, 5)], ["y = resize(in0) mode=nearest size=9x7"])
+    check_op("resize_bilinear", [(2, 3, 5, 7)], ["y = resize(in0) mode=bilinear scale=2"])
+    check_op("resize_bilinear_size", [(3, 2, 5, 7)], ["y = resize(in0) mode=bilinear size=9x16"])
+    check_op("resize_bilinear_corners", [(2, 2, 5, 7)], ["y = resize(in0) mode=bilinear size=11x13 align_corners=true"])
+
+
+def test_lrn_log_softmax_global_max_pool():
+    check_op("lrn", [(2, 7, 5, 3)], ["y = lrn(in0) size=5 alpha=0.001 beta=0.75 bias=2"])
+    check_op("lrn_even", [(1, 6, 3, 9)], ["y = lrn(in0) size=4 alpha=0.01 beta=0.5"])
+    check_op("log_softmax", [(3, 11)], ["y = log_softmax(in0)"])
+    check_op("log_softmax_nchw", [(2, 5, 3, 4)], ["y = log_softmax(in0) axis=1"])
+    check_op("global_max_pool", [(3, 5, 7, 9)], ["y = global_max_pool(in0)"])
+
+
+def test_pad_reshape():
+    check_op("pad", [(2, 3, 5, 4)], ["y = pad(in0) pads=0,0,1,2,0,0,2,1 value=0.5"])
+    check_op("pad_conv", [(3, 2, 7, 5)], ["p = pad(in0) pads=0,1,0,3,0,0,2,0", "y = conv2d(p) filters=4 kernel=3"])
+    check_op("reshape", [(2, 3, 5, 7)], ["y = reshape(in0) shape=2x105"])
+    check_op("reshape_4d", [(2, 3, 5, 7)], ["r = reshape(in0) shape=7x5x3x2", "y = relu(r)"])
+
+
 main([test_lenet5_classic, test_lenet5_modern_batch3, test_convolutions, test_pooling, test_elementwise,
-      test_dense_softmax_flatten_dropout_concat])
+      test_dense_softmax_flatten_dropout_concat, test_conv_transpose, test_resize, test_lrn_log_softmax_global_max_pool,
+      test_pad_reshape])

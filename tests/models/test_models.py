@@ -4,6 +4,7 @@ with `kiln run` on a random input and compares with PyTorch (relative L2 <= 1e-4
 
 Run one network:  KILN=build/bin/kiln PYTHONPATH=tests/e2e /usr/bin/python3 tests/models/test_models.py resnet18
 Run all:          ... test_models.py all        (the list: test_models.py --list)
+Other backend:    ... test_models.py --backend mlir resnet18   (inputs of MLIR_SHAPES where given)
 The scratch directory is removed afterwards unless KILN_KEEP is set.
 Batch-norm statistics and affine parameters are randomised so that no BN is the identity."""
 import os
@@ -136,6 +137,10 @@ NETWORKS = {
 }
 
 
+# name -> input shape under --backend mlir where it differs (ResNet-18 at 32x32 keeps the test quick).
+MLIR_SHAPES = {"resnet18": (1, 3, 32, 32)}
+
+
 def randomise_batch_norm(model):
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -145,8 +150,10 @@ def randomise_batch_norm(model):
             m.bias.data.uniform_(-0.5, 0.5)
 
 
-def check(name):
+def check(name, backend):
     make, shape = NETWORKS[name]
+    if backend == "mlir":
+        shape = MLIR_SHAPES.get(name, shape)
     torch.manual_seed(0)
     model = make().eval()
     with torch.no_grad():
@@ -166,30 +173,34 @@ def check(name):
     trained = sum(p.numel() for p in model.parameters())
     if inspected != trained:
         raise AssertionError(f"{name}: kiln inspect counts {inspected} parameters, PyTorch {trained}")
-    run_kiln("compile", file, "-o", os.path.join(work, "lib"), "--name", name)
+    run_kiln("compile", file, "-o", os.path.join(work, "lib"), "--name", name, "--backend", backend)
     t2 = time.monotonic()
     np.save(os.path.join(work, "x.npy"), x.numpy())
     out = os.path.join(work, "y.npy")
     run_kiln("run", os.path.join(work, "lib", f"lib{name}.so"), "-i", os.path.join(work, "x.npy"), "-o", out)
     t3 = time.monotonic()
-    print(f"{name}: export {t1 - t0:.1f} s, compile {t2 - t1:.1f} s, run {t3 - t2:.1f} s", flush=True)
+    print(f"{name} ({backend}, input {'x'.join(map(str, shape))}): export {t1 - t0:.1f} s, compile {t2 - t1:.1f} s, run {t3 - t2:.1f} s", flush=True)
     actual = np.load(out)
     if not os.environ.get("KILN_KEEP"):  # the large libraries hold hundreds of MB of weights
         shutil.rmtree(work)
-    assert_close(actual, expected, TOL, f"{name} library vs PyTorch")
+    assert_close(actual, expected, TOL, f"{name} {backend} library vs PyTorch")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in [*NETWORKS, "all", "--list"]:
-        sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(NETWORKS)}|all|--list}}")
-    if sys.argv[1] == "--list":
+    args = sys.argv[1:]
+    backend = "halide"
+    if args[:1] == ["--backend"] and len(args) >= 2 and args[1] in ("halide", "mlir"):
+        backend, args = args[1], args[2:]
+    if len(args) != 1 or args[0] not in [*NETWORKS, "all", "--list"]:
+        sys.exit(f"usage: {sys.argv[0]} [--backend halide|mlir] {{{'|'.join(NETWORKS)}|all|--list}}")
+    if args[0] == "--list":
         print("\n".join(NETWORKS))
         sys.exit(0)
-    names = list(NETWORKS) if sys.argv[1] == "all" else [sys.argv[1]]
+    names = list(NETWORKS) if args[0] == "all" else [args[0]]
     failed = []
     for n in names:
         try:
-            check(n)
+            check(n, backend)
             print(f"PASS {n}", flush=True)
         except Exception as e:  # report every network, keep going
             failed.append(n)

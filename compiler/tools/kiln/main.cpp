@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
   trainCmd->add_option("--seed", train.seed, "seed of the shuffling (default 0)");
   trainCmd->add_option("--load", train.loadPath, "checkpoint to continue from (safetensors)");
   trainCmd->add_option("--save", train.savePath, "checkpoint written atomically after each epoch")->required();
+  trainCmd->add_option("--threads", train.threads, "worker threads")->check(CLI::PositiveNumber);
 
   InspectOptions inspect;
   int64_t inspectBatch = 0;
