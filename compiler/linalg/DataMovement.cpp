@@ -1,8 +1,8 @@
 // convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.reshape ->
-// collapse to 1-D + expand, nn.concat -> tensor.insert_slice of each input into a tensor.empty,
-// nn.pad -> tensor.pad, nn.dropout -> its input (the identity at inference), nn.resize ->
-// one linalg.generic: nearest reads through an affine map (floor(dst * in / out)), bilinear
-// blends four tensor.extract taps whose rows, columns and weights are compile-time tables.
+// collapse to 1-D + expand, nn.concat -> tensor.concat, nn.pad -> tensor.pad, nn.dropout -> its
+// input (the identity at inference), nn.resize -> one linalg.generic: nearest reads through an
+// affine map (floor(dst * in / out)), bilinear blends four tensor.extract taps whose rows,
+// columns and weights are compile-time tables.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -144,25 +144,14 @@ struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
   }
 };
 
+/// tensor.concat, not insert_slices into a tensor.empty: the schedule's vectoriser would turn each
+/// insert_slice into one vector of its whole input (minutes in LLVM's instruction selection for an
+/// inception block); tensor.concat bufferizes to copies into subviews, which become loops.
 struct ConcatLowering : OpConversionPattern<nn::ConcatOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(nn::ConcatOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getType());
-    int64_t axis = static_cast<int64_t>(op.getAxis()), offset = 0;
-    Value result = emptyTensor(b, loc, type);
-    for (Value input : adaptor.getInputs()) {
-      auto inType = cast<RankedTensorType>(input.getType());
-      SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes, strides(type.getRank(),
-                                                                                            b.getIndexAttr(1));
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        sizes.push_back(b.getIndexAttr(inType.getDimSize(d)));
-      offsets[axis] = b.getIndexAttr(offset);
-      result = tensor::InsertSliceOp::create(b, loc, input, result, offsets, sizes, strides);
-      offset += inType.getDimSize(axis);
-    }
-    b.replaceOp(op, result);
+    b.replaceOpWithNewOp<tensor::ConcatOp>(op, op.getType(), op.getAxis(), adaptor.getInputs());
     return success();
   }
 };

@@ -12,13 +12,16 @@
 //
 // conv_transpose2d is the stride-1 conv2d above of a stretched input (input cells stride apart,
 // zeros between, dilation * (K - 1) zeros around, cropped by the padding) with the filter flipped
-// and its channel axes swapped per group (at compile time for a constant filter).
+// and its channel axes swapped per group (at compile time for a constant filter). It does
+// stride^2 times the useful multiply-adds; the Halide backend visits only the taps that land.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <algorithm>
 
 using namespace mlir;
 
@@ -115,21 +118,29 @@ struct ConvTranspose2DLowering : OpConversionPattern<nn::ConvTranspose2DOp> {
     int64_t Fg = filterType.getDimSize(1), KH = filterType.getDimSize(2), KW = filterType.getDimSize(3);
     int64_t F = outType.getDimSize(1), Cg = C / G;
 
-    // The stretched input: zeros of the full transposed-conv extent plus the kernel's reach on
-    // both sides, the input cells `stride` apart from offset reach, cropped by the padding.
+    // The stretched input: each input cell followed by stride - 1 zeros along H and W (a pad of
+    // unit dimensions: MLIR 22's vectoriser drops a strided insert_slice's strides), the
+    // kernel's reach in zeros around it, cropped by the padding to the extent the conv needs.
+    int64_t H = inType.getDimSize(2), W = inType.getDimSize(3);
     int64_t reachH = dilations[0] * (KH - 1), reachW = dilations[1] * (KW - 1);
-    int64_t fullH = (inType.getDimSize(2) - 1) * strides[0] + 1 + 2 * reachH + outputPadding[0];
-    int64_t fullW = (inType.getDimSize(3) - 1) * strides[1] + 1 + 2 * reachW + outputPadding[1];
-    Value zeros = filledTensor(b, loc, f32Tensor(b, {N, C, fullH, fullW}), 0.0f);
+    SmallVector<ReassociationIndices> unitAfterHW{{0}, {1}, {2, 3}, {4, 5}};
+    Value x = tensor::ExpandShapeOp::create(b, loc, f32Tensor(b, {N, C, H, 1, W, 1}), adaptor.getInput(),
+                                            unitAfterHW);
+    x = padded(b, loc, x, {0, 0, 0, 0, 0, 0}, {0, 0, 0, strides[0] - 1, 0, strides[1] - 1}, 0.0f);
+    x = tensor::CollapseShapeOp::create(b, loc, f32Tensor(b, {N, C, H * strides[0], W * strides[1]}), x,
+                                        unitAfterHW);
+    // Past the last input cell the full output needs reach + output_padding zeros; the stretch
+    // already has stride - 1 of them.
+    x = padded(b, loc, x, {0, 0, reachH, reachW},
+               {0, 0, std::max<int64_t>(reachH + outputPadding[0] - (strides[0] - 1), 0),
+                std::max<int64_t>(reachW + outputPadding[1] - (strides[1] - 1), 0)},
+               0.0f);
+    SmallVector<int64_t> cropped{N, C, outType.getDimSize(2) + reachH, outType.getDimSize(3) + reachW};
     auto indices = [&](ArrayRef<int64_t> values) {
       return llvm::map_to_vector(values, [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); });
     };
-    Value stretched = tensor::InsertSliceOp::create(b, loc, adaptor.getInput(), zeros, indices({0, 0, reachH, reachW}),
-                                                    indices(inType.getShape()), indices({1, 1, strides[0], strides[1]}));
-    SmallVector<int64_t> cropped{N, C, outType.getDimSize(2) + reachH, outType.getDimSize(3) + reachW};
-    Value input = tensor::ExtractSliceOp::create(b, loc, f32Tensor(b, cropped), stretched,
-                                                 indices({0, 0, pad[0], pad[1]}), indices(cropped),
-                                                 indices({1, 1, 1, 1}));
+    Value input = tensor::ExtractSliceOp::create(b, loc, f32Tensor(b, cropped), x, indices({0, 0, pad[0], pad[1]}),
+                                                 indices(cropped), indices({1, 1, 1, 1}));
 
     // conv filter [F, C/G, KH, KW]: element (f, c, kh, kw) is transposed-conv weight
     // (f / Fg * Cg + c, f % Fg, KH - 1 - kh, KW - 1 - kw).

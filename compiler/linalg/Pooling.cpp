@@ -1,6 +1,7 @@
 // convert-nn-to-linalg, pooling: nn.max_pool2d -> tensor.pad(lowest) + linalg.pooling_nchw_max;
 // nn.avg_pool2d -> tensor.pad(0) + linalg.pooling_nchw_sum + a division by the window size (a
-// compile-time [OH, OW] table of in-bounds counts when count_include_pad is false);
+// compile-time [OH, OW] table of counts when they differ: count_include_pad false, or ceil_mode
+// windows clipped at the bottom/right). ceil_mode's last windows read extra high padding;
 // nn.global_avg_pool -> linalg.pooling_nchw_sum over the whole plane + a division by H * W;
 // nn.global_max_pool -> linalg.pooling_nchw_max over the whole plane.
 #include "compiler/linalg/PopulatePatterns.h"
@@ -27,6 +28,20 @@ Value pool(OpBuilder &b, Location loc, Value input, Value init, ArrayRef<int64_t
       .getResult(0);
 }
 
+/// `input` padded by the op's `padding` [top, left, bottom, right] with `value`, plus at the
+/// bottom/right the cells that ceil_mode windows of `outType` reach past it.
+Value paddedForWindows(OpBuilder &b, Location loc, Value input, RankedTensorType outType, ArrayRef<int64_t> kernel,
+                       ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, float value) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> high{0, 0};
+  for (int64_t d = 0; d < 2; ++d) {
+    int64_t reached = (outType.getDimSize(d + 2) - 1) * strides[d] + kernel[d];
+    int64_t available = inType.getDimSize(d + 2) + padding[d] + padding[d + 2];
+    high.push_back(padding[d + 2] + std::max<int64_t>(reached - available, 0));
+  }
+  return padded(b, loc, input, {0, 0, padding[0], padding[1]}, high, value);
+}
+
 Value divideBy(OpBuilder &b, Location loc, Value sum, float divisor) {
   auto type = cast<RankedTensorType>(sum.getType());
   return elementwise(b, loc, type, ValueRange{sum}, [divisor](OpBuilder &nb, Location nl, ValueRange a) {
@@ -41,8 +56,10 @@ struct MaxPool2DLowering : OpConversionPattern<nn::MaxPool2DOp> {
     Location loc = op.getLoc();
     ArrayRef<int64_t> pad = op.getPadding();
     const float lowest = std::numeric_limits<float>::lowest();
-    Value input = padded(b, loc, adaptor.getInput(), {0, 0, pad[0], pad[1]}, {0, 0, pad[2], pad[3]}, lowest);
-    Value init = filledTensor(b, loc, cast<RankedTensorType>(op.getType()), lowest);
+    auto outType = cast<RankedTensorType>(op.getType());
+    Value input =
+        paddedForWindows(b, loc, adaptor.getInput(), outType, op.getKernel(), op.getStrides(), pad, lowest);
+    Value init = filledTensor(b, loc, outType, lowest);
     b.replaceOp(op, pool<linalg::PoolingNchwMaxOp>(b, loc, input, init, op.getKernel(), op.getStrides()));
     return success();
   }
@@ -56,23 +73,25 @@ struct AvgPool2DLowering : OpConversionPattern<nn::AvgPool2DOp> {
     auto outType = cast<RankedTensorType>(op.getType());
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(), strides = op.getStrides();
-    Value input = padded(b, loc, adaptor.getInput(), {0, 0, pad[0], pad[1]}, {0, 0, pad[2], pad[3]}, 0.0f);
+    Value input = paddedForWindows(b, loc, adaptor.getInput(), outType, kernel, strides, pad, 0.0f);
     Value sum = pool<linalg::PoolingNchwSumOp>(b, loc, input, filledTensor(b, loc, outType, 0.0f), kernel, strides);
-    bool anyPad = llvm::any_of(pad, [](int64_t p) { return p != 0; });
-    if (op.getCountIncludePad() || !anyPad) {
-      b.replaceOp(op, divideBy(b, loc, sum, static_cast<float>(kernel[0] * kernel[1])));
-      return success();
-    }
-    // Divisor per output position: in-bounds rows x in-bounds columns of its window.
+    // Divisor per output position: the window's rows x columns inside the input, or inside input +
+    // padding with count_include_pad (as the reference, compiler/reference/PoolWindow.h).
     int64_t OH = outType.getDimSize(2), OW = outType.getDimSize(3), H = inType.getDimSize(2), W = inType.getDimSize(3);
-    auto count = [](int64_t start, int64_t k, int64_t size) {
-      return std::max<int64_t>(std::min(start + k, size) - std::max<int64_t>(start, 0), 1);
+    bool includePad = op.getCountIncludePad();
+    auto count = [&](int64_t start, int64_t k, int64_t size, int64_t padAfter) {
+      int64_t end = std::min(start + k, includePad ? size + padAfter : size);
+      return std::max<int64_t>(end - (includePad ? start : std::max<int64_t>(start, 0)), 1);
     };
     std::vector<float> divisors;
     for (int64_t oy = 0; oy < OH; ++oy)
       for (int64_t ox = 0; ox < OW; ++ox)
-        divisors.push_back(static_cast<float>(count(oy * strides[0] - pad[0], kernel[0], H) *
-                                              count(ox * strides[1] - pad[1], kernel[1], W)));
+        divisors.push_back(static_cast<float>(count(oy * strides[0] - pad[0], kernel[0], H, pad[2]) *
+                                              count(ox * strides[1] - pad[1], kernel[1], W, pad[3])));
+    if (llvm::all_equal(divisors)) {
+      b.replaceOp(op, divideBy(b, loc, sum, divisors.front()));
+      return success();
+    }
     auto tableType = RankedTensorType::get({OH, OW}, b.getF32Type());
     Value table = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(divisors)));
     MLIRContext *ctx = b.getContext();

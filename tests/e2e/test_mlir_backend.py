@@ -60,6 +60,10 @@ def test_pooling():
     check_op("avgpool_incl", [(1, 3, 9, 11)], ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1 count_include_pad=true"])
     check_op("avgpool_excl", [(2, 2, 7, 7)], ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1"])
     check_op("gap", [(3, 5, 7, 9)], ["y = global_avg_pool(in0)"])
+    check_op("maxpool_ceil", [(2, 3, 7, 10)], ["y = max_pool2d(in0) kernel=2 stride=2 ceil_mode=true"])
+    check_op("avgpool_ceil", [(3, 2, 9, 8)], ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1 ceil_mode=true"])
+    check_op("avgpool_ceil_incl", [(1, 2, 8, 11)],
+             ["y = avg_pool2d(in0) kernel=3 stride=2 padding=1 ceil_mode=true count_include_pad=true"])
 
 
 def test_elementwise():

@@ -77,13 +77,15 @@ func.func @dense(%x: tensor<4x3xf32>, %b: tensor<2xf32>) -> tensor<4x2xf32> {
 
 // -----
 
-// Tests that conv_transpose2d is a stride-1 conv of the stretched input (cells `stride` apart from
-// the kernel's reach, cropped by the padding) with the filter flipped and its channels swapped at
-// compile time.
+// Tests that conv_transpose2d is a stride-1 conv of the stretched input (each cell followed by
+// stride - 1 zeros, the kernel's reach around, cropped by the padding) with the filter flipped and
+// its channels swapped at compile time.
 // CHECK-LABEL: func.func @conv_transpose_constant_filter
-// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x2x6x7xf32>)
-// CHECK: %[[S:.*]] = tensor.insert_slice %arg0 into %[[Z]][0, 0, 0, 1] [1, 2, 3, 3] [1, 1, 2, 2]
-// CHECK: tensor.extract_slice %[[S]][0, 0, 0, 1] [1, 2, 6, 6] [1, 1, 1, 1]
+// CHECK: %[[X6:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1], [2, 3], [4, 5]] {{.*}} into tensor<1x2x3x1x3x1xf32>
+// CHECK: %[[P6:.*]] = tensor.pad %[[X6]] low[0, 0, 0, 0, 0, 0] high[0, 0, 0, 1, 0, 1]
+// CHECK: %[[S:.*]] = tensor.collapse_shape %[[P6]] {{.*}} into tensor<1x2x6x6xf32>
+// CHECK: %[[P:.*]] = tensor.pad %[[S]] low[0, 0, 0, 1] high[0, 0, 0, 0]
+// CHECK: tensor.extract_slice %[[P]][0, 0, 0, 1] [1, 2, 6, 6] [1, 1, 1, 1] : tensor<1x2x6x7xf32> to tensor<1x2x6x6xf32>
 // CHECK: arith.constant dense<{{\[\[\[\[}}2.000000e+00], [4.000000e+00]], {{\[\[}}1.000000e+00], [3.000000e+00]]]]> : tensor<1x2x2x1xf32>
 // CHECK: linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
 // CHECK-SAME: outs(%{{.*}} : tensor<1x6x5x1xf32>)
