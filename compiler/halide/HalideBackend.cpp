@@ -330,6 +330,10 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
             Stage stage;
             stage.output = out;
             stage.extents.assign(ref->shape.rbegin(), ref->shape.rend());
+            if (rank == 4) {
+              stage.kind = StageKind::ToInterface;
+              stage.source = ref->func;
+            }
             state.stages.push_back(stage);
             outputs.push_back(out);
             model.outputNames.push_back(

@@ -47,6 +47,7 @@ enum class StageKind {
   FilterGrad,   ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
   Dense,        ///< same with a [M, N] accumulator
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
+  ToInterface,  ///< a rank-4 result in NCHW, transposed in blocks from `source` (c, x, y, n)
   Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 
@@ -57,6 +58,7 @@ struct Stage {
   std::vector<int64_t> extents; ///< extents of output's arguments (argument order)
   Halide::Func accumulator;     ///< Conv/FilterGrad/Dense: pure init + one update over `rdom`
   Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k)
+  Halide::Func source;          ///< ToInterface: the tensor in the internal layout
 };
 
 /// Per-channel batch statistics of one tensor (Funcs indexed by channel).
@@ -81,7 +83,7 @@ struct LoweringState {
   llvm::DenseMap<mlir::Value, ChannelStatistics> batchStatistics;
   llvm::DenseMap<mlir::Value, RowStatistics> softmaxStatistics;
   int counter = 0;
-  /// Every constant of the pipeline (weights, folded batch norm) in one embedded buffer, each at an
+  /// Every weight of the pipeline (as stored and repacked) in one embedded buffer, each at an
   /// offset aligned to a cache line: Halide's lowering passes cost (buffers x vector loops), so one
   /// buffer per weight made compile time quadratic in the number of layers.
   Halide::Buffer<float> constantPool;
@@ -92,7 +94,7 @@ struct LoweringState {
       : weights(weights), constantPool(static_cast<int>(constantCapacity), "constants") {}
 
   std::string freshName(const std::string &base) { return base + "_" + std::to_string(counter++); }
-  /// The tensor for an operand (an nn.param becomes a constant Buffer). Fails with `error` set.
+  /// The tensor for an operand (an nn.param reads the constant pool). Fails with `error` set.
   mlir::FailureOr<TensorRef> tensor(mlir::Value value, std::string &error);
   /// Whether `value` is an nn.param (weights known at compile time), not run-time data.
   bool isConstant(mlir::Value value);

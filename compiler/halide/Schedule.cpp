@@ -4,6 +4,7 @@
 // inside each output tile (performance.md), reduction over input channels innermost; FilterGrad
 // (conv2d_grad_filter) likewise, tiles over channels, taps and filters. Dense: a
 // block of output features in vectors. RowReduction: rows in parallel, each row reduced in vectors.
+// ToInterface (rank-4 results, NCHW): transposed from the internal layout in register blocks.
 // Other stages: vectorized along their innermost dimension.
 // All splits of pure dimensions use ShiftInwards with factors no larger than the extent, so any
 // shape (odd sizes, channels not a multiple of the vector width) stays in bounds.
@@ -211,6 +212,36 @@ static void scheduleDense(Stage &stage, const HalideScheduleOptions &options) {
     out.parallel(mo);
 }
 
+/// ToInterface: out(w, h, c, n) = source(c, w, h, n). Blocks of (vector of w x vector of c): the
+/// block of source is loaded along c (contiguous there) and stored along w (contiguous here), so
+/// the transpose happens in registers rather than through strided loads.
+static void scheduleToInterface(Stage &stage, const HalideScheduleOptions &options) {
+  Halide::Func out = stage.output;
+  std::vector<Halide::Var> a = out.args();
+  Halide::Var w = a[0], h = a[1], c = a[2], n = a[3];
+  const int64_t W = stage.extents[0], C = stage.extents[2];
+  if (W < 4 || C < 4) {
+    schedulePointwise(out, stage.extents, options);
+    return;
+  }
+  const int wVec = vectorFor(W, options.vectorWidth), cVec = vectorFor(C, options.vectorWidth);
+  const auto shift = Halide::TailStrategy::ShiftInwards;
+  Halide::Var wo("wo"), wi("wi"), co("co"), ci("ci");
+  out.compute_root()
+      .split(w, wo, wi, wVec, shift)
+      .split(c, co, ci, cVec, shift)
+      .reorder(wi, ci, wo, co, h, n)
+      .vectorize(wi)
+      .unroll(ci);
+  Halide::Func block = stage.source.in(out);
+  std::vector<Halide::Var> b = block.args();
+  block.compute_at(out, wo).vectorize(b[0], cVec).unroll(b[1], wVec);
+  if (options.parallel && product(stage.extents) >= options.parallelMinElements) {
+    Halide::Var rows("rows");
+    out.fuse(h, n, rows).parallel(rows);
+  }
+}
+
 void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options) {
   for (Stage &stage : stages) {
     switch (stage.kind) {
@@ -225,6 +256,9 @@ void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &opt
       break;
     case StageKind::RowReduction:
       scheduleRowReduction(stage, options);
+      break;
+    case StageKind::ToInterface:
+      scheduleToInterface(stage, options);
       break;
     case StageKind::Pointwise:
       schedulePointwise(stage.output, stage.extents, options);

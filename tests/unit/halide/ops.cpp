@@ -165,6 +165,10 @@ const ConvTransposeCase convTransposeCases[] = {
     {"dilation2_groups2", {1, 6, 6, 5}, 4, {3, 3}, {2, 1}, {1, 1, 0, 0}, {1, 0}, {2, 2}, 2, true},
     {"depthwise_s2", {2, 8, 5, 5}, 8, {2, 2}, {2, 2}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 8, true},
     {"one_filter", {1, 5, 4, 6}, 1, {3, 3}, {2, 2}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 1, true},
+    // Inputs smaller than the kernel: the gather runs over input positions instead of taps.
+    {"input_1x1_k5", {3, 12, 1, 1}, 6, {5, 5}, {1, 1}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 1, true},
+    {"input_2x2_k3_taps_miss", {2, 8, 2, 2}, 5, {3, 3}, {1, 1}, {0, 0, 0, 0}, {0, 0}, {1, 1}, 1, true},
+    {"input_1x2_s2_groups2", {1, 6, 1, 2}, 4, {3, 4}, {2, 2}, {1, 0, 0, 1}, {0, 0}, {1, 1}, 2, false},
 };
 
 TEST_P(ConvTransposeTest, MatchesReference) {
