@@ -67,6 +67,13 @@ static int check_metadata(const char *path, const kiln_checkpoint_metadata *meta
   return KILN_OK;
 }
 
+/* check_tensors, then check_metadata: what writing and reading both require of their arguments. */
+static int check_arguments(const char *path, const kiln_checkpoint_tensor *tensors, int num_tensors,
+                           const kiln_checkpoint_metadata *metadata, int num_metadata, kiln_message *message) {
+  int status = check_tensors(path, tensors, num_tensors, message);
+  return status != KILN_OK ? status : check_metadata(path, metadata, num_metadata, message);
+}
+
 /* ---- Writing ----------------------------------------------------------------------------- */
 
 /* A growable text buffer; `failed` is set when an allocation fails (later appends do nothing). */
@@ -187,10 +194,7 @@ int kiln_checkpoint_write(const char *path, const kiln_checkpoint_tensor *tensor
   int status, i, saved_errno = 0;
   uint64_t length;
 
-  status = check_tensors(path, tensors, num_tensors, message);
-  if (status != KILN_OK)
-    return status;
-  status = check_metadata(path, metadata, num_metadata, message);
+  status = check_arguments(path, tensors, num_tensors, metadata, num_metadata, message);
   if (status != KILN_OK)
     return status;
   if (!host_is_little_endian())
@@ -646,10 +650,7 @@ int kiln_checkpoint_read(const char *path, const kiln_checkpoint_tensor *tensors
   off_t end;
   int status, i;
 
-  status = check_tensors(path, tensors, num_tensors, message);
-  if (status != KILN_OK)
-    return status;
-  status = check_metadata(path, metadata, num_metadata, message);
+  status = check_arguments(path, tensors, num_tensors, metadata, num_metadata, message);
   if (status != KILN_OK)
     return status;
   for (i = 0; i < num_metadata; ++i) {

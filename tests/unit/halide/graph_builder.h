@@ -362,6 +362,17 @@ inline std::vector<HostTensor> expectMatchesReference(const Graph &g, const std:
   return expectFunctionMatchesReference(p.fn, g.weights, g.inputs, options, tolerance);
 }
 
+/// Expects `outputs` of `g` to match the reference under the default schedule and under `other`
+/// (small tiles, narrow vectors, serial), and the two schedules to agree within `tolerance`.
+inline void expectScheduleIndependent(const Graph &g, const std::vector<Graph::V> &outputs,
+                                      const HalideScheduleOptions &other, double tolerance) {
+  auto reference = expectMatchesReference(g, outputs);
+  auto changed = expectMatchesReference(g, outputs, other);
+  ASSERT_EQ(reference.size(), changed.size());
+  for (size_t i = 0; i < reference.size(); ++i)
+    EXPECT_LE(relativeL2(changed[i], reference[i]), tolerance) << "output " << i;
+}
+
 } // namespace kiln::test
 
 #endif
