@@ -1,10 +1,12 @@
-"""Kiln against PyTorch and onnxruntime on the same models, in one run.
+"""Kiln against PyTorch, onnxruntime and oneDNN on the same models, in one run.
 
-For each workload and thread count, the peers take turns (Kiln, PyTorch, onnxruntime) for
---rounds rounds of --runs/--rounds timed calls each, after a warm-up; the table reports medians
-(for Kiln, the median of its per-round medians, as `kiln run --repeat` reports them) and the
-ratio Kiln/peer (< 1: Kiln is faster). Writes results.csv and results.json to --out.
-Usage: /usr/bin/python3 benchmarks/run.py [--threads 1,2] [--workloads a,b] [--runs 20]"""
+For each workload and thread count, the peers take turns (Kiln with each backend, PyTorch,
+onnxruntime, and oneDNN for single conv layers) for --rounds rounds of --runs/--rounds timed
+calls each, after a warm-up; the table reports medians (for Kiln, the median of its per-round
+medians, as `kiln run --repeat` reports them) and the ratio Kiln/peer (< 1: Kiln is faster).
+Kiln and onnxruntime get the same ONNX export of the PyTorch module. Writes results.csv and
+results.json to --out.
+Usage: /usr/bin/python3 benchmarks/run.py [--threads 1,2] [--workloads a,b] [--backends halide,mlir] [--runs 20]"""
 import argparse
 import csv
 import json
@@ -18,11 +20,7 @@ import tempfile
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
-from kiln_testing import write_safetensors  # noqa: E402
-from torch_to_kiln import kiln_text, kiln_weights  # noqa: E402
-from workloads import FLOP_COUNTED, WORKLOADS, make  # noqa: E402
+from workloads import FLOP_COUNTED, ONEDNN_CONV, WORKLOADS, make  # noqa: E402
 
 
 class Worker:
@@ -41,19 +39,19 @@ class Worker:
         return json.loads(line)
 
 
-def prepare(name, work, kiln):
-    """Compiles the workload with Kiln and exports it to ONNX; returns (library, onnx path, shape)."""
+def prepare(name, work, kiln, backends):
+    """Exports the workload to ONNX and compiles it with each Kiln backend.
+    Returns ({backend: library}, onnx path, shape)."""
     module, shape = make(name)
-    model = os.path.join(work, name + ".kiln")
-    with open(model, "w") as f:
-        f.write(kiln_text(module, shape))
-    weights = os.path.join(work, name + ".safetensors")
-    write_safetensors(weights, kiln_weights(module))
-    subprocess.run([kiln, "compile", model, "-o", work, "--name", name, "--weights", weights], check=True,
-                   stdout=subprocess.DEVNULL)
     onnx = os.path.join(work, name + ".onnx")
     torch.onnx.export(module, torch.randn(shape), onnx, opset_version=13, input_names=["x"])
-    return os.path.join(work, f"lib{name}.so"), onnx, shape
+    libraries = {}
+    for backend in backends:
+        out = os.path.join(work, backend)
+        subprocess.run([kiln, "compile", onnx, "-o", out, "--name", name, "--backend", backend], check=True,
+                       stdout=subprocess.DEVNULL)
+        libraries[backend] = os.path.join(out, f"lib{name}.so")
+    return libraries, onnx, shape
 
 
 def kiln_median(library, shape, threads, runs, work):
@@ -75,10 +73,22 @@ def peak(threads, work):
     return float(out.split()[-1])
 
 
+def onednn_worker(name, threads, work):
+    """A oneDNN worker (benchmarks/onednn_worker.cpp) for single conv layer `name`, or None."""
+    if name not in ONEDNN_CONV:
+        return None
+    binary = os.path.join(work, "onednn_worker")
+    if not os.path.exists(binary):
+        subprocess.run(["c++", "-O2", "-std=c++17", os.path.join(HERE, "onednn_worker.cpp"), "-ldnnl", "-o", binary],
+                       check=True)
+    return Worker([binary, *map(str, ONEDNN_CONV[name])], {"OMP_NUM_THREADS": str(threads)})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kiln", default=os.path.join(HERE, "..", "build", "bin", "kiln"))
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--backends", default="halide,mlir", help="Kiln backends to compile each workload with")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--runs", type=int, default=20, help="timed calls per peer, workload and thread count")
     parser.add_argument("--rounds", type=int, default=5)
@@ -87,11 +97,12 @@ def main():
     global KILN
     KILN = os.path.abspath(args.kiln)
     names, thread_counts = args.workloads.split(","), [int(t) for t in args.threads.split(",")]
+    backends = args.backends.split(",")
     per_round = max(1, -(-args.runs // args.rounds))
     work = tempfile.mkdtemp(prefix="kiln-bench-")
     os.makedirs(args.out, exist_ok=True)
 
-    prepared = {n: prepare(n, work, KILN) for n in names}
+    prepared = {n: prepare(n, work, KILN, backends) for n in names}
     peaks = {t: peak(t, work) for t in thread_counts}
     rows = []
     for threads in thread_counts:
@@ -100,28 +111,42 @@ def main():
                                       None if blas else {"OPENBLAS_NUM_THREADS": "1"}) for blas in (False, True)}
         ort = Worker(["node", "ort_worker.js", str(threads)])
         for n in names:
-            library, onnx, shape = prepared[n]
+            libraries, onnx, shape = prepared[n]
             torch_peer = torch_workers[n.startswith("vgg")]
             torch_peer.ask({"load": n})
             ort.ask({"load": n, "path": onnx, "shape": list(shape)})
-            kiln_median(library, shape, threads, 3, work)  # warm-up
-            kiln_rounds, torch_times, ort_times = [], [], []
+            onednn = onednn_worker(n, threads, work)
+            peers = {"torch": lambda: torch_peer.ask({"run": n, "repeat": per_round})["times_ms"],
+                     "ort": lambda: ort.ask({"run": n, "repeat": per_round})["times_ms"]}
+            if onednn:
+                peers["onednn"] = lambda: onednn.ask({"repeat": per_round})["times_ms"]
+            for library in libraries.values():
+                kiln_median(library, shape, threads, 3, work)  # warm-up
+            kiln_rounds = {b: [] for b in libraries}
+            peer_times = {p: [] for p in peers}
             for _ in range(args.rounds):
-                kiln_rounds.append(kiln_median(library, shape, threads, per_round, work))
-                torch_times += torch_peer.ask({"run": n, "repeat": per_round})["times_ms"]
-                ort_times += ort.ask({"run": n, "repeat": per_round})["times_ms"]
-            row = {"workload": n, "threads": threads, "kiln_ms": statistics.median(kiln_rounds),
-                   "torch_ms": statistics.median(torch_times), "ort_ms": statistics.median(ort_times),
-                   "peak_gflops": peaks[threads]}
-            row["kiln/torch"] = row["kiln_ms"] / row["torch_ms"]
-            row["kiln/ort"] = row["kiln_ms"] / row["ort_ms"]
-            if n in FLOP_COUNTED:
-                row["kiln_gflops"] = FLOP_COUNTED[n] / row["kiln_ms"] * 1e-6
+                for backend, library in libraries.items():
+                    kiln_rounds[backend].append(kiln_median(library, shape, threads, per_round, work))
+                for peer, run in peers.items():
+                    peer_times[peer] += run()
+            if onednn:
+                onednn.proc.stdin.close()
+                onednn.proc.wait()
+            row = {"workload": n, "threads": threads, "peak_gflops": peaks[threads]}
+            row.update({f"{p}_ms": statistics.median(t) for p, t in peer_times.items()})
+            line = f"{n:20s} {threads}T"
+            for backend, rounds in kiln_rounds.items():
+                ms = row[f"kiln_{backend}_ms"] = statistics.median(rounds)
+                line += f"  {backend} {ms:8.3f} ms"
+                for peer in peers:
+                    row[f"{backend}/{peer}"] = ms / row[f"{peer}_ms"]
+                if n in FLOP_COUNTED:
+                    row[f"{backend}_gflops"] = FLOP_COUNTED[n] / ms * 1e-6
+                    line += f" ({row[f'{backend}_gflops']:.0f} GFLOP/s of {peaks[threads]:.0f})"
+            line += "".join(f"  {p} {row[f'{p}_ms']:8.3f} ms" for p in peers)
+            line += "".join(f"  {b}/{p} {row[f'{b}/{p}']:5.2f}" for b in libraries for p in peers)
             rows.append(row)
-            print(f"{n:20s} {threads}T  kiln {row['kiln_ms']:8.3f} ms  torch {row['torch_ms']:8.3f} ms  "
-                  f"ort {row['ort_ms']:8.3f} ms  kiln/torch {row['kiln/torch']:5.2f}  kiln/ort {row['kiln/ort']:5.2f}"
-                  + (f"  {row['kiln_gflops']:.0f} GFLOP/s of {peaks[threads]:.0f} peak" if "kiln_gflops" in row else ""),
-                  flush=True)
+            print(line, flush=True)
         for w in [*torch_workers.values(), ort]:
             w.proc.stdin.close()
             w.proc.wait()

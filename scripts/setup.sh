@@ -10,7 +10,7 @@ packages=(
   python3-torch python3-numpy
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx
   python3-torchvision libonnx-testdata
-  dataset-fashion-mnist gnuplot-nox zlib1g-dev
+  dataset-fashion-mnist gnuplot-nox zlib1g-dev libdnnl-dev
 )
 
 missing=()

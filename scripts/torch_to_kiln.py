@@ -87,6 +87,14 @@ class _Writer:
             return f"concat({args}) axis={node.kwargs.get('dim', node.args[1] if len(node.args) > 1 else 0)}"
         if node.target in (F.relu, torch.relu):
             return f"relu({args})"
+        if node.target in (torch.tanh, F.tanh):
+            return f"tanh({args})"
+        if node.target in (F.avg_pool2d, F.max_pool2d):
+            kernel = node.args[1] if len(node.args) > 1 else node.kwargs["kernel_size"]
+            stride = node.args[2] if len(node.args) > 2 else node.kwargs.get("stride") or kernel
+            if node.kwargs.get("ceil_mode") or node.kwargs.get("padding"):
+                raise NotImplementedError(f"{node.target.__name__} with padding or ceil_mode")
+            return f"{node.target.__name__}({args}) kernel={_hw(kernel)} stride={_hw(stride)} padding=0x0"
         raise NotImplementedError(f"no Kiln layer for {node.target}")
 
     def write(self, input_shape):

@@ -1,0 +1,241 @@
+// ONNX importer: reading a node's operands (runtime values, constants) and attributes
+// (windows, axes), and defining its results.
+#include "frontends/onnx/Importer.h"
+
+#include <cmath>
+#include <limits>
+
+namespace kiln::onnxfe {
+
+FailureOr<Value> Importer::runtimeInput(int i, int index, StringRef role) {
+  if (!hasInput(i, index)) {
+    nodeError(i) << "needs its " << role << " (input " << index << ")";
+    return failure();
+  }
+  const std::string &name = node(i).input(index);
+  auto it = values.find(name);
+  if (it != values.end())
+    return it->second;
+  InFlightDiagnostic diag = nodeError(i);
+  if (constants.count(name)) {
+    diag << "its " << role << " '" << name << "' is a constant";
+    diag.attachNote() << "Kiln expects a value computed from the model inputs here; fold the constant "
+                         "computation away before exporting (torch.onnx.export(..., do_constant_folding=True))";
+  } else {
+    diag << "its " << role << " '" << name << "' is not defined by an earlier node or a model input";
+  }
+  return failure();
+}
+
+FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int i, int index, StringRef role) {
+  if (!hasInput(i, index)) {
+    nodeError(i) << "needs its " << role << " (input " << index << ")";
+    return failure();
+  }
+  const std::string &name = node(i).input(index);
+  auto it = constants.find(name);
+  if (it == constants.end()) {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "its " << role << " '" << name << "' is computed at run time";
+    diag.attachNote() << "Kiln compiles weights into the library: the " << role
+                      << " must be an initializer or a Constant";
+    return failure();
+  }
+  std::string error;
+  FailureOr<kiln::HostTensor> tensor = toFloatTensor(*it->second, error);
+  if (failed(tensor)) {
+    nodeError(i) << "its " << role << ": " << error;
+    return failure();
+  }
+  return std::make_pair(name, std::move(*tensor));
+}
+
+FailureOr<std::optional<std::vector<int64_t>>> Importer::constantInts(int i, int index, StringRef role) {
+  if (!hasInput(i, index))
+    return std::optional<std::vector<int64_t>>();
+  auto it = constants.find(node(i).input(index));
+  if (it == constants.end()) {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "its " << role << " '" << node(i).input(index) << "' is computed at run time";
+    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be an initializer or a Constant "
+                      << "(export with do_constant_folding=True and without dynamic_axes)";
+    return failure();
+  }
+  std::string error;
+  auto values = toInt64Values(*it->second, error);
+  if (failed(values)) {
+    nodeError(i) << "its " << role << ": " << error;
+    return failure();
+  }
+  return std::optional<std::vector<int64_t>>(std::move(*values));
+}
+
+FailureOr<std::optional<std::vector<float>>> Importer::constantFloats(int i, int index, StringRef role) {
+  if (!hasInput(i, index))
+    return std::optional<std::vector<float>>();
+  auto tensor = constantInput(i, index, role);
+  if (failed(tensor))
+    return failure();
+  return std::optional<std::vector<float>>(std::move(tensor->second.data));
+}
+
+FailureOr<Value> Importer::valueOrParam(int i, int index, StringRef role) {
+  if (hasInput(i, index) && !values.count(node(i).input(index)) && constants.count(node(i).input(index))) {
+    auto tensor = constantInput(i, index, role);
+    if (failed(tensor))
+      return failure();
+    return param(tensor->first, std::move(tensor->second), nodeLoc(i));
+  }
+  return runtimeInput(i, index, role);
+}
+
+LogicalResult Importer::requireRank(int i, Value x, size_t rank, StringRef form) {
+  if (shapeOf(x).size() == rank)
+    return success();
+  InFlightDiagnostic diag = nodeError(i);
+  diag << "Kiln supports " << form << ", but '" << node(i).input(0) << "' is " << nn::formatShape(shapeOf(x));
+  return failure();
+}
+
+LogicalResult Importer::requireUnusedOutputs(int i, int from) {
+  for (int k = from; k < node(i).output_size(); ++k) {
+    const std::string &out = node(i).output(k);
+    if (out.empty() || (!consumers.count(out) && !graphOutputs.count(out)))
+      continue;
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "its output " << k << " '" << out << "' is used, but Kiln computes only output 0";
+    diag.attachNote() << "export the model for inference (model.eval()) without this extra output";
+    return failure();
+  }
+  return success();
+}
+
+Value Importer::param(std::string name, kiln::HostTensor tensor, Location loc) {
+  // The same name must always mean the same data: a differing reuse gets a numbered name.
+  std::string unique = name;
+  for (int k = 1;; ++k) {
+    auto it = params.find(unique);
+    if (it == params.end() || (it->second.shape == tensor.shape && it->second.data == tensor.data))
+      break;
+    unique = name + "." + std::to_string(k);
+  }
+  auto type = tensorType(tensor.shape);
+  params.emplace(unique, std::move(tensor));
+  return nn::ParamOp::create(builder, loc, type, builder.getStringAttr(unique));
+}
+
+LogicalResult Importer::shapeError(int i, ArrayRef<Value> inputs, StringRef why) {
+  InFlightDiagnostic diag = nodeError(i);
+  diag << why;
+  for (auto [k, value] : llvm::enumerate(inputs))
+    if (value)
+      diag.attachNote(valueLoc(node(i).input(k))) << "'" << node(i).input(k) << "' is "
+                                                  << nn::formatShape(shapeOf(value));
+  return failure();
+}
+
+LogicalResult Importer::define(int i, Value result) {
+  values[node(i).output(0)] = result;
+  return success();
+}
+
+/// Identity, Dropout, and Reshape to the same shape: the output names the input's value.
+LogicalResult Importer::alias(int i) {
+  const std::string &in = node(i).input(0);
+  if (auto c = constants.find(in); c != constants.end()) {
+    constants[node(i).output(0)] = c->second; // a constant under a new (usually more telling) name
+    return success();
+  }
+  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  if (failed(x))
+    return failure();
+  return define(i, *x);
+}
+
+FailureOr<int64_t> Importer::axisAttr(int i, StringRef name, int64_t dflt, int64_t rank) {
+  std::string error;
+  auto axis = attr(i, NodeAttrs(node(i)).getInt(name, dflt, error), error);
+  if (failed(axis))
+    return failure();
+  if (*axis < -rank || *axis >= rank) {
+    nodeError(i) << name << "=" << *axis << " is out of range for a rank-" << rank << " input; expected ["
+                 << -rank << ", " << rank << ")";
+    return failure();
+  }
+  return *axis < 0 ? *axis + rank : *axis;
+}
+
+FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel) {
+  NodeAttrs attrs(node(i));
+  std::string error;
+  auto pairOf = [&](StringRef name, Pair &out, bool required) -> LogicalResult {
+    auto list = attr(i, attrs.getInts(name, error), error);
+    if (failed(list))
+      return failure();
+    if (!*list) {
+      if (required) {
+        nodeError(i) << "needs attribute '" << name << "'";
+        return failure();
+      }
+      return success();
+    }
+    if ((*list)->size() != 2) {
+      nodeError(i) << "attribute '" << name << "' has " << (*list)->size()
+                   << " entries; Kiln supports 2-D windows [h, w] only";
+      return failure();
+    }
+    out = {(**list)[0], (**list)[1]};
+    return success();
+  };
+  Window w;
+  if (weightKernel)
+    w.kernel = *weightKernel;
+  Pair given = w.kernel;
+  if (failed(pairOf("kernel_shape", given, !weightKernel)) || failed(pairOf("strides", w.strides, false)) ||
+      failed(pairOf("dilations", w.dilations, false)))
+    return failure();
+  if (weightKernel && given != *weightKernel) {
+    nodeError(i) << "kernel_shape " << given[0] << "x" << given[1] << " disagrees with the weight's "
+                 << (*weightKernel)[0] << "x" << (*weightKernel)[1];
+    return failure();
+  }
+  w.kernel = given;
+  auto autoPad = attr(i, attrs.getString("auto_pad", "NOTSET", error), error);
+  auto pads = attr(i, attrs.getInts("pads", error), error);
+  if (failed(autoPad) || failed(pads))
+    return failure();
+  if (*autoPad == "NOTSET") {
+    if (*pads) {
+      if ((*pads)->size() != 4) {
+        nodeError(i) << "attribute 'pads' has " << (*pads)->size()
+                     << " entries; expected 4 [top, left, bottom, right] for a 2-D window";
+        return failure();
+      }
+      std::copy((*pads)->begin(), (*pads)->end(), w.pads.begin());
+    }
+    return w;
+  }
+  if (*pads && llvm::any_of(**pads, [](int64_t p) { return p != 0; })) {
+    InFlightDiagnostic diag = nodeError(i);
+    diag << "sets both auto_pad=" << *autoPad << " and pads";
+    diag.attachNote() << "keep one of them (ONNX forbids using both)";
+    return failure();
+  }
+  if (*autoPad == "VALID")
+    return w;
+  if (*autoPad != "SAME_UPPER" && *autoPad != "SAME_LOWER") {
+    nodeError(i) << "auto_pad='" << *autoPad << "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID";
+    return failure();
+  }
+  w.explicitPads = false;
+  for (int k = 0; k < 2; ++k) {
+    auto [lo, hi] = nn::samePadding(input[2 + k], w.kernel[k], w.strides[k], w.dilations[k]);
+    if (*autoPad == "SAME_LOWER")
+      std::swap(lo, hi);
+    w.pads[k] = lo;
+    w.pads[k + 2] = hi;
+  }
+  return w;
+}
+
+} // namespace kiln::onnxfe
