@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libhalide14-0-dev
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools libomp-22-dev
   libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev
   python3-torch python3-numpy
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx

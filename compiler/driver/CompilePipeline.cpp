@@ -7,6 +7,7 @@
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/linalg/LinalgBackend.h"
 #include "compiler/passes/Passes.h"
+#include "compiler/tune/TuningRecords.h"
 #include "compiler/weights/WeightStore.h"
 
 #include "mlir/Pass/PassManager.h"
@@ -73,6 +74,16 @@ static ModelInterface describeInterface(const std::string &name, const HalideMod
   return interface;
 }
 
+/// Fails (with a message) when `--emit` names a phase the chosen backend does not produce.
+static LogicalResult checkEmitPhase(const CompileOptions &options) {
+  bool mlirPhase = options.emit >= EmitPhase::Linalg && options.emit <= EmitPhase::Asm;
+  if (mlirPhase == (options.backend == Backend::MLIR) || options.emit == EmitPhase::Library)
+    return success();
+  fail("--emit phase is not produced by the " + std::string(options.backend == Backend::MLIR ? "mlir" : "halide") +
+       " backend: pass --backend " + (mlirPhase ? "mlir" : "halide"));
+  return failure();
+}
+
 static int reportWritten(const CompileOptions &options) {
   llvm::outs() << "kiln: wrote " << options.outDir << "/lib" << options.name << ".so, lib" << options.name
                << ".a and " << options.name << ".h\n";
@@ -106,15 +117,18 @@ static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::str
   return reportWritten(options);
 }
 
-/// Phases 4-5 for --backend mlir: nn -> linalg -> schedule -> LLVM -> object -> library.
-static int compileWithMlir(ModuleOp module, const WeightStore &weights, const CompileOptions &options) {
+/// Phases 4-5 for --backend mlir: nn -> linalg -> schedule -> LLVM -> one object holding every
+/// entry -> library. The first entry is the inference function; `interface` is the library's
+/// (with --train), or unset to describe the first entry's inputs and outputs.
+static int compileWithMlir(ModuleOp module, const WeightStore &weights, ArrayRef<LinalgEntry> entries,
+                           std::optional<ModelInterface> interface, const CompileOptions &options) {
   std::string error;
   DialectRegistry registry;
   registerLinalgBackendDialects(registry);
   module.getContext()->appendDialectRegistry(registry);
-  std::string functionName = options.name + "_forward";
+  const std::string &functionName = entries.front().symbol;
   LinalgInterface linalgInterface;
-  if (failed(lowerToLinalg(module, weights, functionName, linalgInterface, error)))
+  if (failed(lowerToLinalg(module, weights, entries, linalgInterface, error)))
     return fail(error);
   if (options.emit == EmitPhase::Linalg) {
     module.print(llvm::outs());
@@ -140,13 +154,16 @@ static int compileWithMlir(ModuleOp module, const WeightStore &weights, const Co
   if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
     return fail("cannot create a temporary directory");
   std::string object = (scratch + "/" + functionName + ".o").str();
-  ModelInterface interface{options.name, {}, {}, BackendAbi::BarePointers};
-  for (size_t i = 0; i < linalgInterface.inputNames.size(); ++i)
-    interface.inputs.push_back({linalgInterface.inputNames[i], linalgInterface.inputShapes[i]});
-  for (size_t i = 0; i < linalgInterface.outputNames.size(); ++i)
-    interface.outputs.push_back({linalgInterface.outputNames[i], linalgInterface.outputShapes[i]});
+  if (!interface) {
+    interface = ModelInterface{options.name, {}, {}};
+    for (size_t i = 0; i < linalgInterface.inputNames.size(); ++i)
+      interface->inputs.push_back({linalgInterface.inputNames[i], linalgInterface.inputShapes[i]});
+    for (size_t i = 0; i < linalgInterface.outputNames.size(); ++i)
+      interface->outputs.push_back({linalgInterface.outputNames[i], linalgInterface.outputShapes[i]});
+  }
+  interface->abi = BackendAbi::BarePointers;
   bool ok = succeeded(compileLinalgToObject(module, LinalgStage::Object, object, llvm::outs(), error)) &&
-            emitLibrary(interface, {object}, functionName, options.outDir, error);
+            emitLibrary(*interface, {object}, functionName, options.outDir, error);
   llvm::sys::fs::remove_directories(scratch);
   if (!ok)
     return fail(error);
@@ -211,11 +228,25 @@ static LogicalResult writeInitialParams(const TrainingInterface &training, const
   return success();
 }
 
+/// Runs `emit` with `interface.training->initialParams` naming a temporary file that holds the
+/// initial parameters (removed afterwards); returns its exit code.
+static int withInitialParams(ModelInterface &interface, const WeightStore &weights, llvm::function_ref<int()> emit) {
+  llvm::SmallString<128> blob;
+  if (llvm::sys::fs::createTemporaryFile("kiln-params", "bin", blob))
+    return fail("cannot create a temporary file");
+  interface.training->initialParams = blob.str().str();
+  std::string error;
+  int status = failed(writeInitialParams(*interface.training, weights, interface.training->initialParams, error))
+                   ? fail(error)
+                   : emit();
+  llvm::sys::fs::remove(blob);
+  return status;
+}
+
 /// `--train`: nn-params-to-arguments and nn-autodiff, then @forward and @train_step each become a
-/// Halide pipeline of one library, with the parameters as run-time data in its context.
+/// backend function of one library (Halide pipelines, or entries of one object with --backend
+/// mlir), with the parameters as run-time data in its context.
 static int compileTraining(ModuleOp module, const WeightStore &embedded, const CompileOptions &options) {
-  if (options.backend == Backend::MLIR)
-    return fail("--train is not supported by the mlir backend yet: compile with --backend halide");
   std::string error;
   WeightStore weights;
   if (failed(bindModelWeights(module, options.weightsPath, embedded, options.seed, weights, error)))
@@ -234,9 +265,19 @@ static int compileTraining(ModuleOp module, const WeightStore &embedded, const C
     module.print(llvm::outs());
     return 0;
   }
-  if (options.emit != EmitPhase::Library && options.emit != EmitPhase::HalideStmt)
-    return fail("with --train, --emit takes nn, nn-opt, halide-stmt or library");
+  if (options.emit == EmitPhase::HalideHtml)
+    return fail("with --train, --emit takes nn, nn-opt, halide-stmt (halide), a linalg stage (mlir) or library");
+  if (failed(checkEmitPhase(options)))
+    return 1;
   func::FuncOp forward = getForward(module), step = module.lookupSymbol<func::FuncOp>("train_step");
+  if (options.backend == Backend::MLIR) {
+    ModelInterface interface = describeTraining(options.name, forward, step, options);
+    std::vector<LinalgEntry> entries = {{"forward", options.name + "_pipeline"},
+                                        {"train_step", interface.training->trainFunction}};
+    return withInitialParams(interface, weights, [&] {
+      return compileWithMlir(module, weights, entries, interface, options);
+    });
+  }
   FailureOr<HalideModel> inference = lowerToHalide(forward, weights, HalideScheduleOptions{}, error);
   if (failed(inference))
     return fail(error);
@@ -249,17 +290,11 @@ static int compileTraining(ModuleOp module, const WeightStore &embedded, const C
                ? fail(error)
                : 0;
   ModelInterface interface = describeTraining(options.name, forward, step, options);
-  llvm::SmallString<128> blob;
-  if (llvm::sys::fs::createTemporaryFile("kiln-params", "bin", blob))
-    return fail("cannot create a temporary file");
-  interface.training->initialParams = blob.str().str();
-  int status = failed(writeInitialParams(*interface.training, weights, interface.training->initialParams, error))
-                   ? fail(error)
-                   : emitHalideLibrary({{&*inference, options.name + "_pipeline"},
-                                        {&*training, interface.training->trainFunction}},
-                                       interface, options);
-  llvm::sys::fs::remove(blob);
-  return status;
+  return withInitialParams(interface, weights, [&] {
+    return emitHalideLibrary({{&*inference, options.name + "_pipeline"},
+                              {&*training, interface.training->trainFunction}},
+                             interface, options);
+  });
 }
 
 int runCompile(CompileOptions options) {
@@ -296,18 +331,24 @@ int runCompile(CompileOptions options) {
   if (failed(runWeightPasses(*module, weights)))
     return 1;
 
-  bool mlirPhase = options.emit >= EmitPhase::Linalg && options.emit <= EmitPhase::Asm;
-  if (mlirPhase != (options.backend == Backend::MLIR) && options.emit != EmitPhase::Library)
-    return fail("--emit phase is not produced by the " +
-                std::string(options.backend == Backend::MLIR ? "mlir" : "halide") +
-                " backend: pass --backend " + (mlirPhase ? "mlir" : "halide"));
+  if (failed(checkEmitPhase(options)))
+    return 1;
   if (options.backend == Backend::MLIR)
-    return compileWithMlir(*module, weights, options);
+    return compileWithMlir(*module, weights, {{"forward", options.name + "_forward"}}, std::nullopt, options);
 
-  // 4. Lower to a Halide pipeline with the default schedule.
-  FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, HalideScheduleOptions{}, error);
+  // 4. Lower to a Halide pipeline with the default schedule, or a layer's tuned one (--tuning).
+  HalideScheduleOptions schedule;
+  if (!options.tuningPath.empty() && failed(readTunedSchedules(options.tuningPath, schedule.tuned, error))) {
+    llvm::errs() << error << "\n";
+    return 1;
+  }
+  FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, schedule, error);
   if (failed(halide))
     return fail(error);
+  if (!options.tuningPath.empty())
+    llvm::errs() << "kiln: " << llvm::count_if(halide->layers, [](const HalideLayer &l) { return l.tuned; }) << " of "
+                 << halide->layers.size() << " conv/dense layers use tuned schedules from " << options.tuningPath
+                 << "\n";
   if (options.emit == EmitPhase::HalideStmt || options.emit == EmitPhase::HalideHtml) {
     bool html = options.emit == EmitPhase::HalideHtml;
     std::string path = html ? options.outDir + "/" + options.name + ".stmt.html" : "/dev/stdout";

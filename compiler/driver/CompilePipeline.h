@@ -44,6 +44,7 @@ struct CompileOptions {
   bool train = false;          // also compile a training step (docs/training.md)
   AutodiffOptions training;    // with train: loss, optimizer and its constants
   float learningRate = 0.01f;  // with train: the context's initial learning rate
+  std::string tuningPath;      // kiln tune records: tuned Halide schedules by layer signature
 };
 
 /// Runs the pipeline; reports errors on stderr and returns the process exit code.

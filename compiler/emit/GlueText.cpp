@@ -90,6 +90,9 @@ void writeInputChecks(std::ostream &g, const std::string &function, size_t numIn
 
 void writeBackendDeclaration(std::ostream &g, BackendAbi abi, const std::string &fn,
                              const std::vector<BackendArgument> &arguments) {
+  if (abi == BackendAbi::BarePointers) // libomp's, without needing omp.h
+    g << "extern int omp_get_max_threads(void);\n"
+      << "extern void omp_set_num_threads(int threads);\n";
   g << "extern int " << fn << "(void *user_context";
   for (const BackendArgument &a : arguments)
     g << (abi == BackendAbi::HalideBuffers ? ", struct halide_buffer_t *" : a.written ? ", float *" : ", const float *");
@@ -105,12 +108,19 @@ void writeBackendCall(std::ostream &g, BackendAbi abi, const std::string &fn, co
       g << "  kiln_glue_describe(&" << buffers << "[" << k << "], " << dims << "[" << k << "], " << arguments[k].data
         << ", " << arguments[k].info << ");\n";
     g << "  halide_set_num_threads(kiln_threads_resolve(ctx->threads));\n";
+  } else { // OpenMP's thread count belongs to the calling thread: set for this call, then restored
+    g << "  const int caller_threads = omp_get_max_threads();\n"
+      << "  omp_set_num_threads(kiln_threads_resolve(ctx->threads));\n"
+      << "  kiln_glue_running_blocks = &ctx->blocks;\n";
   }
   g << "  result = " << fn << "(&ctx->error";
   for (size_t k = 0; k < arguments.size(); ++k)
     g << ", " << (halide ? "&" + buffers + "[" + std::to_string(k) + "]" : arguments[k].data);
-  g << ");\n"
-    << "  if (result != 0) {\n"
+  g << ");\n";
+  if (!halide)
+    g << "  kiln_glue_running_blocks = NULL;\n"
+      << "  omp_set_num_threads(caller_threads);\n";
+  g << "  if (result != 0) {\n"
     << "    char backend_message[KILN_MESSAGE_CAPACITY];\n"
     << "    memcpy(backend_message, ctx->error.text, sizeof backend_message);\n"
     << "    return (kiln_status)kiln_message_fail(&ctx->error, KILN_ERROR_BACKEND,\n"

@@ -53,7 +53,8 @@ void writeBackendDeclaration(std::ostream &g, BackendAbi abi, const std::string 
 /// Statements that call `fn(&ctx->error, arguments...)` and, when it returns non-zero, return
 /// KILN_ERROR_BACKEND with a message starting with `function` and carrying the backend's text.
 /// For HalideBuffers, each argument is first described into `<buffers>[k]` / `<dims>[k]` and
-/// Halide's thread count is set from the context. Needs `int result` and `ctx`.
+/// Halide's thread count is set from the context; for BarePointers, OpenMP's thread count is set
+/// for the call and then restored. Needs `int result` and `ctx`.
 void writeBackendCall(std::ostream &g, BackendAbi abi, const std::string &fn, const std::string &function,
                       const std::vector<BackendArgument> &arguments, const std::string &buffers,
                       const std::string &dims);

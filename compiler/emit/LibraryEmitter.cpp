@@ -41,6 +41,19 @@ bool isCIdentifier(const std::string &s) {
 
 bool singleInOut(const ModelInterface &m) { return m.inputs.size() == 1 && m.outputs.size() == 1; }
 
+/// The libraries a model library needs besides libc, as link flags: an MLIR-built (BarePointers)
+/// one runs its parallel loops on libomp, found at run time through the run path.
+std::vector<std::string> systemLibraries(const ModelInterface &m) {
+  std::vector<std::string> flags;
+  if (m.abi == BackendAbi::BarePointers) {
+    const std::string dir = fs::path(KILN_DEFAULT_OPENMP_LIB).parent_path().string();
+    flags = {"-L" + dir, "-lomp", "-Wl,-rpath," + dir};
+  }
+  for (const char *lib : {"-lpthread", "-ldl", "-lm"})
+    flags.push_back(lib);
+  return flags;
+}
+
 std::string readEnv(const char *name, const std::string &fallback) {
   const char *value = std::getenv(name);
   return value && *value ? std::string(value) : fallback;
@@ -220,7 +233,11 @@ std::string generateHeader(const ModelInterface &model) {
     h << " * Trainable: compiled with --train; see \"Training\" below for " << n << "_train_step.\n";
   h << " *\n"
     << " * Link with lib" << n << ".so (cc app.c -L<dir> -l" << n << ") or lib" << n << ".a\n"
-    << " * (cc app.c lib" << n << ".a -lpthread -ldl -lm). Plain C11; also usable from C++.\n"
+    << " * (cc app.c lib" << n << ".a";
+  for (const std::string &flag : systemLibraries(model))
+    h << " " << flag;
+  h << ").\n"
+    << " * Plain C11; also usable from C++.\n"
     << " *\n"
     << " * Example:\n"
     << " *\n"
@@ -343,7 +360,7 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
       << " * context instead of printing them. */\n";
   else
     g << " * `" << fn << "`, which takes the caller's dense C-order arrays as bare pointers and runs\n"
-      << " * on the calling thread (the thread setting is checked and kept, but not used yet). */\n";
+      << " * its parallel loops on OpenMP threads, as many as the context's thread setting. */\n";
   g << "#define _POSIX_C_SOURCE 200809L\n"
     << "#include \"" << n << ".h\"\n\n"
     << kGlueHeaderText << "\n"
@@ -354,10 +371,13 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
   writeBackendDeclaration(g, model.abi, fn, runArguments);
   g << "\n"
     << "struct " << n << "_ctx {\n"
-    << "  kiln_message error; /* first member: the backend's user_context points here */\n"
+    << "  kiln_message error;     /* first member: the backend's user_context points here */\n"
+    << "  kiln_block_cache blocks; /* second member: heap blocks kept between runs (kiln/glue.h) */\n"
     << "  int threads;        /* 0 = kiln_threads_default() */\n"
     << (training ? trainingContextMembers(model, runArguments.size()) : "")
-    << "};\n\n";
+    << "};\n"
+    << "_Static_assert(offsetof(struct " << n << "_ctx, blocks) == offsetof(kiln_backend_layout, blocks),\n"
+    << "               \"the context must start like kiln_backend_layout\");\n\n";
 
   writeTensorInfoArray(g, model.inputs, "kiln_glue_inputs");
   writeTensorInfoArray(g, model.outputs, "kiln_glue_outputs");
@@ -373,6 +393,13 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
       << "__attribute__((weak)) void halide_print(void *user_context, const char *message) {\n"
       << "  (void)user_context;\n"
       << "  (void)message;\n"
+      << "}\n"
+      << "/* Its heap buffers come from the context's kept blocks: no fresh pages on every run. */\n"
+      << "__attribute__((weak)) void *halide_malloc(void *user_context, size_t size) {\n"
+      << "  return kiln_block_take(kiln_backend_blocks(user_context), size);\n"
+      << "}\n"
+      << "__attribute__((weak)) void halide_free(void *user_context, void *block) {\n"
+      << "  kiln_block_give(kiln_backend_blocks(user_context), block);\n"
       << "}\n\n"
       << "static void kiln_glue_describe(halide_buffer_t *buffer, halide_dimension_t *dims,\n"
       << "                               const float *data, const kiln_tensor_info *info) {\n"
@@ -393,28 +420,47 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
       << "    stride *= dims[d].extent;\n"
       << "  }\n"
       << "}\n\n";
+  else
+    g << "/* The compiled code's heap buffers (memref allocations, at most 64-byte aligned) come from\n"
+      << " * the running context's kept blocks, found through a thread-local pointer that the glue sets\n"
+      << " * around each call (NULL elsewhere: plain allocations). Weak, like Halide's hooks, so that\n"
+      << " * several model archives can be linked into one program. */\n"
+      << "__attribute__((weak)) _Thread_local kiln_block_cache *kiln_glue_running_blocks;\n"
+      << "__attribute__((weak)) void *_mlir_memref_to_llvm_alloc(size_t size) {\n"
+      << "  return kiln_block_take(kiln_glue_running_blocks, size);\n"
+      << "}\n"
+      << "__attribute__((weak)) void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {\n"
+      << "  return alignment <= KILN_BLOCK_ALIGNMENT ? kiln_block_take(kiln_glue_running_blocks, size) : NULL;\n"
+      << "}\n"
+      << "__attribute__((weak)) void _mlir_memref_to_llvm_free(void *block) {\n"
+      << "  kiln_block_give(kiln_glue_running_blocks, block);\n"
+      << "}\n\n";
   if (training)
     g << generateTrainingSupport(model);
 
   g << "kiln_status " << n << "_create(" << n << "_ctx **ctx) {\n"
     << "  if (ctx == NULL)\n"
     << "    return KILN_ERROR_INVALID_ARGUMENT;\n"
-    << "  *ctx = (" << n << "_ctx *)calloc(1, sizeof(" << n << "_ctx));\n";
+    << "  *ctx = (" << n << "_ctx *)calloc(1, sizeof(" << n << "_ctx));\n"
+    << "  if (*ctx != NULL && kiln_block_cache_init(&(*ctx)->blocks) != KILN_OK) {\n"
+    << "    free(*ctx);\n"
+    << "    *ctx = NULL;\n"
+    << "  }\n";
   if (training)
     g << "  if (*ctx != NULL && kiln_glue_training_init(*ctx) != KILN_OK) {\n"
+      << "    kiln_block_cache_destroy(&(*ctx)->blocks);\n"
       << "    free(*ctx);\n"
       << "    *ctx = NULL;\n"
       << "  }\n";
   g << "  return *ctx == NULL ? KILN_ERROR_OUT_OF_MEMORY : KILN_OK;\n"
+    << "}\n\n"
+    << "void " << n << "_destroy(" << n << "_ctx *ctx) {\n"
+    << "  if (ctx == NULL)\n"
+    << "    return;\n"
+    << (training ? "  free(ctx->values[0]);\n" : "")
+    << "  kiln_block_cache_destroy(&ctx->blocks);\n"
+    << "  free(ctx);\n"
     << "}\n\n";
-  if (training)
-    g << "void " << n << "_destroy(" << n << "_ctx *ctx) {\n"
-      << "  if (ctx != NULL)\n"
-      << "    free(ctx->values[0]);\n"
-      << "  free(ctx);\n"
-      << "}\n\n";
-  else
-    g << "void " << n << "_destroy(" << n << "_ctx *ctx) { free(ctx); }\n\n";
   g << "kiln_status " << n << "_run(" << n << "_ctx *ctx, const float *const *inputs, float *const *outputs) {\n";
   if (halide && !training) // a training context holds the descriptors (there are many parameters)
     g << "  halide_buffer_t buffers[" << runArguments.size() << "];\n"
@@ -595,7 +641,9 @@ bool emitLibrary(const ModelInterface &model, const std::vector<std::string> &ba
     for (const fs::path &object : ownObjects)
       link.push_back(object.string());
     link.insert(link.end(), backendObjects.begin(), backendObjects.end());
-    link.insert(link.end(), {runtimeLib, "-lpthread", "-ldl", "-lm"});
+    link.push_back(runtimeLib);
+    for (const std::string &flag : systemLibraries(model))
+      link.push_back(flag);
     if (!run(link, "linking lib" + n + ".so"))
       return false;
 

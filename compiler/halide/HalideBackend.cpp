@@ -188,6 +188,11 @@ void LoweringState::bindElementwise(Value result, Halide::Func func, const std::
     return;
   }
   stages[stage].output = func;
+  if (!stages[stage].ops.empty()) {
+    Operation *op = result.getDefiningOp();
+    stages[stage].ops.push_back(op);
+    stages[stage].signature += " +" + opSignature(op);
+  }
   TensorRef ref;
   ref.func = func;
   ref.shape = shape;
@@ -347,6 +352,18 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
       error = "the Halide backend does not support '" + op.getName().getStringRef().str() + "'";
       return failure();
     }
+    // A new conv or dense stage: the layer kiln tune measures, its signature grown by fusions.
+    if (succeeded(result) && op.getNumResults() == 1) {
+      auto bound = state.values.find(op.getResult(0));
+      if (bound != state.values.end() && bound->second.stage >= 0) {
+        Stage &stage = state.stages[bound->second.stage];
+        if ((stage.kind == StageKind::Conv || stage.kind == StageKind::Dense) && stage.ops.empty()) {
+          stage.ops.push_back(&op);
+          stage.name = layerName(&op);
+          stage.signature = opSignature(&op);
+        }
+      }
+    }
     if (failed(result)) {
       std::string where;
       llvm::raw_string_ostream os(where);
@@ -360,7 +377,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     return failure();
   }
   state.finishConstants();
-  scheduleStages(state.stages, options);
+  scheduleStages(state.stages, options, model.layers);
   model.pipeline = Halide::Pipeline(outputs);
   return model;
 }

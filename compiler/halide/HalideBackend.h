@@ -18,22 +18,59 @@
 #include "mlir/Support/LLVM.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace kiln {
 
-/// The knobs of the default CPU schedule (compiler/halide/Schedule.cpp). Every value is a hint:
-/// the schedule clamps it to the layer's shape, so any positive values give correct code.
-struct HalideScheduleOptions {
+/// The knobs of the CPU schedule of one stage (compiler/halide/Schedule.cpp). Every value is a
+/// hint: the schedule clamps it to the stage's shape (effectiveSchedule), so any positive values
+/// give correct code.
+struct HalideStageSchedule {
   int vectorWidth = 16;        ///< f32 lanes per vector (16 = one AVX-512 register).
   int convChannelBlock = 32;   ///< output channels per conv register tile (a multiple of vectorWidth).
   int convPixelBlock = 14;     ///< output pixels along W per conv register tile.
+  int convRowBlock = 1;        ///< output rows per conv register tile.
   int convReductionUnroll = 4; ///< input channels unrolled in the conv's inner loop.
+  bool convChannelsOuter = false; ///< conv loops over channel blocks outermost (one block's weights
+                                  ///< stay in cache over all rows; parallel over blocks), else rows.
   int denseBlock = 64;         ///< output features per dense tile.
   bool parallel = true;        ///< parallel over the outer dimensions (rows x batch, or feature tiles).
   int64_t parallelMinElements = 4096; ///< stages smaller than this stay serial.
+
+  bool operator==(const HalideStageSchedule &other) const;
+  bool operator!=(const HalideStageSchedule &other) const { return !(*this == other); }
 };
+
+/// The schedule of a whole model: the knobs above for every stage, except the layers that have a
+/// tuned schedule of their own (kiln tune), found by their signature (HalideLayer::signature).
+struct HalideScheduleOptions : HalideStageSchedule {
+  std::map<std::string, HalideStageSchedule> tuned;
+};
+
+/// A layer the schedule tiles into registers (a conv or dense stage, with the elementwise ops
+/// fused into it): what kiln tune measures and kiln inspect --tuning shows.
+struct HalideLayer {
+  enum class Kind { Conv, Dense } kind;
+  std::string name;      ///< the first op's layer name (NameLoc), else its op name
+  /// The op, its operand shapes and attributes, then each fused op the same way ("+relu(...)"):
+  /// layers with equal signatures get equal code.
+  std::string signature;
+  std::vector<mlir::Operation *> ops; ///< the op and its fused epilogue, in program order
+  std::vector<int64_t> extents;       ///< output extents in argument order: conv (c, x, y, n), dense (m, n)
+  std::vector<int64_t> reduction;     ///< reduction extents: conv (ci, kx, ky), dense (k)
+  HalideStageSchedule schedule;       ///< the knobs as applied (effectiveSchedule)
+  bool tuned = false;                 ///< whether they came from HalideScheduleOptions::tuned
+
+  /// Multiply-adds times 2 (the bias and epilogue not counted).
+  int64_t flops() const;
+};
+
+/// What the schedule of `layer` does with `requested`: each knob clamped to the layer's shape,
+/// knobs that do not apply to its kind left at their defaults, `parallel` false when the layer is
+/// below its threshold. Two requests with the same effective schedule give the same code.
+HalideStageSchedule effectiveSchedule(const HalideLayer &layer, const HalideStageSchedule &requested);
 
 /// A lowered model: the pipeline plus what is needed to bind its inputs and outputs.
 struct HalideModel {
@@ -41,6 +78,7 @@ struct HalideModel {
   std::vector<Halide::ImageParam> inputs;               ///< in_0, in_1, ... (Halide dims reversed).
   std::vector<std::string> inputNames, outputNames;     ///< nn.name (else nn.param, nn.state) of each.
   std::vector<std::vector<int64_t>> inputShapes, outputShapes; ///< logical (C-order) shapes.
+  std::vector<HalideLayer> layers;                      ///< conv and dense stages, in program order.
 };
 
 /// Lowers `fn` (any function of an nn module: @forward, @train_step, ...): every argument is an

@@ -59,6 +59,9 @@ struct Stage {
   Halide::Func accumulator;     ///< Conv/FilterGrad/Dense: pure init + one update over `rdom`
   Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k)
   Halide::Func source;          ///< ToInterface: the tensor in the internal layout
+  std::string name;             ///< Conv/Dense: the layer name of the op (HalideLayer::name)
+  std::string signature;        ///< Conv/Dense: HalideLayer::signature, grown as ops are fused
+  std::vector<mlir::Operation *> ops; ///< Conv/Dense: the op, then each fused op
 };
 
 /// Per-channel batch statistics of one tensor (Funcs indexed by channel).
@@ -202,8 +205,16 @@ mlir::LogicalResult lowerRunningStatUpdate(mlir::Operation *op, LoweringState &s
 mlir::LogicalResult lowerSlice(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerOptimizerUpdate(mlir::Operation *op, LoweringState &state, std::string &error);
 
-/// Applies the default CPU schedule to every stage (Schedule.cpp).
-void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options);
+/// LayerSignature.cpp: `op` as a signature part: its name without "nn.", its operand shapes and its
+/// attributes, e.g. "conv2d(1x3x32x32,16x3x3x3,16) dilations=1x1 groups=1 padding=1x1x1x1 strides=1x1".
+std::string opSignature(mlir::Operation *op);
+/// LayerSignature.cpp: the layer name (NameLoc) of `op`, else its op name.
+std::string layerName(mlir::Operation *op);
+
+/// Applies the CPU schedule to every stage (Schedule.cpp): the knobs of `options`, or a layer's
+/// tuned ones; appends the conv and dense stages to `layers` with the knobs each got.
+void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options,
+                    std::vector<HalideLayer> &layers);
 
 } // namespace kiln::halide
 

@@ -1,7 +1,8 @@
-// The default CPU schedule of the Halide backend, kept apart from the algorithm (the lowering
-// files) and driven by HalideScheduleOptions. Every stage output is computed at root; everything
-// else is inlined. Conv: a register tile of (channel block x pixel block) accumulators computed
-// inside each output tile (performance.md), reduction over input channels innermost; FilterGrad
+// The CPU schedule of the Halide backend, kept apart from the algorithm (the lowering files) and
+// driven by HalideScheduleOptions (a conv or dense layer may have tuned knobs of its own, found by
+// its signature). Every stage output is computed at root; everything else is inlined. Conv: a
+// register tile of (channel block x pixel block x row block) accumulators computed inside each
+// output tile (performance.md), reduction over input channels innermost; FilterGrad
 // (conv2d_grad_filter) likewise, tiles over channels, taps and filters. Dense: a
 // block of output features in vectors. RowReduction: rows in parallel, each row reduced in vectors.
 // ToInterface (rank-4 results, NCHW): transposed from the internal layout in register blocks.
@@ -32,7 +33,7 @@ static int64_t product(const std::vector<int64_t> &extents) {
 /// Vectorizes the innermost useful argument of `func` (arguments 0 or 1) and parallelises the
 /// outer two. Used for copies, pools, softmax parts, padded conv inputs and model outputs.
 static void schedulePointwise(Halide::Func func, const std::vector<int64_t> &extents,
-                              const HalideScheduleOptions &options) {
+                              const HalideStageSchedule &options) {
   func.compute_root();
   std::vector<Halide::Var> args = func.args();
   const int rank = static_cast<int>(args.size());
@@ -57,46 +58,97 @@ static void schedulePointwise(Halide::Func func, const std::vector<int64_t> &ext
   }
 }
 
-/// Conv: output (c, x, y, n) tiled into (channel block x pixel block); the accumulator of one
-/// tile lives in registers, its update loops over (ci, kx, ky) outside the unrolled tile.
-static void scheduleConv(Stage &stage, const HalideScheduleOptions &options) {
+/// The extent of a reduction variable (every RDom of the lowering has constant extents).
+static int64_t constantExtent(const Halide::RVar &r) { return r.extent().as<Halide::Internal::IntImm>()->value; }
+
+/// The knobs a conv stage applies: (c, x, y, n) = `extents`, `reductionChannels` input channels.
+static HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, int64_t reductionChannels,
+                                         const HalideStageSchedule &requested) {
+  const int64_t C = extents[0], OW = extents[1], OH = extents[2];
+  HalideStageSchedule e;
+  if (C >= 4) {
+    e.vectorWidth = vectorFor(C, requested.vectorWidth);
+    e.convChannelBlock = static_cast<int>(
+        std::max<int64_t>(e.vectorWidth, std::min<int64_t>(requested.convChannelBlock / e.vectorWidth, C / e.vectorWidth) *
+                                             e.vectorWidth));
+    e.convPixelBlock = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(requested.convPixelBlock, OW)));
+    e.convRowBlock = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(requested.convRowBlock, OH)));
+    e.convChannelsOuter = requested.convChannelsOuter;
+  } else {
+    e.vectorWidth = vectorFor(OW, requested.vectorWidth); // vectors along W; the blocks do not apply
+  }
+  e.convReductionUnroll = requested.convReductionUnroll > 1 && reductionChannels >= requested.convReductionUnroll
+                              ? requested.convReductionUnroll
+                              : 1;
+  e.parallel = requested.parallel && product(extents) >= requested.parallelMinElements;
+  e.parallelMinElements = 0;
+  return e;
+}
+
+/// The knobs a dense stage applies: (m, n) = `extents`, reduction over `K`.
+static HalideStageSchedule effectiveDense(const std::vector<int64_t> &extents, int64_t K,
+                                          const HalideStageSchedule &requested) {
+  const int64_t M = extents[0];
+  HalideStageSchedule e;
+  e.parallel = false;
+  e.parallelMinElements = 0;
+  if (M < 4)
+    return e;
+  e.vectorWidth = vectorFor(M, requested.vectorWidth);
+  e.denseBlock = static_cast<int>(
+      std::max<int64_t>(e.vectorWidth, std::min<int64_t>(requested.denseBlock / e.vectorWidth, M / e.vectorWidth) * e.vectorWidth));
+  e.parallel = requested.parallel && M > e.denseBlock && product(extents) * K >= requested.parallelMinElements;
+  return e;
+}
+
+/// Conv: output (c, x, y, n) tiled into (channel block x pixel block x row block); the accumulator
+/// of one tile lives in registers, its update loops over (ci, kx, ky) outside the unrolled tile.
+/// `e` is the effective schedule (effectiveConv).
+static void scheduleConv(Stage &stage, const HalideStageSchedule &e) {
   Halide::Func out = stage.output, acc = stage.accumulator;
   std::vector<Halide::Var> a = out.args();
   Halide::Var c = a[0], x = a[1], y = a[2], n = a[3];
   Halide::RDom r = stage.rdom;
-  const int64_t C = stage.extents[0], OW = stage.extents[1];
-  const int reductionChannels = r.x.extent().as<Halide::Internal::IntImm>()
-                                    ? static_cast<int>(r.x.extent().as<Halide::Internal::IntImm>()->value)
-                                    : 1;
   out.compute_root();
-  Halide::Var co("co"), ci("ci"), xo("xo"), xi("xi");
+  Halide::Var co("co"), ci("ci"), xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  Halide::Var rowsOuter = y;
   Halide::Stage update = acc.update();
-  if (C >= 4) {
-    const int vec = vectorFor(C, options.vectorWidth);
-    const int64_t block = std::max<int64_t>(vec, std::min<int64_t>(options.convChannelBlock / vec, C / vec) * vec);
-    const int xBlock = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(options.convPixelBlock, OW)));
-    out.split(c, co, ci, static_cast<int>(block), Halide::TailStrategy::ShiftInwards)
-        .split(x, xo, xi, xBlock, Halide::TailStrategy::ShiftInwards)
-        .reorder(ci, xi, co, xo, y, n)
-        .vectorize(ci, vec)
-        .unroll(ci)
-        .unroll(xi);
-    acc.compute_at(out, co).vectorize(c, vec).unroll(c).unroll(x);
-    update.reorder({c, x, y, n, r.x, r.y, r.z}).vectorize(c, vec).unroll(c).unroll(x);
+  const auto shift = Halide::TailStrategy::ShiftInwards;
+  if (stage.extents[0] >= 4) {
+    out.split(c, co, ci, e.convChannelBlock, shift).split(x, xo, xi, e.convPixelBlock, shift);
+    if (e.convRowBlock > 1) {
+      out.split(y, yo, yi, e.convRowBlock, shift).unroll(yi);
+      rowsOuter = yo;
+    }
+    // The tile (ci, xi, yi) innermost, then either channel blocks inside pixel blocks and rows, or
+    // pixel blocks and rows inside channel blocks.
+    std::vector<Halide::VarOrRVar> order = {ci, xi};
+    if (e.convRowBlock > 1)
+      order.push_back(yi);
+    if (e.convChannelsOuter)
+      order.insert(order.end(), {xo, rowsOuter, co, n});
+    else
+      order.insert(order.end(), {co, xo, rowsOuter, n});
+    out.reorder(order).vectorize(ci, e.vectorWidth).unroll(ci).unroll(xi);
+    acc.compute_at(out, e.convChannelsOuter ? xo : co).vectorize(c, e.vectorWidth).unroll(c).unroll(x);
+    update.reorder({c, x, y, n, r.x, r.y, r.z}).vectorize(c, e.vectorWidth).unroll(c).unroll(x);
+    if (e.convRowBlock > 1) {
+      acc.unroll(y);
+      update.unroll(y);
+    }
   } else {
     // Few output channels: vectors along W instead.
-    const int vec = vectorFor(OW, options.vectorWidth);
-    out.split(x, xo, xi, vec, Halide::TailStrategy::ShiftInwards).reorder(xi, c, xo, y, n).vectorize(xi);
+    out.split(x, xo, xi, e.vectorWidth, shift).reorder(xi, c, xo, y, n).vectorize(xi);
     acc.compute_at(out, xo).reorder(x, c, y, n).vectorize(x);
     update.reorder({x, c, y, n, r.x, r.y, r.z}).vectorize(x);
   }
-  if (options.convReductionUnroll > 1 && reductionChannels >= options.convReductionUnroll) {
+  if (e.convReductionUnroll > 1) {
     Halide::RVar rci("rci");
-    update.split(r.x, r.x, rci, options.convReductionUnroll).unroll(rci);
+    update.split(r.x, r.x, rci, e.convReductionUnroll).unroll(rci);
   }
-  if (options.parallel && product(stage.extents) >= options.parallelMinElements) {
-    Halide::Var rows("rows");
-    out.fuse(y, n, rows).parallel(rows);
+  if (e.parallel) {
+    Halide::Var outer(e.convChannelsOuter ? "blocks" : "rows");
+    out.fuse(e.convChannelsOuter ? co : rowsOuter, n, outer).parallel(outer);
   }
 }
 
@@ -106,7 +158,7 @@ static void scheduleConv(Stage &stage, const HalideScheduleOptions &options) {
 /// the vectors run along the filters instead, tile (vector of filters x channels x taps). A tile
 /// holds as many vectors as the conv's (channel block / vector width x pixel block). The output is
 /// small but each element sums over the whole batch, so it goes parallel by total work.
-static void scheduleFilterGrad(Stage &stage, const HalideScheduleOptions &options) {
+static void scheduleFilterGrad(Stage &stage, const HalideStageSchedule &options) {
   Halide::Func out = stage.output, acc = stage.accumulator;
   std::vector<Halide::Var> a = out.args();
   Halide::Var ci = a[0], kx = a[1], ky = a[2], f = a[3];
@@ -168,7 +220,7 @@ static void scheduleFilterGrad(Stage &stage, const HalideScheduleOptions &option
 
 /// RowReduction: one row per iteration (parallel when there is enough work); a long row is
 /// reduced in vectors along its contiguous k first (rfactor: one partial result per lane).
-static void scheduleRowReduction(Stage &stage, const HalideScheduleOptions &options) {
+static void scheduleRowReduction(Stage &stage, const HalideStageSchedule &options) {
   Halide::Func out = stage.output;
   Halide::Var n = out.args()[0];
   Halide::RVar k = stage.rdom.x;
@@ -187,35 +239,31 @@ static void scheduleRowReduction(Stage &stage, const HalideScheduleOptions &opti
 }
 
 /// Dense: output (m, n) split into feature blocks of whole vectors; one block's accumulators in
-/// registers while the reduction over k streams the packed weights.
-static void scheduleDense(Stage &stage, const HalideScheduleOptions &options) {
+/// registers while the reduction over k streams the packed weights. `e` is effectiveDense's.
+static void scheduleDense(Stage &stage, const HalideStageSchedule &e) {
   Halide::Func out = stage.output, acc = stage.accumulator;
   std::vector<Halide::Var> a = out.args();
   Halide::Var m = a[0], n = a[1];
-  const int64_t M = stage.extents[0];
   out.compute_root();
-  if (M < 4) {
+  if (stage.extents[0] < 4) {
     acc.compute_at(out, m);
     return;
   }
-  const int vec = vectorFor(M, options.vectorWidth);
-  const int64_t block = std::max<int64_t>(vec, std::min<int64_t>(options.denseBlock / vec, M / vec) * vec);
   Halide::Var mo("mo"), mi("mi");
-  out.split(m, mo, mi, static_cast<int>(block), Halide::TailStrategy::ShiftInwards)
+  out.split(m, mo, mi, e.denseBlock, Halide::TailStrategy::ShiftInwards)
       .reorder(mi, n, mo)
-      .vectorize(mi, vec)
+      .vectorize(mi, e.vectorWidth)
       .unroll(mi);
-  acc.compute_at(out, n).vectorize(m, vec).unroll(m);
-  acc.update().reorder({m, n, stage.rdom.x}).vectorize(m, vec).unroll(m);
-  if (options.parallel && M > block && product(stage.extents) * stage.rdom.x.extent().as<Halide::Internal::IntImm>()->value >=
-                                           options.parallelMinElements)
+  acc.compute_at(out, n).vectorize(m, e.vectorWidth).unroll(m);
+  acc.update().reorder({m, n, stage.rdom.x}).vectorize(m, e.vectorWidth).unroll(m);
+  if (e.parallel)
     out.parallel(mo);
 }
 
 /// ToInterface: out(w, h, c, n) = source(c, w, h, n). Blocks of (vector of w x vector of c): the
 /// block of source is loaded along c (contiguous there) and stored along w (contiguous here), so
 /// the transpose happens in registers rather than through strided loads.
-static void scheduleToInterface(Stage &stage, const HalideScheduleOptions &options) {
+static void scheduleToInterface(Stage &stage, const HalideStageSchedule &options) {
   Halide::Func out = stage.output;
   std::vector<Halide::Var> a = out.args();
   Halide::Var w = a[0], h = a[1], c = a[2], n = a[3];
@@ -242,17 +290,43 @@ static void scheduleToInterface(Stage &stage, const HalideScheduleOptions &optio
   }
 }
 
-void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options) {
+/// The HalideLayer of a Conv or Dense stage, without its schedule.
+static HalideLayer describeLayer(const Stage &stage) {
+  HalideLayer layer;
+  layer.kind = stage.kind == StageKind::Conv ? HalideLayer::Kind::Conv : HalideLayer::Kind::Dense;
+  layer.name = stage.name;
+  layer.signature = stage.signature;
+  layer.ops = stage.ops;
+  layer.extents = stage.extents;
+  for (int i = 0; i < stage.rdom.dimensions(); ++i)
+    layer.reduction.push_back(constantExtent(stage.rdom[i]));
+  return layer;
+}
+
+void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options,
+                    std::vector<HalideLayer> &layers) {
   for (Stage &stage : stages) {
+    if ((stage.kind == StageKind::Conv || stage.kind == StageKind::Dense) && !stage.signature.empty()) {
+      HalideLayer layer = describeLayer(stage);
+      auto tuned = options.tuned.find(layer.signature);
+      layer.tuned = tuned != options.tuned.end();
+      layer.schedule = effectiveSchedule(layer, layer.tuned ? tuned->second : options);
+      if (stage.kind == StageKind::Conv)
+        scheduleConv(stage, layer.schedule);
+      else
+        scheduleDense(stage, layer.schedule);
+      layers.push_back(std::move(layer));
+      continue;
+    }
     switch (stage.kind) {
     case StageKind::Conv:
-      scheduleConv(stage, options);
+      scheduleConv(stage, effectiveConv(stage.extents, constantExtent(stage.rdom.x), options));
       break;
     case StageKind::FilterGrad:
       scheduleFilterGrad(stage, options);
       break;
     case StageKind::Dense:
-      scheduleDense(stage, options);
+      scheduleDense(stage, effectiveDense(stage.extents, constantExtent(stage.rdom.x), options));
       break;
     case StageKind::RowReduction:
       scheduleRowReduction(stage, options);
@@ -268,3 +342,22 @@ void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &opt
 }
 
 } // namespace kiln::halide
+
+namespace kiln {
+
+bool HalideStageSchedule::operator==(const HalideStageSchedule &o) const {
+  return vectorWidth == o.vectorWidth && convChannelBlock == o.convChannelBlock &&
+         convPixelBlock == o.convPixelBlock && convRowBlock == o.convRowBlock &&
+         convReductionUnroll == o.convReductionUnroll && convChannelsOuter == o.convChannelsOuter &&
+         denseBlock == o.denseBlock && parallel == o.parallel &&
+         parallelMinElements == o.parallelMinElements;
+}
+
+int64_t HalideLayer::flops() const { return 2 * halide::product(extents) * halide::product(reduction); }
+
+HalideStageSchedule effectiveSchedule(const HalideLayer &layer, const HalideStageSchedule &requested) {
+  return layer.kind == HalideLayer::Kind::Conv ? halide::effectiveConv(layer.extents, layer.reduction[0], requested)
+                                               : halide::effectiveDense(layer.extents, layer.reduction[0], requested);
+}
+
+} // namespace kiln

@@ -136,6 +136,11 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType type, ValueRange 
       .getResult(0);
 }
 
+Value scalarAt(OpBuilder &b, Location loc, Value vector, int64_t index) {
+  Value at = arith::ConstantIndexOp::create(b, loc, index);
+  return tensor::ExtractOp::create(b, loc, vector, ValueRange{at});
+}
+
 namespace {
 
 struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<func::FuncOp>> {
@@ -143,7 +148,7 @@ struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<
 
   StringRef getArgument() const override { return "convert-nn-to-linalg"; }
   StringRef getDescription() const override {
-    return "Lower nn layer ops to linalg/tensor/arith/math on tensors (nn.param is kept)";
+    return "Lower nn layer and training ops to linalg/tensor/arith/math on tensors (nn.param is kept)";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect, math::MathDialect>();
@@ -161,6 +166,11 @@ struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<
     populatePoolingPatterns(patterns);
     populateElementwisePatterns(patterns);
     populateDataMovementPatterns(patterns);
+    populateLinearGradPatterns(patterns);
+    populatePoolingGradPatterns(patterns);
+    populateLossPatterns(patterns);
+    populateTrainingFormPatterns(patterns);
+    populateOptimizerPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

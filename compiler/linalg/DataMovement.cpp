@@ -1,8 +1,9 @@
 // convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.reshape ->
 // collapse to 1-D + expand, nn.concat -> tensor.concat, nn.pad -> tensor.pad, nn.dropout -> its
-// input (the identity at inference), nn.resize -> one linalg.generic: nearest reads through an
-// affine map (floor(dst * in / out)), bilinear blends four tensor.extract taps whose rows,
-// columns and weights are compile-time tables.
+// input (the identity at inference), nn.resize -> one linalg.generic reading the input with
+// tensor.extract at rows and columns from compile-time tables (nearest: floor(dst * in / out);
+// bilinear: two rows, two columns and their weights, four taps blended). The schedule vectorises
+// the extracts into gathers.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -91,6 +92,14 @@ BilinearTaps bilinearTaps(int64_t in, int64_t out, bool alignCorners) {
   return taps;
 }
 
+/// The source row (or column) of each nearest sample along one axis: floor(dst * in / out).
+std::vector<int64_t> nearestTaps(int64_t in, int64_t out) {
+  std::vector<int64_t> taps;
+  for (int64_t dst = 0; dst < out; ++dst)
+    taps.push_back(dst * in / out);
+  return taps;
+}
+
 struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -100,36 +109,43 @@ struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     auto outType = cast<RankedTensorType>(op.getType());
     int64_t H = inType.getDimSize(2), W = inType.getDimSize(3), OH = outType.getDimSize(2), OW = outType.getDimSize(3);
-    AffineExpr n = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx), oh = getAffineDimExpr(2, ctx),
-               ow = getAffineDimExpr(3, ctx);
-    if (op.getMode() == "nearest") {
-      AffineMap sourceOf = AffineMap::get(4, 0, {n, c, (oh * H).floorDiv(OH), (ow * W).floorDiv(OW)}, ctx);
-      b.replaceOp(op, gathered(b, loc, adaptor.getInput(), outType, sourceOf));
-      return success();
-    }
-    BilinearTaps rows = bilinearTaps(H, OH, op.getAlignCorners()), cols = bilinearTaps(W, OW, op.getAlignCorners());
     auto table = [&](const auto &values) -> Value {
       using T = typename std::decay_t<decltype(values)>::value_type;
       Type element = std::is_same_v<T, float> ? Type(b.getF32Type()) : Type(b.getI64Type());
       auto type = RankedTensorType::get({static_cast<int64_t>(values.size())}, element);
       return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ArrayRef<T>(values)));
     };
-    SmallVector<Value> tables = {table(rows.first), table(rows.second), table(rows.weight),
-                                 table(cols.first), table(cols.second), table(cols.weight)};
-    AffineMap alongH = AffineMap::get(4, 0, {oh}, ctx), alongW = AffineMap::get(4, 0, {ow}, ctx);
-    SmallVector<AffineMap> maps = {alongH, alongH, alongH, alongW, alongW, alongW,
-                                   AffineMap::getMultiDimIdentityMap(4, ctx)};
+    // Row tables are read along the output's H, column tables along its W.
+    AffineMap alongH = AffineMap::get(4, 0, {getAffineDimExpr(2, ctx)}, ctx),
+              alongW = AffineMap::get(4, 0, {getAffineDimExpr(3, ctx)}, ctx);
+    SmallVector<Value> tables;
+    SmallVector<AffineMap> maps;
+    const bool nearest = op.getMode() == "nearest";
+    if (nearest) {
+      tables = {table(nearestTaps(H, OH)), table(nearestTaps(W, OW))};
+      maps = {alongH, alongW};
+    } else {
+      BilinearTaps rows = bilinearTaps(H, OH, op.getAlignCorners()), cols = bilinearTaps(W, OW, op.getAlignCorners());
+      tables = {table(rows.first), table(rows.second), table(rows.weight),
+                table(cols.first), table(cols.second), table(cols.weight)};
+      maps = {alongH, alongH, alongH, alongW, alongW, alongW};
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
     Value input = adaptor.getInput();
     Value result =
         linalg::GenericOp::create(
             b, loc, TypeRange{outType}, tables, ValueRange{emptyTensor(b, loc, outType)}, maps,
             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [input](OpBuilder &nb, Location l, ValueRange a) {
+            [input, nearest](OpBuilder &nb, Location l, ValueRange a) {
               Value batch = linalg::IndexOp::create(nb, l, 0), channel = linalg::IndexOp::create(nb, l, 1);
               auto index = [&](Value i64) { return arith::IndexCastOp::create(nb, l, nb.getIndexType(), i64); };
               auto at = [&](Value row, Value col) -> Value {
                 return tensor::ExtractOp::create(nb, l, input, ValueRange{batch, channel, index(row), index(col)});
               };
+              if (nearest) {
+                linalg::YieldOp::create(nb, l, at(a[0], a[1]));
+                return;
+              }
               auto lerp = [&](Value x, Value y, Value t) -> Value { // x + (y - x) * t
                 return arith::AddFOp::create(nb, l, x,
                                              arith::MulFOp::create(nb, l, arith::SubFOp::create(nb, l, y, x), t));

@@ -1,8 +1,8 @@
 // convert-nn-to-linalg, elementwise ops as linalg.generic: batch_norm (per-channel affine from the
 // statistics, channel = dimension 1), relu / leaky_relu / tanh / sigmoid / clip / hard_sigmoid /
-// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, lrn (a
-// windowed sum of squares over the zero-padded channels, then the scaling), and softmax /
-// log_softmax (max, sum of exp, then divide or subtract the log: three generics, the two
+// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, lrn (the
+// squares of `size` channel-shifted slices of the zero-padded input, summed and scaled), and
+// softmax / log_softmax (max, sum of exp, then divide or subtract the log: three generics, the two
 // reductions keeping every dimension but `axis`).
 #include "compiler/linalg/PopulatePatterns.h"
 
@@ -11,8 +11,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-
-#include <limits>
 
 using namespace mlir;
 
@@ -186,43 +184,36 @@ struct VariadicLowering : OpConversionPattern<Op> {
   }
 };
 
-/// y = x / (bias + alpha / size * sum of x^2 over the channel window) ^ beta.
+/// y = x / (bias + alpha / size * sum of x^2 over the channel window) ^ beta, one elementwise
+/// generic: the window's taps are `size` slices of the zero-padded input, shifted along C, so
+/// every map is an identity and the generic vectorises like any elementwise op.
 struct LRNLowering : OpConversionPattern<nn::LRNOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(nn::LRNOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getType());
     int64_t size = static_cast<int64_t>(op.getSize());
     Value x = adaptor.getInput();
     // Window of channel c: [c - floor((size - 1) / 2), c + ceil((size - 1) / 2)], zeros outside.
     Value xPadded = padded(b, loc, x, {0, (size - 1) / 2, 0, 0}, {0, size / 2, 0, 0}, 0.0f);
-    Value window = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{size}, b.getF32Type());
-    AffineExpr n = getAffineDimExpr(0, ctx), c = getAffineDimExpr(1, ctx), h = getAffineDimExpr(2, ctx),
-               w = getAffineDimExpr(3, ctx), j = getAffineDimExpr(4, ctx);
-    SmallVector<AffineMap> maps = {AffineMap::get(5, 0, {n, c + j, h, w}, ctx), AffineMap::get(5, 0, {j}, ctx),
-                                   AffineMap::get(5, 0, {n, c, h, w}, ctx)};
-    SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
-    Value sumOfSquares = linalg::GenericOp::create(
-                             b, loc, TypeRange{type}, ValueRange{xPadded, window},
-                             ValueRange{filledTensor(b, loc, type, 0.0f)}, maps, iterators,
-                             [](OpBuilder &nb, Location l, ValueRange a) {
-                               Value square = arith::MulFOp::create(nb, l, a[0], a[0]);
-                               linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, a[2], square).getResult());
-                             })
-                             .getResult(0);
+    SmallVector<Value> inputs{x};
+    for (int64_t j = 0; j < size; ++j)
+      inputs.push_back(tensor::ExtractSliceOp::create(b, loc, type, xPadded,
+                                                      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(j),
+                                                                             b.getIndexAttr(0), b.getIndexAttr(0)},
+                                                      tensor::getMixedSizes(b, loc, x),
+                                                      SmallVector<OpFoldResult>(4, b.getIndexAttr(1))));
     float scale = op.getAlpha().convertToFloat() / static_cast<float>(size), bias = op.getBias().convertToFloat(),
           beta = op.getBeta().convertToFloat();
-    b.replaceOp(op, elementwise(b, loc, type, ValueRange{x, sumOfSquares},
-                                [=](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                  Value base = arith::AddFOp::create(
-                                      nb, l, f32Constant(nb, l, bias),
-                                      arith::MulFOp::create(nb, l, f32Constant(nb, l, scale), a[1]));
-                                  Value denominator = math::PowFOp::create(nb, l, base, f32Constant(nb, l, beta));
-                                  return arith::DivFOp::create(nb, l, a[0], denominator);
-                                }));
+    b.replaceOp(op, elementwise(b, loc, type, inputs, [=](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      Value sumOfSquares = arith::MulFOp::create(nb, l, a[1], a[1]);
+      for (int64_t j = 1; j < size; ++j)
+        sumOfSquares = arith::AddFOp::create(nb, l, sumOfSquares, arith::MulFOp::create(nb, l, a[1 + j], a[1 + j]));
+      Value base = arith::AddFOp::create(nb, l, f32Constant(nb, l, bias),
+                                         arith::MulFOp::create(nb, l, f32Constant(nb, l, scale), sumOfSquares));
+      return arith::DivFOp::create(nb, l, a[0], math::PowFOp::create(nb, l, base, f32Constant(nb, l, beta)));
+    }));
     return success();
   }
 };
@@ -238,37 +229,16 @@ struct SoftmaxLowering : OpConversionPattern<Op> {
     MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getType());
     int64_t rank = type.getRank(), axis = static_cast<int64_t>(op.getAxis());
-    SmallVector<int64_t> reducedShape;
     SmallVector<AffineExpr> reducedExprs;
     for (int64_t d = 0; d < rank; ++d)
-      if (d != axis) {
-        reducedShape.push_back(type.getDimSize(d));
+      if (d != axis)
         reducedExprs.push_back(getAffineDimExpr(d, ctx));
-      }
-    auto reducedType = RankedTensorType::get(reducedShape, type.getElementType());
     AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx), reduced = AffineMap::get(rank, 0, reducedExprs, ctx);
-    SmallVector<utils::IteratorType> reduction(rank, utils::IteratorType::parallel);
-    reduction[axis] = utils::IteratorType::reduction;
     Value x = adaptor.getInput();
 
-    // max over the axis, then sum of exp(x - max), then the result from both.
-    Value maxInit = filledTensor(b, loc, reducedType, -std::numeric_limits<float>::infinity());
-    Value max = linalg::GenericOp::create(b, loc, TypeRange{reducedType}, ValueRange{x}, ValueRange{maxInit},
-                                          SmallVector<AffineMap>{id, reduced}, reduction,
-                                          [](OpBuilder &nb, Location l, ValueRange a) {
-                                            linalg::YieldOp::create(
-                                                nb, l, arith::MaximumFOp::create(nb, l, a[0], a[1]).getResult());
-                                          })
-                    .getResult(0);
-    Value sum = linalg::GenericOp::create(
-                    b, loc, TypeRange{reducedType}, ValueRange{x, max},
-                    ValueRange{filledTensor(b, loc, reducedType, 0.0f)}, SmallVector<AffineMap>{id, reduced, reduced},
-                    reduction,
-                    [](OpBuilder &nb, Location l, ValueRange a) {
-                      Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
-                      linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, a[2], e).getResult());
-                    })
-                    .getResult(0);
+    // max over the axis, then sum of exp(x - max) (Reductions.cpp), then the result from both.
+    SoftmaxStatistics stats = softmaxStatistics(b, loc, x, axis);
+    Value max = stats.max, sum = stats.sumExp;
     Value result = linalg::GenericOp::create(
                        b, loc, TypeRange{type}, ValueRange{x, max, sum}, ValueRange{emptyTensor(b, loc, type)},
                        SmallVector<AffineMap>{id, reduced, reduced, id},

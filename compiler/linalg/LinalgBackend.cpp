@@ -1,5 +1,6 @@
-// The linalg backend's front half (see LinalgBackend.h): parameters become constants, nn becomes
-// linalg (convert-nn-to-linalg), and @forward becomes the bare-pointer entry function.
+// The linalg backend's front half (see LinalgBackend.h): remaining nn.params become constants, nn
+// becomes linalg (convert-nn-to-linalg), and each compiled function (@forward, with --train also
+// @train_step) becomes a bare-pointer entry function.
 #include "compiler/linalg/LinalgBackend.h"
 #include "compiler/linalg/Passes.h"
 
@@ -72,22 +73,22 @@ static std::vector<int64_t> shapeOf(Type type) {
   return std::vector<int64_t>(tensor.getShape().begin(), tensor.getShape().end());
 }
 
-/// Moves the body of @forward into `name(!llvm.ptr, memref inputs..., memref outputs...) -> i32`.
-static void makeEntryFunction(ModuleOp module, func::FuncOp forward, const std::string &name) {
+/// Moves the body of `fn` into `name(!llvm.ptr, memref inputs..., memref outputs...) -> i32`.
+static void makeEntryFunction(ModuleOp module, func::FuncOp fn, const std::string &name) {
   MLIRContext *ctx = module.getContext();
-  Location loc = forward.getLoc();
-  Block &body = forward.getBody().front();
+  Location loc = fn.getLoc();
+  Block &body = fn.getBody().front();
   auto ret = cast<func::ReturnOp>(body.getTerminator());
   auto memrefOf = [](Type t) {
     auto tensor = cast<RankedTensorType>(t);
     return MemRefType::get(tensor.getShape(), tensor.getElementType());
   };
   SmallVector<Type> args{LLVM::LLVMPointerType::get(ctx)};
-  for (Type t : forward.getArgumentTypes())
+  for (Type t : fn.getArgumentTypes())
     args.push_back(memrefOf(t));
-  for (Type t : forward.getResultTypes())
+  for (Type t : fn.getResultTypes())
     args.push_back(memrefOf(t));
-  OpBuilder b(forward);
+  OpBuilder b(fn);
   auto entry = func::FuncOp::create(b, loc, name, FunctionType::get(ctx, args, {b.getI32Type()}));
   Block *block = entry.addEntryBlock();
   b.setInsertionPointToStart(block);
@@ -98,46 +99,58 @@ static void makeEntryFunction(ModuleOp module, func::FuncOp forward, const std::
   }
   block->getOperations().splice(block->end(), body.getOperations());
   b.setInsertionPoint(ret);
-  unsigned firstOut = 1 + forward.getNumArguments();
+  unsigned firstOut = 1 + fn.getNumArguments();
   for (auto [i, value] : llvm::enumerate(ret.getOperands()))
     bufferization::MaterializeInDestinationOp::create(b, loc, Type(), value, block->getArgument(firstOut + i),
                                                       b.getUnitAttr(), b.getUnitAttr());
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   func::ReturnOp::create(b, loc, ValueRange{zero});
   ret.erase();
-  forward.erase();
+  fn.erase();
 }
 
-LogicalResult lowerToLinalg(ModuleOp module, const WeightStore &weights, const std::string &functionName,
-                            LinalgInterface &interface, std::string &error) {
-  module.getContext()->loadDialect<arith::ArithDialect, bufferization::BufferizationDialect, LLVM::LLVMDialect>();
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (!forward || forward.isExternal()) {
-    error = "the module has no @forward function to compile";
-    return failure();
-  }
+/// Checks that `fn` takes and returns static f32 tensors, and describes them.
+static LogicalResult describeEntry(func::FuncOp fn, LinalgInterface &interface, std::string &error) {
   interface = LinalgInterface();
-  for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
-    auto type = dyn_cast<RankedTensorType>(forward.getArgumentTypes()[i]);
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[i]);
     if (!type || !type.getElementType().isF32() || !type.hasStaticShape()) {
-      error = "argument " + std::to_string(i) + " of @forward must be a static f32 tensor";
+      error = "argument " + std::to_string(i) + " of @" + fn.getSymName().str() + " must be a static f32 tensor";
       return failure();
     }
-    auto name = forward.getArgAttrOfType<StringAttr>(i, "nn.name");
+    auto name = fn.getArgAttrOfType<StringAttr>(i, "nn.name");
     interface.inputNames.push_back(name ? name.str() : "in_" + std::to_string(i));
     interface.inputShapes.push_back(shapeOf(type));
   }
-  for (unsigned i = 0; i < forward.getNumResults(); ++i) {
-    auto name = forward.getResultAttrOfType<StringAttr>(i, "nn.name");
+  for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+    auto name = fn.getResultAttrOfType<StringAttr>(i, "nn.name");
     interface.outputNames.push_back(name ? name.str() : "out_" + std::to_string(i));
-    interface.outputShapes.push_back(shapeOf(forward.getResultTypes()[i]));
+    interface.outputShapes.push_back(shapeOf(fn.getResultTypes()[i]));
   }
   if (interface.outputNames.empty()) {
-    error = "@forward returns nothing";
+    error = "@" + fn.getSymName().str() + " returns nothing";
     return failure();
   }
-  if (failed(bindParameters(forward, weights, error)))
-    return failure();
+  return success();
+}
+
+LogicalResult lowerToLinalg(ModuleOp module, const WeightStore &weights, ArrayRef<LinalgEntry> entries,
+                            LinalgInterface &interface, std::string &error) {
+  module.getContext()->loadDialect<arith::ArithDialect, bufferization::BufferizationDialect, LLVM::LLVMDialect>();
+  SmallVector<func::FuncOp> functions;
+  for (const LinalgEntry &entry : entries) {
+    auto fn = module.lookupSymbol<func::FuncOp>(entry.function);
+    if (!fn || fn.isExternal()) {
+      error = "the module has no @" + entry.function + " function to compile";
+      return failure();
+    }
+    LinalgInterface described;
+    if (failed(describeEntry(fn, described, error)) || failed(bindParameters(fn, weights, error)))
+      return failure();
+    if (functions.empty())
+      interface = described;
+    functions.push_back(fn);
+  }
 
   DiagnosticCollector diagnostics(module.getContext());
   PassManager pm(module.getContext());
@@ -146,7 +159,8 @@ LogicalResult lowerToLinalg(ModuleOp module, const WeightStore &weights, const s
     error = "convert-nn-to-linalg failed: " + diagnostics.text;
     return failure();
   }
-  makeEntryFunction(module, forward, functionName);
+  for (auto [fn, entry] : llvm::zip(functions, entries))
+    makeEntryFunction(module, fn, entry.symbol);
   return success();
 }
 

@@ -1,12 +1,14 @@
 // The MLIR backend: nn -> linalg on tensors -> transform-dialect schedule -> bufferized loops ->
 // LLVM dialect -> LLVM IR -> a host object file, all in-process (no mlir-opt / llc).
 //
-// Expects the module of an nn model (one func.func @forward, static f32 shapes) and its weights.
-// Guarantees (relied on by the library glue, LibraryEmitter's BackendAbi::BarePointers):
-//   int <functionName>(void *user_context, float *in_0, ..., float *out_0, ...)
-// inputs in argument order, then outputs in result order, each a dense C-order f32 array of the
-// static shape; returns 0. The weights are constant data inside the object. Runs serially (one
-// thread) in this first version; user_context is unused.
+// Expects the module of an nn model (func.func @forward, and with --train @train_step, static f32
+// shapes) and its weights. Guarantees (relied on by the library glue, BackendAbi::BarePointers),
+// for each compiled function:
+//   int <symbol>(void *user_context, float *in_0, ..., float *out_0, ...)
+// inputs in argument order (parameters made arguments by nn-params-to-arguments included: the
+// training ABI of LibraryEmitter.h), then outputs in result order, each a dense C-order f32 array
+// of the static shape; returns 0. Remaining nn.param weights are constant data inside the object. Parallel loops run on
+// libomp with the calling thread's OpenMP thread count (omp_set_num_threads); user_context is unused.
 #ifndef KILN_LINALG_LINALGBACKEND_H
 #define KILN_LINALG_LINALGBACKEND_H
 
@@ -48,7 +50,13 @@ struct LinalgScheduleOptions {
   int64_t denseReductionBlock = 16; ///< input features per dense reduction step.
 };
 
-/// The inputs and outputs of the entry function, in order, for the generated header.
+/// One function of the module to compile: its name ("forward", "train_step") and the symbol of
+/// the entry point it becomes.
+struct LinalgEntry {
+  std::string function, symbol;
+};
+
+/// The inputs and outputs of the (first) entry function, in order, for the generated header.
 struct LinalgInterface {
   std::vector<std::string> inputNames, outputNames;
   std::vector<std::vector<int64_t>> inputShapes, outputShapes;
@@ -58,11 +66,13 @@ struct LinalgInterface {
 void registerLinalgBackendDialects(mlir::DialectRegistry &registry);
 
 /// Phase 1: binds each nn.param to an arith.constant holding its data from `weights`, runs
-/// convert-nn-to-linalg, and turns @forward into `functionName` with the bare-pointer signature
-/// above (inputs via bufferization.to_tensor restrict, results written with
-/// materialize_in_destination). Fills `interface`. On failure sets `error` (naming op or parameter).
-mlir::LogicalResult lowerToLinalg(mlir::ModuleOp module, const WeightStore &weights, const std::string &functionName,
-                                  LinalgInterface &interface, std::string &error);
+/// convert-nn-to-linalg, and turns each entry's function into its symbol with the bare-pointer
+/// signature above (inputs via bufferization.to_tensor restrict, results written with
+/// materialize_in_destination). Fills `interface` from the first entry. On failure sets `error`
+/// (naming the function, op or parameter).
+mlir::LogicalResult lowerToLinalg(mlir::ModuleOp module, const WeightStore &weights,
+                                  llvm::ArrayRef<LinalgEntry> entries, LinalgInterface &interface,
+                                  std::string &error);
 
 /// The transform-dialect script that schedules `module` (as text), generated per op from `options`.
 std::string generateSchedule(mlir::ModuleOp module, const LinalgScheduleOptions &options);

@@ -1,11 +1,11 @@
 // convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d and nn.dense.
 //
 // Layout decision for conv2d (the nn value stays NCHW at the op boundary):
-//  - groups == 1, constant filter: linalg.conv_2d_nhwc_hwcf. The input is transposed to NHWC,
-//    the filter is re-laid out to HWCF at compile time, the result is transposed back. Channels
-//    innermost is what the register-tiled schedule vectorises (docs/performance.md).
-//  - depthwise (groups == C == F), constant filter: linalg.depthwise_conv_2d_nhwc_hwc, same idea.
-//  - groups == 1, filter not a constant (lit tests): linalg.conv_2d_nchw_fchw, no transposes.
+//  - groups == 1: linalg.conv_2d_nhwc_hwcf. The input is transposed to NHWC, the filter is
+//    re-laid out to HWCF (at compile time when it is a constant, else by a linalg.transpose), the
+//    result is transposed back. Channels innermost is what the register-tiled schedule vectorises
+//    (docs/performance.md).
+//  - depthwise (groups == C == F): linalg.depthwise_conv_2d_nhwc_hwc, same idea.
 //  - any other grouping: linalg.conv_2d_ngchw_gfchw on expanded [N, G, C/G, H, W] views.
 // Bias initialises the accumulator (a broadcast generic) instead of being added afterwards, except
 // for the grouped form. Padding is a tensor.pad with zeros.
@@ -42,9 +42,8 @@ Value convolution(OpBuilder &b, Location loc, Value input, Value filter, Value b
   int64_t C = inType.getDimSize(1);
   int64_t Cg = filterType.getDimSize(1), KH = filterType.getDimSize(2), KW = filterType.getDimSize(3);
   Attribute strides = b.getI64TensorAttr(stridesValues), dilations = b.getI64TensorAttr(dilationsValues);
-  bool constantFilter = static_cast<bool>(denseConstant(filter));
 
-  if ((G == 1 || (Cg == 1 && F == C && G == C)) && constantFilter) {
+  if (G == 1 || (Cg == 1 && F == C && G == C)) {
     RankedTensorType nhwc = f32Tensor(b, {N, OH, OW, F});
     Value init = bias ? broadcastAlong(b, loc, bias, nhwc, 3) : filledTensor(b, loc, nhwc, 0.0f);
     Value x = transposed(b, loc, input, {0, 2, 3, 1});
@@ -56,18 +55,16 @@ Value convolution(OpBuilder &b, Location loc, Value input, Value filter, Value b
                  .getResult(0);
     } else {
       auto hwc = f32Tensor(b, {KH, KW, C});
-      Value w3 = arith::ConstantOp::create(b, loc, denseConstant(w).reshape(hwc));
+      DenseElementsAttr data = denseConstant(w);
+      Value w3 = data ? arith::ConstantOp::create(b, loc, data.reshape(hwc)).getResult()
+                      : tensor::CollapseShapeOp::create(b, loc, hwc, w,
+                                                        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}})
+                            .getResult();
       conv = linalg::DepthwiseConv2DNhwcHwcOp::create(b, loc, TypeRange{nhwc}, ValueRange{x, w3}, ValueRange{init},
                                                       strides, dilations)
                  .getResult(0);
     }
     return transposed(b, loc, conv, {0, 3, 1, 2});
-  }
-  if (G == 1) {
-    Value init = bias ? broadcastAlong(b, loc, bias, outType, 1) : filledTensor(b, loc, outType, 0.0f);
-    return linalg::Conv2DNchwFchwOp::create(b, loc, TypeRange{outType}, ValueRange{input, filter}, ValueRange{init},
-                                            strides, dilations)
-        .getResult(0);
   }
   // Grouped: [N, G, C/G, H, W] x [G, F/G, C/G, KH, KW] -> [N, G, F/G, OH, OW].
   Value x = tensor::ExpandShapeOp::create(b, loc,

@@ -1,7 +1,10 @@
 // The linalg backend's lowering pipeline, a straight list: scheduled linalg on tensors ->
 // bufferized loops -> LLVM dialect -> LLVM IR (-O3) -> host object, in-process. Each stage of
-// LinalgStage can be printed by stopping there (kiln compile --backend mlir --emit ...).
+// LinalgStage can be printed by stopping there (kiln compile --backend mlir --emit ...). Parallel
+// tiles become OpenMP parallel loops: the object calls libomp, which runs them on the calling
+// thread's OpenMP thread count (the glue sets it from the context, see GlueText.cpp).
 #include "compiler/linalg/LinalgBackend.h"
+#include "compiler/linalg/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
@@ -35,7 +38,10 @@ namespace {
 /// Runs a textual pass list (mlir-opt syntax, anchored on the module) and collects diagnostics.
 LogicalResult runPasses(ModuleOp module, const std::string &passes, std::string &error) {
   static std::once_flag registered;
-  std::call_once(registered, [] { registerAllPasses(); });
+  std::call_once(registered, [] {
+    registerAllPasses();
+    registerParallelizeForallsPass();
+  });
   std::string diagnostics;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diag) {
     diagnostics += (diagnostics.empty() ? "" : "; ") + diag.str();
@@ -127,22 +133,27 @@ LogicalResult compileLinalgToObject(ModuleOp module, LinalgStage stopAfter, cons
   if (stopHere(LinalgStage::Bufferized))
     return success();
 
-  // 4. Loops: scf.forall runs serially as scf.for (threads are a later step); linalg ops the
-  //    schedule did not vectorise (copies, grouped convs) become plain loops; vector transfers
-  //    are unrolled (no allocas inside loops).
-  if (failed(runPasses(module, "scf-forall-to-for,convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
-                               "lower-affine,convert-scf-to-cf",
+  // 4. Loops: the outermost forall of each op, if it has enough work, becomes an OpenMP parallel
+  //    loop (static schedule: each thread a contiguous range of tiles, so results do not depend
+  //    on the thread count); other foralls run serially as scf.for; linalg ops the schedule did
+  //    not vectorise (copies, grouped convs) become plain loops; vector transfers are unrolled
+  //    (no allocas inside loops).
+  if (failed(runPasses(module,
+                       "kiln-parallelize-foralls,canonicalize,scf-forall-to-for,convert-linalg-to-loops,"
+                       "convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf",
                        error)))
     return failure();
   // 5. Math: tanh and friends expanded to exp-based formulas, anything left calls libm.
   if (failed(runPasses(module, "math-expand-ops,convert-math-to-llvm,convert-math-to-libm", error)))
     return failure();
-  // 6. To the LLVM dialect. The entry takes bare pointers (static shapes, identity layouts).
+  // 6. To the LLVM dialect. The entry takes bare pointers (static shapes, identity layouts); heap
+  //    buffers call _mlir_memref_to_llvm_{alloc,free}, which the glue serves from the context's
+  //    kept blocks (kiln/glue.h).
   if (failed(runPasses(module,
                        "convert-vector-to-llvm{vector-contract-lowering=outerproduct},expand-strided-metadata,"
-                       "lower-affine,finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+                       "lower-affine,finalize-memref-to-llvm{use-generic-functions=true},convert-arith-to-llvm,convert-index-to-llvm,"
                        "convert-ub-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
-                       "convert-cf-to-llvm,reconcile-unrealized-casts",
+                       "convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts",
                        error)))
     return failure();
   if (stopHere(LinalgStage::LLVMDialect))

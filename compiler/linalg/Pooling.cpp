@@ -3,7 +3,8 @@
 // compile-time [OH, OW] table of counts when they differ: count_include_pad false, or ceil_mode
 // windows clipped at the bottom/right). ceil_mode's last windows read extra high padding;
 // nn.global_avg_pool -> linalg.pooling_nchw_sum over the whole plane + a division by H * W;
-// nn.global_max_pool -> linalg.pooling_nchw_max over the whole plane.
+// nn.global_max_pool -> linalg.pooling_nchw_max over the whole plane. The padding, the max pool and
+// the avg pool's division are shared with the gradients (PoolingGrad.cpp).
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -28,8 +29,15 @@ Value pool(OpBuilder &b, Location loc, Value input, Value init, ArrayRef<int64_t
       .getResult(0);
 }
 
-/// `input` padded by the op's `padding` [top, left, bottom, right] with `value`, plus at the
-/// bottom/right the cells that ceil_mode windows of `outType` reach past it.
+Value divideBy(OpBuilder &b, Location loc, Value sum, float divisor) {
+  auto type = cast<RankedTensorType>(sum.getType());
+  return elementwise(b, loc, type, ValueRange{sum}, [divisor](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::DivFOp::create(nb, nl, a[0], f32Constant(nb, nl, divisor)).getResult();
+  });
+}
+
+} // namespace
+
 Value paddedForWindows(OpBuilder &b, Location loc, Value input, RankedTensorType outType, ArrayRef<int64_t> kernel,
                        ArrayRef<int64_t> strides, ArrayRef<int64_t> padding, float value) {
   auto inType = cast<RankedTensorType>(input.getType());
@@ -42,25 +50,53 @@ Value paddedForWindows(OpBuilder &b, Location loc, Value input, RankedTensorType
   return padded(b, loc, input, {0, 0, padding[0], padding[1]}, high, value);
 }
 
-Value divideBy(OpBuilder &b, Location loc, Value sum, float divisor) {
-  auto type = cast<RankedTensorType>(sum.getType());
-  return elementwise(b, loc, type, ValueRange{sum}, [divisor](OpBuilder &nb, Location nl, ValueRange a) {
-    return arith::DivFOp::create(nb, nl, a[0], f32Constant(nb, nl, divisor)).getResult();
-  });
+Value maxPooled(OpBuilder &b, Location loc, Value input, RankedTensorType outType, ArrayRef<int64_t> kernel,
+                ArrayRef<int64_t> strides, ArrayRef<int64_t> padding) {
+  const float lowest = std::numeric_limits<float>::lowest();
+  Value x = paddedForWindows(b, loc, input, outType, kernel, strides, padding, lowest);
+  return pool<linalg::PoolingNchwMaxOp>(b, loc, x, filledTensor(b, loc, outType, lowest), kernel, strides);
 }
+
+Value dividedByWindowCounts(OpBuilder &b, Location loc, Value windows, int64_t H, int64_t W, ArrayRef<int64_t> kernel,
+                            ArrayRef<int64_t> strides, ArrayRef<int64_t> pad, bool includePad) {
+  auto outType = cast<RankedTensorType>(windows.getType());
+  // Divisor per output position: the window's rows x columns inside the input, or inside input +
+  // padding with count_include_pad (as the reference, compiler/reference/PoolWindow.h).
+  int64_t OH = outType.getDimSize(2), OW = outType.getDimSize(3);
+  auto count = [&](int64_t start, int64_t k, int64_t size, int64_t padAfter) {
+    int64_t end = std::min(start + k, includePad ? size + padAfter : size);
+    return std::max<int64_t>(end - (includePad ? start : std::max<int64_t>(start, 0)), 1);
+  };
+  std::vector<float> divisors;
+  for (int64_t oy = 0; oy < OH; ++oy)
+    for (int64_t ox = 0; ox < OW; ++ox)
+      divisors.push_back(static_cast<float>(count(oy * strides[0] - pad[0], kernel[0], H, pad[2]) *
+                                            count(ox * strides[1] - pad[1], kernel[1], W, pad[3])));
+  if (llvm::all_equal(divisors))
+    return divideBy(b, loc, windows, divisors.front());
+  auto tableType = RankedTensorType::get({OH, OW}, b.getF32Type());
+  Value table = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(divisors)));
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
+  AffineMap hw = AffineMap::get(4, 0, {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)}, ctx);
+  return linalg::GenericOp::create(b, loc, TypeRange{outType}, ValueRange{windows, table},
+                                   ValueRange{emptyTensor(b, loc, outType)}, SmallVector<AffineMap>{id, hw, id},
+                                   SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+                                   [](OpBuilder &nb, Location nl, ValueRange a) {
+                                     Value quotient = arith::DivFOp::create(nb, nl, a[0], a[1]);
+                                     linalg::YieldOp::create(nb, nl, quotient);
+                                   })
+      .getResult(0);
+}
+
+namespace {
 
 struct MaxPool2DLowering : OpConversionPattern<nn::MaxPool2DOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(nn::MaxPool2DOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    ArrayRef<int64_t> pad = op.getPadding();
-    const float lowest = std::numeric_limits<float>::lowest();
-    auto outType = cast<RankedTensorType>(op.getType());
-    Value input =
-        paddedForWindows(b, loc, adaptor.getInput(), outType, op.getKernel(), op.getStrides(), pad, lowest);
-    Value init = filledTensor(b, loc, outType, lowest);
-    b.replaceOp(op, pool<linalg::PoolingNchwMaxOp>(b, loc, input, init, op.getKernel(), op.getStrides()));
+    b.replaceOp(op, maxPooled(b, op.getLoc(), adaptor.getInput(), cast<RankedTensorType>(op.getType()), op.getKernel(),
+                              op.getStrides(), op.getPadding()));
     return success();
   }
 };
@@ -75,37 +111,8 @@ struct AvgPool2DLowering : OpConversionPattern<nn::AvgPool2DOp> {
     ArrayRef<int64_t> pad = op.getPadding(), kernel = op.getKernel(), strides = op.getStrides();
     Value input = paddedForWindows(b, loc, adaptor.getInput(), outType, kernel, strides, pad, 0.0f);
     Value sum = pool<linalg::PoolingNchwSumOp>(b, loc, input, filledTensor(b, loc, outType, 0.0f), kernel, strides);
-    // Divisor per output position: the window's rows x columns inside the input, or inside input +
-    // padding with count_include_pad (as the reference, compiler/reference/PoolWindow.h).
-    int64_t OH = outType.getDimSize(2), OW = outType.getDimSize(3), H = inType.getDimSize(2), W = inType.getDimSize(3);
-    bool includePad = op.getCountIncludePad();
-    auto count = [&](int64_t start, int64_t k, int64_t size, int64_t padAfter) {
-      int64_t end = std::min(start + k, includePad ? size + padAfter : size);
-      return std::max<int64_t>(end - (includePad ? start : std::max<int64_t>(start, 0)), 1);
-    };
-    std::vector<float> divisors;
-    for (int64_t oy = 0; oy < OH; ++oy)
-      for (int64_t ox = 0; ox < OW; ++ox)
-        divisors.push_back(static_cast<float>(count(oy * strides[0] - pad[0], kernel[0], H, pad[2]) *
-                                              count(ox * strides[1] - pad[1], kernel[1], W, pad[3])));
-    if (llvm::all_equal(divisors)) {
-      b.replaceOp(op, divideBy(b, loc, sum, divisors.front()));
-      return success();
-    }
-    auto tableType = RankedTensorType::get({OH, OW}, b.getF32Type());
-    Value table = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(tableType, ArrayRef<float>(divisors)));
-    MLIRContext *ctx = b.getContext();
-    AffineMap id = AffineMap::getMultiDimIdentityMap(4, ctx);
-    AffineMap hw = AffineMap::get(4, 0, {getAffineDimExpr(2, ctx), getAffineDimExpr(3, ctx)}, ctx);
-    Value result = linalg::GenericOp::create(
-                       b, loc, TypeRange{outType}, ValueRange{sum, table}, ValueRange{emptyTensor(b, loc, outType)},
-                       SmallVector<AffineMap>{id, hw, id},
-                       SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-                       [](OpBuilder &nb, Location nl, ValueRange a) {
-                         linalg::YieldOp::create(nb, nl, arith::DivFOp::create(nb, nl, a[0], a[1]).getResult());
-                       })
-                       .getResult(0);
-    b.replaceOp(op, result);
+    b.replaceOp(op, dividedByWindowCounts(b, loc, sum, inType.getDimSize(2), inType.getDimSize(3), kernel, strides,
+                                          pad, op.getCountIncludePad()));
     return success();
   }
 };

@@ -1,5 +1,7 @@
 // Internal to convert-nn-to-linalg: the pattern sets of each op category (Linear.cpp, Pooling.cpp,
-// Elementwise.cpp, DataMovement.cpp) and the small IR builders they share (ConvertNNToLinalg.cpp).
+// Elementwise.cpp, DataMovement.cpp; for training LinearGrad.cpp, PoolingGrad.cpp, Losses.cpp,
+// TrainingForms.cpp, Optimizers.cpp) and the small IR builders they share (ConvertNNToLinalg.cpp,
+// Reductions.cpp, and the pooling windows of Pooling.cpp).
 // Every builder works on static f32 tensors; results stay in the nn value's layout (NCHW for
 // images) unless a pattern says otherwise.
 #ifndef KILN_LINALG_POPULATEPATTERNS_H
@@ -17,6 +19,11 @@ void populateLinearPatterns(mlir::RewritePatternSet &patterns);
 void populatePoolingPatterns(mlir::RewritePatternSet &patterns);
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
+void populateLinearGradPatterns(mlir::RewritePatternSet &patterns);
+void populatePoolingGradPatterns(mlir::RewritePatternSet &patterns);
+void populateLossPatterns(mlir::RewritePatternSet &patterns);
+void populateTrainingFormPatterns(mlir::RewritePatternSet &patterns);
+void populateOptimizerPatterns(mlir::RewritePatternSet &patterns);
 
 /// An f32 scalar constant.
 mlir::Value f32Constant(mlir::OpBuilder &b, mlir::Location loc, float value);
@@ -49,6 +56,50 @@ using ScalarFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, ml
 /// `type`, and for a 1-D input a broadcast along `channelDim` (the channel of [N, C, ...]).
 mlir::Value elementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType type, mlir::ValueRange inputs,
                         const ScalarFn &body, int64_t channelDim = 1);
+/// The scalar element `index` of a rank-1 tensor (a hyper-parameter such as the learning rate).
+mlir::Value scalarAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value vector, int64_t index);
+
+// Reductions.cpp
+/// The term of a plain sum or max: the first block argument.
+mlir::Value firstInput(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange args);
+/// How reduce() combines the terms, starting from the combiner's identity (0, -inf).
+enum class Combiner { Add, Max };
+/// One linalg.generic combining term(inputs) over every dimension of `shape` except `kept` (in
+/// increasing order; the result's dimensions, a 0-d tensor when empty). Each input has the rank of
+/// `shape` (identity map) or kept.size() (indexed by the kept dimensions). `term` receives the block
+/// arguments (inputs..., accumulator) and may read linalg.index.
+mlir::Value reduce(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> kept,
+                   mlir::ValueRange inputs, const ScalarFn &term, Combiner combiner);
+/// The per-channel (dimension 1) batch mean and biased variance of `x` [N, C, ...], each [C]: two
+/// passes (mean, then squared deviations from it), as the reference and the Halide backend.
+struct ChannelStatistics {
+  mlir::Value mean, variance;
+};
+ChannelStatistics channelStatistics(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+/// Along dimension `axis` of `x`: the max and the sum of exp(x - max), each shaped like `x`
+/// without `axis` (softmax, log_softmax and the cross-entropy loss).
+struct SoftmaxStatistics {
+  mlir::Value max, sumExp;
+};
+SoftmaxStatistics softmaxStatistics(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t axis);
+/// The number of elements per channel of a [N, C, ...] shape, as a float.
+float perChannelCount(llvm::ArrayRef<int64_t> shape);
+
+// Pooling.cpp
+/// `input` padded by `padding` [top, left, bottom, right] with `value`, plus at the bottom/right
+/// the cells that ceil_mode windows of an [.., OH, OW] result reach past it.
+mlir::Value paddedForWindows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                             mlir::RankedTensorType outType, llvm::ArrayRef<int64_t> kernel,
+                             llvm::ArrayRef<int64_t> strides, llvm::ArrayRef<int64_t> padding, float value);
+/// max_pool2d of `input` [N, C, H, W] into `outType` (padded cells never win).
+mlir::Value maxPooled(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input, mlir::RankedTensorType outType,
+                      llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                      llvm::ArrayRef<int64_t> padding);
+/// `windows` [N, C, OH, OW] divided per cell by avg_pool2d's divisor over an H x W input (the
+/// window's cells inside the input, or inside input + padding with count_include_pad).
+mlir::Value dividedByWindowCounts(mlir::OpBuilder &b, mlir::Location loc, mlir::Value windows, int64_t H, int64_t W,
+                                  llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                                  llvm::ArrayRef<int64_t> padding, bool countIncludePad);
 
 } // namespace kiln::linalg_backend
 

@@ -6,7 +6,9 @@
 // transpose back to NCHW) is tiled with scf.forall at the root of the chain, and the chain, the
 // anchor and its accumulator init are fused into those tiles; the anchor's reduction is then tiled
 // with scf.for and 2-D windows are decomposed to 1-D so they vectorise. Every other linalg op is
-// tiled to one vector along its innermost parallel loop. Finally the whole function is vectorised,
+// tiled to one vector along its innermost parallel loop (and a large reduction, e.g. a gradient's
+// sum over the batch, with scf.for to one vector). Finally the whole function is vectorised
+// (tensor.extract in a generic's body, e.g. resize's, becomes a gather or a contiguous load),
 // accumulators are hoisted out of reduction loops and contractions become outer products (FMAs).
 // All tile sizes divide their extents, so every tile is static and vectorisable.
 #include "compiler/linalg/LinalgBackend.h"
@@ -74,6 +76,23 @@ std::optional<AnchorPlan> planAnchor(linalg::LinalgOp op, const LinalgScheduleOp
   return plan;
 }
 
+/// Whether tiling can take every indexing map of `op`: sums of loop dimensions times positive
+/// constants, plus constants. Others (floordiv, mod, flips: run-time filter re-layouts, grouped
+/// filter gradients) are left whole by the schedule and become loops.
+bool tileable(linalg::LinalgOp op) {
+  bool ok = true;
+  for (AffineMap map : op.getIndexingMapsArray())
+    for (AffineExpr result : map.getResults())
+      result.walk([&](AffineExpr e) {
+        auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+        if (!binary || binary.getKind() == AffineExprKind::Add)
+          return;
+        auto factor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+        ok &= binary.getKind() == AffineExprKind::Mul && factor && factor.getValue() > 0;
+      });
+  return ok;
+}
+
 /// The single consumer of `value` that can be fused into its tiles: an all-parallel linalg op
 /// with one result and identity output map that reads `value` as an input.
 linalg::LinalgOp fusableConsumer(Value value) {
@@ -102,6 +121,19 @@ struct ScriptWriter {
   std::ostringstream s;
   int handles = 0;
   std::string fresh() { return "%h" + std::to_string(handles++); }
+  /// transform.structured.tile_using_for of `handle` by `tile`; returns the tiled op's handle.
+  std::string tileUsingFor(const std::string &handle, ArrayRef<int64_t> tile) {
+    std::string tiled = fresh(), types = "!transform.any_op";
+    s << "    " << tiled;
+    for (int64_t t : tile)
+      if (t) {
+        s << ", " << fresh();
+        types += ", !transform.any_op";
+      }
+    s << " = transform.structured.tile_using_for " << handle << " tile_sizes " << list(tile)
+      << " : (!transform.any_op) -> (" << types << ")\n";
+    return tiled;
+  }
   std::string match(const std::string &tag) {
     std::string h = fresh();
     s << "    " << h << " = transform.structured.match attributes{" << kTag << " = \"" << tag
@@ -174,58 +206,61 @@ std::string generateSchedule(ModuleOp module, const LinalgScheduleOptions &optio
     }
     if (!init.empty())
       fuse(init);
-    std::string reduced = w.fresh();
-    size_t numLoops = plan->reductionTile.size();
-    s << "    " << reduced;
-    for (size_t i = 0; i < numLoops; ++i)
-      if (plan->reductionTile[i])
-        s << ", " << w.fresh();
-    s << " = transform.structured.tile_using_for " << anchor << " tile_sizes " << list(plan->reductionTile)
-      << " : (!transform.any_op) -> (!transform.any_op";
-    for (size_t i = 0; i < numLoops; ++i)
-      if (plan->reductionTile[i])
-        s << ", !transform.any_op";
-    s << ")\n";
+    std::string reduced = w.tileUsingFor(anchor, plan->reductionTile);
     if (plan->decompose)
       s << "    " << w.fresh() << " = transform.structured.decompose " << reduced
         << " : (!transform.any_op) -> !transform.any_op\n";
   }
 
-  // 2. Everything else: one vector along the innermost parallel loop, 1 elsewhere, reductions whole.
+  // 2. Everything else: one vector along the innermost parallel loop, 1 elsewhere. Reductions stay
+  //    whole when small (a softmax row, an lrn window); larger ones (the training gradients' sums)
+  //    are tiled with scf.for, to one vector along the op's last loop if it is a reduction and to 1
+  //    elsewhere, so that no vector is larger than a few registers.
   for (linalg::LinalgOp op : ops) {
-    if (claimed.contains(op))
+    if (claimed.contains(op) || !tileable(op))
       continue;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-    SmallVector<int64_t> tile(ranges.size(), 0);
+    SmallVector<int64_t> tile(ranges.size(), 0), reductionTile(ranges.size(), 0);
     bool inner = true;
+    int64_t reductionExtent = 1;
     for (int64_t l = static_cast<int64_t>(ranges.size()) - 1; l >= 0; --l) {
-      if (iterators[l] != utils::IteratorType::parallel)
+      if (iterators[l] != utils::IteratorType::parallel) {
+        reductionExtent *= ranges[l];
+        reductionTile[l] = l + 1 == static_cast<int64_t>(ranges.size()) ? fit(ranges[l], options.vectorWidth) : 1;
         continue;
+      }
       tile[l] = inner ? fit(ranges[l], options.vectorWidth) : 1;
       inner = false;
     }
-    if (inner)
-      continue; // no parallel loop: leave it whole
+    bool tileReductions = reductionExtent > 4 * options.vectorWidth;
+    if (inner && !tileReductions)
+      continue; // no parallel loop and a small reduction: leave it whole
     std::string id = "g" + std::to_string(next++);
     op->setAttr(kTag, StringAttr::get(op->getContext(), id));
     std::string h = w.match(id);
-    s << "    // " << op->getName().getStringRef().str() << "\n"
-      << "    " << w.fresh() << ", " << w.fresh() << " = transform.structured.tile_using_forall " << h
-      << " tile_sizes " << list(tile) << " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)\n";
+    s << "    // " << op->getName().getStringRef().str() << "\n";
+    if (!inner) {
+      std::string tiled = w.fresh();
+      s << "    " << tiled << ", " << w.fresh() << " = transform.structured.tile_using_forall " << h << " tile_sizes "
+        << list(tile) << " : (!transform.any_op) -> (!transform.any_op, !transform.any_op)\n";
+      h = tiled;
+    }
+    if (tileReductions)
+      w.tileUsingFor(h, reductionTile);
   }
 
   // 3. Vectorise, clean up, keep accumulators in registers, contractions to FMAs.
   s << R"(    %func = transform.structured.match ops{["func.func"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %func { transform.apply_patterns.canonicalization } : !transform.any_op
-    %vf = transform.structured.vectorize_children_and_apply_patterns %func : (!transform.any_op) -> !transform.any_op
+    %vf = transform.structured.vectorize_children_and_apply_patterns %func {vectorize_nd_extract} : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %vf {
       transform.apply_patterns.canonicalization
       transform.apply_patterns.tensor.fold_tensor_subset_ops_into_vector_transfers
       transform.apply_patterns.tensor.fold_tensor_empty
     } : !transform.any_op
     transform.apply_cse to %vf : !transform.any_op
-    %loops = transform.structured.match ops{["scf.for"]} in %vf : (!transform.any_op) -> !transform.any_op
+    %loops = transform.structured.match ops{["scf.for"]} in %root : (!transform.any_op) -> !transform.any_op
     transform.foreach %loops : !transform.any_op {
     ^bb0(%loop: !transform.any_op):
       transform.loop.hoist_loop_invariant_subsets %loop : !transform.any_op

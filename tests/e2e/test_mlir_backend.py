@@ -3,11 +3,13 @@ op the Halide backend runs at inference), the library against the reference inte
 weights, fresh random inputs, odd sizes, rel L2 <= 1e-5). The seed networks under this backend
 are tests/models/test_models.py --backend mlir."""
 import os
+import subprocess
 import sys
+import time
 
 import numpy as np
 
-from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir
+from kiln_testing import KILN, assert_close, fresh_seed, main, run_kiln, scratch_dir
 
 EXAMPLES = sys.argv[1]
 SEED = fresh_seed()
@@ -111,6 +113,66 @@ def test_pad_reshape():
     check_op("reshape_4d", [(2, 3, 5, 7)], ["r = reshape(in0) shape=7x5x3x2", "y = relu(r)"])
 
 
+RESNET_BLOCK = """input x: 2x64x32x32
+c1 = conv2d(x) filters=64 kernel=3 padding=1 activation=relu
+c2 = conv2d(c1) filters=64 kernel=3 padding=1
+s = add(c2, x)
+r = relu(s)
+p = max_pool2d(r) kernel=2 stride=2
+y = conv2d(p) filters=32 kernel=1
+output y
+"""
+
+
+def busy_threads(command):
+    """Runs `command` and returns how many of its threads used at least 50 ms of CPU, polling
+    /proc/<pid>/task/*/stat (utime + stime, in clock ticks) until it exits."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ticks = {}
+    while proc.poll() is None:
+        try:
+            for tid in os.listdir(f"/proc/{proc.pid}/task"):
+                with open(f"/proc/{proc.pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                ticks[tid] = max(ticks.get(tid, 0), int(fields[11]) + int(fields[12]))
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            pass  # the process or a thread ended between listing and reading
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({proc.returncode}):\n{out}{err}")
+    print(out.strip(), flush=True)
+    return sum(1 for t in ticks.values() if t >= 0.05 * os.sysconf("SC_CLK_TCK"))
+
+
+def test_threads():
+    """A ResNet block at 1 and 2 threads: both match the reference and each other bit for bit
+    (OpenMP's static schedule gives every tile the same code whatever the thread count); 2 threads
+    really run on two threads, 1 thread on one."""
+    work = scratch_dir()
+    model = os.path.join(work, "block.kiln")
+    with open(model, "w") as f:
+        f.write(RESNET_BLOCK)
+    x = os.path.join(work, "x.npy")
+    np.save(x, rng.standard_normal((2, 64, 32, 32)).astype(np.float32))
+    run_kiln("compile", model, "-o", work, "--name", "block", "--backend", "mlir", "--seed", SEED % 1000)
+    run_kiln("run", "--reference", model, "--seed", SEED % 1000, "-i", x, "-o", os.path.join(work, "ref.npy"))
+    reference = np.load(os.path.join(work, "ref.npy"))
+    library = os.path.join(work, "libblock.so")
+    outputs = {}
+    for threads in (1, 2):
+        out = os.path.join(work, f"t{threads}.npy")
+        run_kiln("run", library, "-i", x, "-o", out, "--threads", threads)
+        outputs[threads] = np.load(out)
+        assert_close(outputs[threads], reference, 1e-5, f"resnet block (mlir) at {threads} thread(s) vs reference")
+    assert np.array_equal(outputs[1], outputs[2]), "1 and 2 threads give different results"
+    for threads, expected in ((1, lambda n: n == 1), (2, lambda n: n >= 2)):
+        busy = busy_threads([KILN, "run", library, "-i", x, "--threads", str(threads),
+                             "--repeat", "200"])
+        print(f"--threads {threads}: {busy} thread(s) used >= 50 ms of CPU", flush=True)
+        assert expected(busy), f"--threads {threads} ran on {busy} busy thread(s)"
+
+
 main([test_lenet5_classic, test_lenet5_modern_batch3, test_convolutions, test_pooling, test_elementwise,
       test_dense_softmax_flatten_dropout_concat, test_conv_transpose, test_resize, test_lrn_log_softmax_global_max_pool,
-      test_pad_reshape])
+      test_pad_reshape, test_threads])

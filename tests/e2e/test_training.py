@@ -2,7 +2,9 @@
 weights and batches. Parameters (and batch-norm running statistics) after two steps must match
 PyTorch's to relative L2 1e-4, for every optimizer, on LeNet-5 and on a small residual block
 with batch norm (running statistics included); a save -> load -> continue run must repeat an uninterrupted one exactly; errors
-name the layer at fault."""
+name the layer at fault. Usage: test_training.py [EXAMPLES_DIR] [--backend halide|mlir] (the
+backend that compiles every library; ctest runs both)."""
+import argparse
 import json
 import os
 import re
@@ -16,7 +18,11 @@ import torch.nn.functional as F
 
 from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir, write_safetensors
 
-EXAMPLES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+_parser = argparse.ArgumentParser()
+_parser.add_argument("examples", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+_parser.add_argument("--backend", choices=["halide", "mlir"], default="halide")
+_args = _parser.parse_args()
+EXAMPLES, BACKEND = _args.examples, _args.backend
 BATCH = 4
 TOL = 1e-4
 LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 0.002, "adam": 0.003}
@@ -98,7 +104,7 @@ def losses_of(output):
 def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH):
     lib = os.path.join(work, name)
     run_kiln("compile", model, "-o", lib, "--name", name, "--batch", batch, "--weights", weights, "--train",
-             "--loss", loss, "--optimizer", optimizer, "--lr", LR[optimizer])
+             "--loss", loss, "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND)
     return os.path.join(lib, f"lib{name}.so")
 
 
@@ -142,7 +148,7 @@ def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy"
         l.backward()
         opt.step()
         torch_losses.append(l.item())
-    what = f"{type(net).__name__} {optimizer} {loss}"
+    what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
     for k, v in net.state_dict().items():
         if "num_batches" in k:
             continue
@@ -212,7 +218,8 @@ def test_dropout_trains():
     np.save(os.path.join(work, "x.npy"), x)
     np.save(os.path.join(work, "y.npy"), rng.integers(0, 4, 8).astype(np.int64))
     lib = os.path.join(work, "lib")
-    run_kiln("compile", model, "-o", lib, "--name", "drop", "--train", "--optimizer", "momentum", "--lr", 0.05)
+    run_kiln("compile", model, "-o", lib, "--name", "drop", "--train", "--optimizer", "momentum", "--lr", 0.05,
+             "--backend", BACKEND)
     args = ["train", os.path.join(lib, "libdrop.so"), "--x", os.path.join(work, "x.npy"), "--y",
             os.path.join(work, "y.npy"), "--epochs", 30]
     outputs = [run_kiln(*args, "--save", os.path.join(work, f"{run}.safetensors")) for run in "ab"]
@@ -227,7 +234,7 @@ def test_untrainable_layer_is_named():
     with open(model, "w") as f:
         f.write("input x: 2x4x5x5\nc = conv2d(x) filters=4 kernel=1\nnorm = lrn(c) size=3\nf = flatten(norm)\n"
                 "out = dense(f) units=3\noutput out\n")
-    proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", expect_ok=False)
+    proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", "--backend", BACKEND, expect_ok=False)
     assert "lrn.kiln:3:1" in proc.stderr and "'norm'" in proc.stderr, proc.stderr
     assert not os.path.exists(os.path.join(work, "out", "liblrn.so"))
 

@@ -1,8 +1,9 @@
-// The kiln command line: `kiln compile`, `kiln run`, `kiln inspect` and `kiln train`.
+// The kiln command line: `kiln compile`, `kiln run`, `kiln inspect`, `kiln train` and `kiln tune`.
 #include "compiler/analysis/InspectCommand.h"
 #include "compiler/driver/CompilePipeline.h"
 #include "compiler/driver/RunCommand.h"
 #include "compiler/driver/TrainCommand.h"
+#include "compiler/driver/TuneCommand.h"
 
 #include <CLI/CLI.hpp>
 
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
   std::string backend = "halide";
   compileCmd->add_option("--backend", backend, "halide (default) or mlir (linalg + transform-dialect schedule)")
       ->check(CLI::IsMember({"halide", "mlir"}));
+  compileCmd->add_option("--tuning", compile.tuningPath, "kiln tune records: tuned schedules per layer (halide backend)");
   compileCmd->add_flag("--train", compile.train, "also compile a training step (<N>_train_step, docs/training.md)");
   compileCmd->add_option("--loss", compile.training.loss, "with --train: softmax_cross_entropy (default) or mse")
       ->check(CLI::IsMember({"softmax_cross_entropy", "mse"}));
@@ -86,12 +88,30 @@ int main(int argc, char **argv) {
   inspectCmd->add_option("--batch", inspectBatch, "batch size replacing dimension 0 of every input")
       ->check(CLI::PositiveNumber);
   inspectCmd->add_option("--dot", inspect.dotPath, "also write the layer graph as Graphviz to this file");
+  inspectCmd->add_option("--tuning", inspect.tuningPath, "also print each conv/dense layer's schedule with these records");
+
+  TuneCommandOptions tune;
+  int64_t tuneBatch = 0;
+  CLI::App *tuneCmd = app.add_subcommand("tune", "measure schedules for each distinct layer, keep the best (docs/tuning.md)");
+  tuneCmd->add_option("model", tune.modelPath, "model file (.kiln or .onnx)")->required();
+  tuneCmd->add_option("--weights", tune.weightsPath, "safetensors parameters (default: embedded or seeded)");
+  tuneCmd->add_option("--batch", tuneBatch, "batch size replacing dimension 0 of every input")->check(CLI::PositiveNumber);
+  tuneCmd->add_option("--budget", tune.budget, "wall-clock time for the search: 90s, 5m, 1h (default 5m)");
+  tuneCmd->add_option("--threads", tune.threads, "Halide threads to time with (default: every core)")
+      ->check(CLI::PositiveNumber);
+  tuneCmd->add_option("-o,--output", tune.outputPath, "JSON-lines records, merged into (default tuning.json)");
+  tuneCmd->add_option("--seed", tune.seed, "seed of the search, the inputs and the default initialisation");
+  tuneCmd->add_flag("--refine", tune.refine, "also search layers whose record is complete");
 
   CLI11_PARSE(app, argc, argv);
 
   if (compileCmd->parsed()) {
     compile.emit = *parseEmitPhase(emit);
     compile.backend = backend == "mlir" ? Backend::MLIR : Backend::Halide;
+    if (!compile.tuningPath.empty() && (compile.backend == Backend::MLIR || compile.train)) {
+      std::fprintf(stderr, "kiln: error: --tuning applies to inference compiles with the halide backend\n");
+      return 1;
+    }
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);
@@ -103,6 +123,11 @@ int main(int argc, char **argv) {
       train.learningRate = trainLearningRate;
     train.shuffle = !noShuffle;
     return runTrain(train);
+  }
+  if (tuneCmd->parsed()) {
+    if (tuneBatch > 0)
+      tune.batch = tuneBatch;
+    return runTune(tune);
   }
   if (inspectCmd->parsed()) {
     if (inspectBatch > 0)

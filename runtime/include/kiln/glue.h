@@ -5,12 +5,15 @@
  * `<model>_glue.c`; the functions live in libkiln_runtime.a, whose objects Kiln links into
  * every model library (hidden there: a model's .so exports only `<model>_*`).
  *
- * Guarantees: no function here allocates, prints or aborts; all accept NULL where noted.
+ * Guarantees: nothing here prints or aborts; only the block cache allocates; all accept NULL
+ * where noted.
  */
 #ifndef KILN_GLUE_H
 #define KILN_GLUE_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,6 +63,46 @@ int kiln_threads_check(int requested, kiln_message *message);
 
 /* The count to hand to the backend for a context that asked for `requested` (already checked). */
 int kiln_threads_resolve(int requested);
+
+/* ---- Backend allocations --------------------------------------------------------------- */
+
+/* Heap blocks a context keeps between runs. A backend allocates its large intermediate
+ * buffers on every run; taking them from the C heap each time maps fresh pages and faults
+ * them in again, which costs as much as a convolution on some machines. A context instead
+ * keeps up to KILN_BLOCK_CACHE_SLOTS freed blocks and hands them out again. Thread-safe (a
+ * run's parallel tasks may allocate). Blocks are aligned to KILN_BLOCK_ALIGNMENT bytes. */
+#define KILN_BLOCK_CACHE_SLOTS 64
+#define KILN_BLOCK_ALIGNMENT 128
+
+typedef struct kiln_block_cache {
+  pthread_mutex_t lock;
+  int count;
+  void *blocks[KILN_BLOCK_CACHE_SLOTS];
+} kiln_block_cache;
+
+/* Every model context starts with these two members, in this order: the backend's
+ * user_context points to the first, and kiln_backend_blocks finds the second from it. */
+typedef struct kiln_backend_layout {
+  kiln_message error;
+  kiln_block_cache blocks;
+} kiln_backend_layout;
+
+/* Prepares an empty cache (returns KILN_OK, or KILN_ERROR_OUT_OF_MEMORY). */
+int kiln_block_cache_init(kiln_block_cache *cache);
+
+/* Frees every kept block and the cache's lock (no-op for NULL). */
+void kiln_block_cache_destroy(kiln_block_cache *cache);
+
+/* The cache of the context whose user_context is `user_context`, or NULL for NULL. */
+kiln_block_cache *kiln_backend_blocks(void *user_context);
+
+/* A block of at least `size` bytes: a kept one that fits (no more than twice the size), else
+ * a new one; NULL when out of memory. A NULL `cache` always allocates. */
+void *kiln_block_take(kiln_block_cache *cache, size_t size);
+
+/* Returns a block from kiln_block_take (NULL is ignored): kept when there is room, else freed.
+ * A NULL `cache` frees it. */
+void kiln_block_give(kiln_block_cache *cache, void *block);
 
 #ifdef __cplusplus
 }

@@ -14,16 +14,22 @@ ModelInterface bareModel() {
   return model;
 }
 
-TEST(BarePointerAbi, HeaderIsTheSameAsTheHalideStyle) {
+TEST(BarePointerAbi, HeaderIsTheHalideOnePlusLibompToLink) {
   ModelInterface halide = bareModel();
   halide.abi = BackendAbi::HalideBuffers;
-  EXPECT_EQ(generateHeader(bareModel()), generateHeader(halide));
+  std::string bare = generateHeader(bareModel());
+  size_t from = bare.find(" -L", bare.find("libbare.a")), to = bare.find(" -lpthread");
+  ASSERT_LT(from, to) << bare;
+  EXPECT_NE(bare.substr(from, to - from).find(" -lomp -Wl,-rpath,"), std::string::npos) << bare;
+  EXPECT_EQ(bare.erase(from, to - from), generateHeader(halide));
 }
 
 TEST(BarePointerAbi, GlueCallsTheBackendWithPointersAndNoHalide) {
   std::string glue = generateGlue(bareModel(), "fake_bare");
   EXPECT_NE(glue.find("extern int fake_bare(void *user_context, const float *, float *);"), std::string::npos) << glue;
   EXPECT_NE(glue.find("result = fake_bare(&ctx->error, inputs[0], outputs[0]);"), std::string::npos) << glue;
+  EXPECT_NE(glue.find("omp_set_num_threads(kiln_threads_resolve(ctx->threads));"), std::string::npos) << glue;
+  EXPECT_NE(glue.find("omp_set_num_threads(caller_threads);"), std::string::npos) << glue;
   EXPECT_EQ(glue.find("HalideRuntime.h"), std::string::npos) << glue;
   EXPECT_EQ(glue.find("halide_"), std::string::npos) << glue;
 }

@@ -64,6 +64,40 @@ TEST(HalideModels, ScheduleOptionsDoNotChangeResults) {
   expectScheduleIndependent(g, outputs, other, 1e-6);
 }
 
+TEST(HalideModels, TunedLayerSchedulesDoNotChangeResults) {
+  // Each conv and dense layer found by its signature gets knobs of its own (row blocks, odd pixel
+  // blocks, no unroll, channel blocks outermost, serial); the lowered model reports which layers
+  // were tuned.
+  std::vector<Graph::V> outputs;
+  Graph g = chain(outputs);
+  Parsed p = parse(g.text(outputs));
+  ASSERT_TRUE(p.fn);
+  std::string error;
+  auto plain = lowerToHalide(p.fn, g.weights, {}, error);
+  ASSERT_TRUE(mlir::succeeded(plain)) << error;
+  ASSERT_EQ(plain->layers.size(), 2u);
+  EXPECT_NE(plain->layers[0].signature.find("+relu"), std::string::npos) << plain->layers[0].signature;
+  HalideScheduleOptions tuned;
+  HalideStageSchedule conv;
+  conv.vectorWidth = 8;
+  conv.convChannelBlock = 16;
+  conv.convPixelBlock = 5;
+  conv.convRowBlock = 3;
+  conv.convReductionUnroll = 1;
+  conv.convChannelsOuter = true;
+  tuned.tuned[plain->layers[0].signature] = conv;
+  HalideStageSchedule dense;
+  dense.denseBlock = 16;
+  dense.parallel = false;
+  tuned.tuned[plain->layers[1].signature] = dense;
+  auto model = lowerToHalide(p.fn, g.weights, tuned, error);
+  ASSERT_TRUE(mlir::succeeded(model)) << error;
+  EXPECT_TRUE(model->layers[0].tuned && model->layers[1].tuned);
+  EXPECT_EQ(model->layers[0].schedule.convRowBlock, 3);
+  EXPECT_EQ(model->layers[0].schedule.convPixelBlock, 5);
+  expectScheduleIndependent(g, outputs, tuned, 1e-6);
+}
+
 TEST(HalideModels, AotObjectsAndStmt) {
   std::vector<Graph::V> outputs;
   Graph g = chain(outputs);

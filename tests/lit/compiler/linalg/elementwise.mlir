@@ -82,14 +82,15 @@ func.func @log_softmax(%x: tensor<2x10xf32>) -> tensor<2x10xf32> {
 
 // -----
 
-// Tests that lrn sums squares over a window of the zero-padded channels (2 before, 1 after for
-// size 4), then divides by (bias + alpha / size * sum) ^ beta.
-// CHECK: #[[WIN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 + d4, d2, d3)>
+// Tests that lrn sums squares over a window of the zero-padded channels (1 before, 2 after for
+// size 4), the window's taps being channel-shifted slices read by one elementwise generic, then
+// divides by (bias + alpha / size * sum) ^ beta.
 // CHECK-LABEL: func.func @lrn
-// CHECK: tensor.pad %arg0 low[0, 1, 0, 0] high[0, 2, 0, 0]
-// CHECK: linalg.generic {indexing_maps = [#[[WIN]], {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
-// CHECK: arith.mulf
-// CHECK: arith.addf
+// CHECK: %[[PAD:.*]] = tensor.pad %arg0 low[0, 1, 0, 0] high[0, 2, 0, 0]
+// CHECK: tensor.extract_slice %[[PAD]][0, 0, 0, 0] [1, 6, 3, 3] [1, 1, 1, 1]
+// CHECK: tensor.extract_slice %[[PAD]][0, 3, 0, 0] [1, 6, 3, 3] [1, 1, 1, 1]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-COUNT-4: arith.mulf
 // CHECK: math.powf
 // CHECK: arith.divf
 func.func @lrn(%x: tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32> {

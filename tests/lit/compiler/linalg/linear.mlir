@@ -19,11 +19,13 @@ func.func @conv_constant_filter(%x: tensor<1x2x7x7xf32>, %b: tensor<4xf32>) -> t
 
 // -----
 
-// Tests that a conv2d whose filter is not a constant stays NCHW/FCHW (no transposes).
+// Tests that a conv2d whose filter is not a constant becomes the same NHWC/HWCF conv, the filter
+// re-laid out by a linalg.transpose at run time (so the schedule register-tiles it too).
 // CHECK-LABEL: func.func @conv_runtime_filter
-// CHECK-NOT: linalg.transpose
 // CHECK: linalg.fill
-// CHECK: linalg.conv_2d_nchw_fchw {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+// CHECK: %[[X:.*]] = linalg.transpose ins(%arg0 : tensor<1x3x9x9xf32>) {{.*}} permutation = [0, 2, 3, 1]
+// CHECK: %[[W:.*]] = linalg.transpose ins(%arg1 : tensor<5x3x3x3xf32>) {{.*}} permutation = [2, 3, 1, 0]
+// CHECK: linalg.conv_2d_nhwc_hwcf {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%[[X]], %[[W]]
 func.func @conv_runtime_filter(%x: tensor<1x3x9x9xf32>, %w: tensor<5x3x3x3xf32>) -> tensor<1x5x5x5xf32> {
   %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
          dilations = array<i64: 2, 2>, groups = 1 : i64}
@@ -39,6 +41,21 @@ func.func @conv_runtime_filter(%x: tensor<1x3x9x9xf32>, %w: tensor<5x3x3x3xf32>)
 // CHECK: linalg.depthwise_conv_2d_nhwc_hwc
 func.func @conv_depthwise(%x: tensor<1x4x6x6xf32>) -> tensor<1x4x4x4xf32> {
   %w = arith.constant dense<2.0> : tensor<4x1x3x3xf32>
+  %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>, groups = 4 : i64}
+       : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
+  return %y : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Tests that a depthwise conv2d whose filter is not a constant uses the NHWC depthwise op too, the
+// filter transposed to HWCF and collapsed to HWC at run time.
+// CHECK-LABEL: func.func @conv_depthwise_runtime_filter
+// CHECK: %[[W:.*]] = linalg.transpose ins(%arg1 : tensor<4x1x3x3xf32>) {{.*}} permutation = [2, 3, 1, 0]
+// CHECK: %[[HWC:.*]] = tensor.collapse_shape %[[W]] {{\[}}[0], [1], [2, 3]] : tensor<3x3x1x4xf32> into tensor<3x3x4xf32>
+// CHECK: linalg.depthwise_conv_2d_nhwc_hwc {{.*}} ins(%{{.*}}, %[[HWC]]
+func.func @conv_depthwise_runtime_filter(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32> {
   %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
          dilations = array<i64: 1, 1>, groups = 4 : i64}
        : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
