@@ -4,7 +4,7 @@ optimizer step, same network, same batch, SGD with momentum, in one run.
 For each workload and thread count the two take turns for --rounds rounds of --runs/--rounds
 timed steps each (after a warm-up, in-process: Kiln through ctypes, PyTorch in this process);
 the table reports median milliseconds per step and the ratio Kiln/PyTorch (< 1: Kiln is faster).
-Usage: /usr/bin/python3 benchmarks/train_step.py [--threads 1,2] [--workloads lenet5_b64,resnet18_32_b8]"""
+Usage: /usr/bin/python3 benchmarks/train_step.py [--threads 1,2] [--workloads lenet5_b64,resnet18_32_b8] [--backends halide,mlir]"""
 import argparse
 import ctypes
 import os
@@ -33,16 +33,17 @@ LR, MOMENTUM = 0.01, 0.9
 class KilnStep:
     """A compiled training library and one batch, stepped through its C API."""
 
-    def __init__(self, name, module, shape, work, kiln):
+    def __init__(self, name, backend, module, shape, work, kiln):
         model = os.path.join(work, name + ".kiln")
         with open(model, "w") as f:
             f.write(kiln_text(module, shape))
         weights = os.path.join(work, name + ".safetensors")
         write_safetensors(weights, kiln_weights(module))
-        subprocess.run([kiln, "compile", model, "-o", work, "--name", name, "--weights", weights, "--train",
-                        "--optimizer", "momentum", "--momentum", str(MOMENTUM), "--lr", str(LR)],
+        out = os.path.join(work, backend)
+        subprocess.run([kiln, "compile", model, "-o", out, "--name", name, "--weights", weights, "--train",
+                        "--backend", backend, "--optimizer", "momentum", "--momentum", str(MOMENTUM), "--lr", str(LR)],
                        check=True, stdout=subprocess.DEVNULL)
-        self.lib = ctypes.CDLL(os.path.join(work, f"lib{name}.so"))
+        self.lib = ctypes.CDLL(os.path.join(out, f"lib{name}.so"))
         self.name = name
         self.ctx = ctypes.c_void_p()
         self.call("create", ctypes.byref(self.ctx))
@@ -82,17 +83,20 @@ def main():
     parser.add_argument("--kiln", default=os.path.join(HERE, "..", "build", "bin", "kiln"))
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--workloads", default=",".join(TRAINING))
+    parser.add_argument("--backends", default="halide,mlir", help="Kiln backends to compile each step with")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="kiln-train-bench-")
-    print(f"{'workload':16s} threads  kiln ms/step  torch ms/step  kiln/torch")
+    backends = args.backends.split(",")
+    print(f"{'workload':16s} threads  " + "".join(f"{b + ' ms/step':>16s}" for b in backends) + "  torch ms/step"
+          + "".join(f"{b + '/torch':>14s}" for b in backends))
     for name in args.workloads.split(","):
         network, batch = TRAINING[name]
         module, shape = make(network)
         shape = (batch,) + tuple(shape[1:])
         module.train()
-        kiln = KilnStep(name, module, shape, work, os.path.abspath(args.kiln))
+        steps = {b: KilnStep(name, b, module, shape, work, os.path.abspath(args.kiln)) for b in backends}
         rng = np.random.default_rng(0)
         x = rng.standard_normal(shape).astype(np.float32)
         classes = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
@@ -102,16 +106,19 @@ def main():
         xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
         for threads in map(int, args.threads.split(",")):
             torch.set_num_threads(threads)
-            kiln.set_threads(threads)
-            kiln.time(x, labels_f, 3)
+            for kiln in steps.values():
+                kiln.set_threads(threads)
+                kiln.time(x, labels_f, 3)
             torch_times(module, optimizer, xt, yt, 3)
-            k, t = [], []
+            k, t = {b: [] for b in steps}, []
             per_round = max(1, args.runs // args.rounds)
             for _ in range(args.rounds):
-                k += kiln.time(x, labels_f, per_round)
+                for b, kiln in steps.items():
+                    k[b] += kiln.time(x, labels_f, per_round)
                 t += torch_times(module, optimizer, xt, yt, per_round)
-            km, tm = statistics.median(k), statistics.median(t)
-            print(f"{name:16s} {threads:7d}  {km:12.2f}  {tm:13.2f}  {km / tm:10.2f}", flush=True)
+            km, tm = {b: statistics.median(v) for b, v in k.items()}, statistics.median(t)
+            print(f"{name:16s} {threads:7d}  " + "".join(f"{km[b]:16.2f}" for b in steps) + f"  {tm:13.2f}"
+                  + "".join(f"{km[b] / tm:14.2f}" for b in steps), flush=True)
 
 
 if __name__ == "__main__":
