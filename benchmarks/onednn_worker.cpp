@@ -20,8 +20,15 @@ int main(int argc, char **argv) {
     return 2;
   }
   long v[8];
-  for (int i = 0; i < 8; ++i)
-    v[i] = std::strtol(argv[i + 1], nullptr, 10);
+  for (int i = 0; i < 8; ++i) {
+    char *end = nullptr;
+    v[i] = std::strtol(argv[i + 1], &end, 10);
+    if (*end != '\0' || v[i] < (i == 7 ? 0 : 1)) {
+      std::fprintf(stderr, "onednn_worker: argument %d ('%s') must be a %s integer\n", i + 1, argv[i + 1],
+                   i == 7 ? "non-negative" : "positive");
+      return 2;
+    }
+  }
   const long N = v[0], C = v[1], H = v[2], W = v[3], F = v[4], K = v[5], S = v[6], P = v[7];
   const long OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
 
