@@ -338,6 +338,8 @@ int runCompile(CompileOptions options) {
 
   // 4. Lower to a Halide pipeline with the default schedule, or a layer's tuned one (--tuning).
   HalideScheduleOptions schedule;
+  if (options.winograd)
+    schedule.convAlgorithm = *options.winograd ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct;
   if (!options.tuningPath.empty() && failed(readTunedSchedules(options.tuningPath, schedule.tuned, error))) {
     llvm::errs() << error << "\n";
     return 1;

@@ -45,6 +45,8 @@ struct CompileOptions {
   AutodiffOptions training;    // with train: loss, optimizer and its constants
   float learningRate = 0.01f;  // with train: the context's initial learning rate
   std::string tuningPath;      // kiln tune records: tuned Halide schedules by layer signature
+  std::optional<bool> winograd; // --winograd on/off: Winograd F(2x2,3x3) for every conv it applies to,
+                                // or none; unset: where the layer's shape favours it
 };
 
 /// Runs the pipeline; reports errors on stderr and returns the process exit code.

@@ -218,16 +218,20 @@ static std::string boundaryName(AttrOf attrOf, const std::string &fallback) {
   return fallback;
 }
 
-static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
-                                    const HalideScheduleOptions &options, std::string &error) {
-  HalideModel model;
-  Block &body = fn.getBody().front();
-  // Room for each parameter twice (as stored and repacked), aligned.
+/// Floats of constant pool `fn` needs: room for each parameter twice (as stored and repacked), aligned.
+static int64_t constantCapacity(func::FuncOp fn) {
   int64_t constantFloats = 1;
-  for (Operation &op : body)
+  for (Operation &op : fn.getBody().front())
     if (auto param = dyn_cast<nn::ParamOp>(op))
       constantFloats += 2 * (HostTensor::numElements(shapeOf(param.getResult())) + 16);
-  LoweringState state(weights, std::min<int64_t>(constantFloats, std::numeric_limits<int>::max()));
+  return std::min<int64_t>(constantFloats, std::numeric_limits<int>::max());
+}
+
+/// Lowers every op of `fn` into `state`, filling `model`'s inputs and outputs (not its layers,
+/// schedule or pipeline) and `outputs`.
+static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel &model,
+                              std::vector<Halide::Func> &outputs, std::string &error) {
+  Block &body = fn.getBody().front();
 
   // Inputs: ImageParam in_i with Halide dims reversed, constrained to the static shape.
   for (BlockArgument arg : body.getArguments()) {
@@ -266,7 +270,6 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
       state.uses[lookThroughDropout(operand)]++;
   }
 
-  std::vector<Halide::Func> outputs;
   for (Operation &op : body) {
     LogicalResult result = success();
     bool handled = true;
@@ -357,7 +360,8 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
       auto bound = state.values.find(op.getResult(0));
       if (bound != state.values.end() && bound->second.stage >= 0) {
         Stage &stage = state.stages[bound->second.stage];
-        if ((stage.kind == StageKind::Conv || stage.kind == StageKind::Dense) && stage.ops.empty()) {
+        if ((stage.kind == StageKind::Conv || stage.kind == StageKind::WinogradConv || stage.kind == StageKind::Dense) &&
+            stage.ops.empty()) {
           stage.ops.push_back(&op);
           stage.name = layerName(&op);
           stage.signature = opSignature(&op);
@@ -376,10 +380,50 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     error = "@" + fn.getName().str() + " returns nothing";
     return failure();
   }
-  state.finishConstants();
-  scheduleStages(state.stages, options, model.layers);
-  model.pipeline = Halide::Pipeline(outputs);
-  return model;
+  return success();
+}
+
+/// Records in `chosen` the conv algorithm of each layer whose schedule asks for another one than
+/// its conv was lowered with; returns whether there was any.
+static bool chooseAlgorithms(const std::vector<HalideLayer> &layers, const HalideScheduleOptions &options,
+                             llvm::DenseMap<Operation *, ConvAlgorithm> &chosen) {
+  bool changed = false;
+  for (const HalideLayer &layer : layers) {
+    if (layer.kind != HalideLayer::Kind::Conv)
+      continue;
+    auto found = chosen.find(layer.ops.front());
+    ConvAlgorithm lowered =
+        found != chosen.end()
+            ? found->second
+            : effectiveConv(layer.extents, layer.reduction, layer.winogradCapable, options).convAlgorithm;
+    if (lowered != layer.schedule.convAlgorithm) {
+      chosen[layer.ops.front()] = layer.schedule.convAlgorithm;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/// Lowers and schedules `fn`. A conv's algorithm is decided when it is lowered, before the ops
+/// fused into it (and so its layer's signature, the key of tuned schedules) are known: when a
+/// tuned schedule asks for the other algorithm, the function is lowered once more with it.
+static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
+                                    const HalideScheduleOptions &options, std::string &error) {
+  llvm::DenseMap<Operation *, ConvAlgorithm> chosen;
+  for (;;) {
+    LoweringState state(weights, options, chosen, constantCapacity(fn));
+    HalideModel model;
+    std::vector<Halide::Func> outputs;
+    if (failed(lowerOps(fn, state, model, outputs, error)))
+      return failure();
+    state.finishConstants();
+    model.layers = describeLayers(state.stages, options);
+    if (chooseAlgorithms(model.layers, options, chosen))
+      continue;
+    scheduleStages(state.stages, model.layers, options);
+    model.pipeline = Halide::Pipeline(outputs);
+    return model;
+  }
 }
 
 /// Runs `body`, turning any Halide (or other C++) exception into `error`.

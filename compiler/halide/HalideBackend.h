@@ -19,10 +19,18 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kiln {
+
+/// How a conv layer computes its outputs.
+enum class ConvAlgorithm {
+  Auto,     ///< Winograd where it applies and the layer's shape favours it (Schedule.cpp), else direct
+  Direct,   ///< the register-tiled direct loop nest
+  Winograd, ///< Winograd F(2x2, 3x3): 3x3 stride-1 convs with weights known at compile time
+};
 
 /// The knobs of the CPU schedule of one stage (compiler/halide/Schedule.cpp). Every value is a
 /// hint: the schedule clamps it to the stage's shape (effectiveSchedule), so any positive values
@@ -33,8 +41,13 @@ struct HalideStageSchedule {
   int convPixelBlock = 14;     ///< output pixels along W per conv register tile.
   int convRowBlock = 1;        ///< output rows per conv register tile.
   int convReductionUnroll = 4; ///< input channels unrolled in the conv's inner loop.
-  bool convChannelsOuter = false; ///< conv loops over channel blocks outermost (one block's weights
-                                  ///< stay in cache over all rows; parallel over blocks), else rows.
+  /// Conv loops over channel blocks outermost (one block's weights stay in cache over all rows;
+  /// parallel over blocks), else over rows. Unset: channel blocks outermost when the weights are
+  /// larger than the L2 cache and than the input (Schedule.cpp).
+  std::optional<bool> convChannelsOuter;
+  /// Conv only. Winograd reuses the knobs above for its batched products: a register tile of
+  /// (channel block x pixel block) tiles of 2x2 outputs; row block = rows of tiles per task.
+  ConvAlgorithm convAlgorithm = ConvAlgorithm::Auto;
   int denseBlock = 64;         ///< output features per dense tile.
   bool parallel = true;        ///< parallel over the outer dimensions (rows x batch, or feature tiles).
   int64_t parallelMinElements = 4096; ///< stages smaller than this stay serial.
@@ -61,6 +74,7 @@ struct HalideLayer {
   std::vector<int64_t> extents;       ///< output extents in argument order: conv (c, x, y, n), dense (m, n)
   std::vector<int64_t> reduction;     ///< reduction extents: conv (ci, kx, ky), dense (k)
   HalideStageSchedule schedule;       ///< the knobs as applied (effectiveSchedule)
+  bool winogradCapable = false;       ///< conv: Winograd applies (3x3, stride 1, constant weights, ...)
   bool tuned = false;                 ///< whether they came from HalideScheduleOptions::tuned
 
   /// Multiply-adds times 2 (the bias and epilogue not counted).
@@ -69,7 +83,8 @@ struct HalideLayer {
 
 /// What the schedule of `layer` does with `requested`: each knob clamped to the layer's shape,
 /// knobs that do not apply to its kind left at their defaults, `parallel` false when the layer is
-/// below its threshold. Two requests with the same effective schedule give the same code.
+/// below its threshold, the conv algorithm resolved (never Auto; Direct unless winogradCapable).
+/// Two requests with the same effective schedule give the same code.
 HalideStageSchedule effectiveSchedule(const HalideLayer &layer, const HalideStageSchedule &requested);
 
 /// A lowered model: the pipeline plus what is needed to bind its inputs and outputs.

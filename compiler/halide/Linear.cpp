@@ -1,4 +1,5 @@
-// Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups),
+// Lowering of the nn ops that multiply by weights: conv2d (any stride, padding, dilation, groups;
+// the convs whose layer gets the Winograd algorithm go to Winograd.cpp),
 // conv_transpose2d (as a gather: each output reads the input cells whose taps land on it, visiting
 // only the taps that can land when the dilation is 1, or only the input cells when there are fewer;
 // it is also conv2d's input gradient) and dense.
@@ -14,8 +15,7 @@ using namespace mlir;
 
 namespace kiln::halide {
 
-/// The bias read at output channel `c`, or 0 when `value` is null.
-static FailureOr<Halide::Expr> biasAt(Value value, Halide::Expr c, LoweringState &state, std::string &error) {
+FailureOr<Halide::Expr> biasAt(Value value, Halide::Expr c, LoweringState &state, std::string &error) {
   if (!value)
     return Halide::Expr(0.0f);
   auto bias = state.tensor(value, error);
@@ -61,11 +61,8 @@ static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &e
   return func;
 }
 
-/// A root copy of `input` (the tensor of `value`) that is zero outside it, indexed in unpadded
-/// coordinates; one per value serves every convolution reading it (a conv and its filter gradient).
-/// `extents` is the region the first reader needs (a schedule hint: bounds inference decides).
-static Halide::Func zeroPaddedCopy(LoweringState &state, Value value, const TensorRef &input,
-                                   const std::vector<int64_t> &extents) {
+Halide::Func zeroPaddedCopy(LoweringState &state, Value value, const TensorRef &input,
+                            const std::vector<int64_t> &extents) {
   auto found = state.convInputs.find(value);
   if (found != state.convInputs.end())
     return found->second;
@@ -107,6 +104,18 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   std::vector<int64_t> outShape(outType.getShape().begin(), outType.getShape().end());
 
+  // The algorithm: the one chosen for this conv's layer (a tuned schedule), else the options'
+  // resolved for its shape.
+  const bool winograd = winogradCapable(operation, state);
+  if (winograd) {
+    auto chosen = state.chosenAlgorithms.find(operation);
+    ConvAlgorithm algorithm = chosen != state.chosenAlgorithms.end()
+                                  ? chosen->second
+                                  : effectiveConv(storageExtents(outShape), {Cg, KW, KH}, true, state.options).convAlgorithm;
+    if (algorithm == ConvAlgorithm::Winograd)
+      return lowerWinogradConv(operation, state, error);
+  }
+
   // Filter repacked to (f, ci, kx, ky), f innermost.
   auto filter = packed(
       op.getFilter(), {F, Cg, KW, KH}, [](const auto &a) { return std::decay_t<decltype(a)>{a[0], a[1], a[3], a[2]}; },
@@ -135,6 +144,7 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   TensorRef ref = state.addStage(StageKind::Conv, out, outShape);
   state.stages[ref.stage].accumulator = acc;
   state.stages[ref.stage].rdom = r;
+  state.stages[ref.stage].winogradCapable = winograd;
   state.values[op.getResult()] = ref;
   return success();
 }

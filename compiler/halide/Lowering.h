@@ -44,6 +44,7 @@ struct TensorRef {
 /// What kind of loop nest a materialised Func gets.
 enum class StageKind {
   Conv,         ///< output = epilogue(accumulator); accumulator register-tiled inside output tiles
+  WinogradConv, ///< output = epilogue(output transform of `product`); Winograd.cpp
   FilterGrad,   ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
   Dense,        ///< same with a [M, N] accumulator
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
@@ -57,7 +58,12 @@ struct Stage {
   Halide::Func output;          ///< computed at root; fused elementwise consumers replace it
   std::vector<int64_t> extents; ///< extents of output's arguments (argument order)
   Halide::Func accumulator;     ///< Conv/FilterGrad/Dense: pure init + one update over `rdom`
-  Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k)
+                                ///< WinogradConv: the batched products (co, a, b, tx, ty, n) over `rdom`
+  Halide::RDom rdom;            ///< Conv: (ci, kx, ky); FilterGrad: (ow, oh, n); Dense, RowReduction: (k);
+                                ///< WinogradConv: (ci)
+  Halide::Func transformedInput; ///< WinogradConv: V(ci, a, b, tx, ty, n), the input tiles transformed
+  Halide::Func product;          ///< WinogradConv: the accumulator stored per row of tiles (read 9x)
+  bool winogradCapable = false;  ///< Conv/WinogradConv: Winograd applies to this conv (winogradCapable)
   Halide::Func source;          ///< ToInterface: the tensor in the internal layout
   std::string name;             ///< Conv/Dense: the layer name of the op (HalideLayer::name)
   std::string signature;        ///< Conv/Dense: HalideLayer::signature, grown as ops are fused
@@ -77,6 +83,10 @@ struct RowStatistics {
 /// Everything the op lowerings read and write.
 struct LoweringState {
   const WeightStore &weights;
+  const HalideScheduleOptions &options;
+  /// Conv algorithms decided from the layers' tuned schedules (keyed by the conv op); other convs
+  /// resolve options.convAlgorithm from their own shape (convAlgorithmFor).
+  const llvm::DenseMap<mlir::Operation *, ConvAlgorithm> &chosenAlgorithms;
   std::vector<Stage> stages;
   llvm::DenseMap<mlir::Value, TensorRef> values;
   llvm::DenseMap<mlir::Value, int> uses; ///< consumers of each value (dropout looked through)
@@ -93,8 +103,10 @@ struct LoweringState {
   int64_t constantPoolUsed = 0;
 
   /// `constantCapacity`: floats the pool may hold; constants beyond it get buffers of their own.
-  LoweringState(const WeightStore &weights, int64_t constantCapacity)
-      : weights(weights), constantPool(static_cast<int>(constantCapacity), "constants") {}
+  LoweringState(const WeightStore &weights, const HalideScheduleOptions &options,
+                const llvm::DenseMap<mlir::Operation *, ConvAlgorithm> &chosenAlgorithms, int64_t constantCapacity)
+      : weights(weights), options(options), chosenAlgorithms(chosenAlgorithms),
+        constantPool(static_cast<int>(constantCapacity), "constants") {}
 
   std::string freshName(const std::string &base) { return base + "_" + std::to_string(counter++); }
   /// The tensor for an operand (an nn.param reads the constant pool). Fails with `error` set.
@@ -135,6 +147,27 @@ ChannelStatistics batchStatisticsOf(LoweringState &state, mlir::Value value, con
 /// Sum of `value(args)` over all of `shape`, as a Func of no arguments.
 Halide::Func totalSum(LoweringState &state, const std::string &name, const Halide::Func &value,
                       const std::vector<int64_t> &shape);
+
+/// Linear.cpp: a root copy of `input` (the tensor of `value`) that is zero outside it, indexed in
+/// unpadded coordinates; one per value serves every convolution reading it. `extents` is the region
+/// the first reader needs (a schedule hint: bounds inference decides).
+Halide::Func zeroPaddedCopy(LoweringState &state, mlir::Value value, const TensorRef &input,
+                            const std::vector<int64_t> &extents);
+/// Linear.cpp: the bias read at output channel `c`, or 0 when `value` is null.
+mlir::FailureOr<Halide::Expr> biasAt(mlir::Value value, Halide::Expr c, LoweringState &state, std::string &error);
+
+/// Winograd.cpp: whether Winograd F(2x2, 3x3) can compute conv2d `op`: a 3x3 kernel, stride 1,
+/// dilation 1, one group, constant weights, at least 8 input and output channels, an output of at
+/// least 2x2.
+bool winogradCapable(mlir::Operation *op, LoweringState &state);
+/// Winograd.cpp: conv2d `op` as Winograd F(2x2, 3x3) (a WinogradConv stage). The weights are
+/// transformed on the host.
+mlir::LogicalResult lowerWinogradConv(mlir::Operation *op, LoweringState &state, std::string &error);
+
+/// Schedule.cpp: the knobs a conv stage applies: (c, x, y, n) = `extents`, reduction (ci, kx, ky)
+/// = `reduction`, `winograd`: whether Winograd can compute it.
+HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, const std::vector<int64_t> &reduction,
+                                  bool winograd, const HalideStageSchedule &requested);
 
 /// Linear.cpp: what a convolution with these attributes reads of `input` (the tensor of `value`;
 /// output shape `outShape`, kernel KH x KW): the input itself, or a root copy that is zero outside
@@ -211,10 +244,14 @@ std::string opSignature(mlir::Operation *op);
 /// LayerSignature.cpp: the layer name (NameLoc) of `op`, else its op name.
 std::string layerName(mlir::Operation *op);
 
-/// Applies the CPU schedule to every stage (Schedule.cpp): the knobs of `options`, or a layer's
-/// tuned ones; appends the conv and dense stages to `layers` with the knobs each got.
-void scheduleStages(std::vector<Stage> &stages, const HalideScheduleOptions &options,
-                    std::vector<HalideLayer> &layers);
+/// Schedule.cpp: the conv and dense stages of `stages` (those with a signature), in order, each
+/// with the knobs it gets: its tuned ones from `options`, else those of `options`.
+std::vector<HalideLayer> describeLayers(const std::vector<Stage> &stages, const HalideScheduleOptions &options);
+
+/// Applies the CPU schedule to every stage (Schedule.cpp): the knobs of `layers` (describeLayers)
+/// to the conv and dense stages, those of `options` to the rest.
+void scheduleStages(std::vector<Stage> &stages, const std::vector<HalideLayer> &layers,
+                    const HalideScheduleOptions &options);
 
 } // namespace kiln::halide
 

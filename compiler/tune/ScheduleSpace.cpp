@@ -44,7 +44,8 @@ int ScheduleSpace::registersNeeded(const HalideStageSchedule &s, HalideLayer::Ki
     return 2 * vectors + 1;
   }
   int vectors = std::max(1, s.convChannelBlock / s.vectorWidth);
-  return vectors * s.convPixelBlock * s.convRowBlock + vectors + 1;
+  const int rows = s.convAlgorithm == ConvAlgorithm::Winograd ? 1 : s.convRowBlock; // Winograd: rows per task
+  return vectors * s.convPixelBlock * rows + vectors + 1;
 }
 
 bool ScheduleSpace::contains(const HalideStageSchedule &s, HalideLayer::Kind kind) const {
@@ -93,15 +94,21 @@ HalideStageSchedule ScheduleSpace::mutate(const HalideStageSchedule &parent, Hal
     HalideStageSchedule child = parent;
     int changes = 1 + static_cast<int>(rng() % 2);
     for (int k = 0; k < changes; ++k) {
-      // Two extra slots: parallel on/off, and (conv) the loop order of channel blocks.
-      size_t which = rng() % (knobs.size() + 2);
+      // Three extra slots: parallel on/off and, for convs, the loop order of channel blocks and
+      // the algorithm (Auto moves to either).
+      size_t which = rng() % (knobs.size() + 3);
       if (which == knobs.size()) {
         child.parallel = !child.parallel;
         continue;
       }
       if (which > knobs.size()) {
-        if (kind == HalideLayer::Kind::Conv)
-          child.convChannelsOuter = !child.convChannelsOuter;
+        if (kind == HalideLayer::Kind::Conv && which == knobs.size() + 1)
+          child.convChannelsOuter = !child.convChannelsOuter.value_or(false);
+        else if (kind == HalideLayer::Kind::Conv)
+          child.convAlgorithm = child.convAlgorithm == ConvAlgorithm::Winograd ||
+                                        (child.convAlgorithm == ConvAlgorithm::Auto && rng() % 2)
+                                    ? ConvAlgorithm::Direct
+                                    : ConvAlgorithm::Winograd;
         continue;
       }
       auto [field, valuesOf] = knobs[which];
@@ -130,6 +137,8 @@ HalideStageSchedule ScheduleSpace::crossover(const HalideStageSchedule &a, const
     child.parallel = b.parallel;
   if (rng() % 2)
     child.convChannelsOuter = b.convChannelsOuter;
+  if (rng() % 2)
+    child.convAlgorithm = b.convAlgorithm;
   return contains(child, kind) ? child : a;
 }
 
@@ -137,7 +146,8 @@ std::string formatSchedule(HalideLayer::Kind kind, const HalideStageSchedule &s)
   std::string text = kind == HalideLayer::Kind::Conv
                          ? "c" + std::to_string(s.convChannelBlock) + " x" + std::to_string(s.convPixelBlock) + " y" +
                                std::to_string(s.convRowBlock) + " r" + std::to_string(s.convReductionUnroll) +
-                               (s.convChannelsOuter ? " co" : "")
+                               (s.convChannelsOuter.value_or(false) ? " co" : "") +
+                               (s.convAlgorithm == ConvAlgorithm::Winograd ? " wino" : "")
                          : "m" + std::to_string(s.denseBlock);
   return text + " v" + std::to_string(s.vectorWidth) + (s.parallel ? " par" : " ser");
 }
@@ -148,13 +158,24 @@ double predictedCost(const HalideLayer &layer, const HalideStageSchedule &s, int
   int64_t parallelUnits = 1;
   if (layer.kind == HalideLayer::Kind::Conv) {
     const int64_t C = layer.extents[0], OW = layer.extents[1], OH = layer.extents[2], N = layer.extents[3];
+    const bool winograd = s.convAlgorithm == ConvAlgorithm::Winograd;
     if (C >= 4) {
+      const int rows = winograd ? 1 : s.convRowBlock; // Winograd's row block is rows of tiles per task
       const int vectors = std::max(1, s.convChannelBlock / s.vectorWidth);
-      const int accumulators = vectors * s.convPixelBlock * s.convRowBlock;
-      cost *= overhang(C, s.convChannelBlock) * overhang(OW, s.convPixelBlock) * overhang(OH, s.convRowBlock);
+      const int accumulators = vectors * s.convPixelBlock * rows;
+      if (winograd) {
+        // Per output and input channel, 4 multiply-adds instead of 9, plus the transforms (per
+        // output: the input tile's 8 adds per input channel shared by every filter, 6 adds for the
+        // output) counted double as they stream through memory; pixels and rows in 2x2 tiles.
+        const double Ci = static_cast<double>(layer.reduction[0]);
+        cost *= (4 * Ci + 2 * (8 * Ci / C + 6)) / (9 * Ci);
+        cost *= overhang(C, s.convChannelBlock) * overhang((OW + 1) / 2, s.convPixelBlock) * overhang(OH, 2);
+      } else {
+        cost *= overhang(C, s.convChannelBlock) * overhang(OW, s.convPixelBlock) * overhang(OH, s.convRowBlock);
+      }
       // Loads and broadcasts per FMA above one leave the FMA ports idle; fewer than 8 independent
       // accumulators cannot hide the FMA latency (4 cycles, 2 ports).
-      cost *= std::max(1.0, static_cast<double>(vectors + s.convPixelBlock * s.convRowBlock) / accumulators);
+      cost *= std::max(1.0, static_cast<double>(vectors + s.convPixelBlock * rows) / accumulators);
       cost *= std::max(1.0, 8.0 / accumulators);
       if (ScheduleSpace::registersNeeded(s, layer.kind) > 32)
         cost *= 3.0; // spills
@@ -163,11 +184,14 @@ double predictedCost(const HalideLayer &layer, const HalideStageSchedule &s, int
       // from further out.
       const int64_t weightBytes = 4 * C * layer.reduction[0] * layer.reduction[1] * layer.reduction[2];
       const int64_t inputBytes = 4 * layer.reduction[0] * OW * OH; // about: input channels x output plane
-      const int64_t reread = s.convChannelsOuter ? inputBytes : weightBytes;
+      const int64_t reread = s.convChannelsOuter.value_or(false) ? inputBytes : weightBytes;
       if (reread > (int64_t(1) << 20))
         cost *= 1.5;
-      parallelUnits = s.convChannelsOuter ? ((C + s.convChannelBlock - 1) / s.convChannelBlock) * N
-                                          : ((OH + s.convRowBlock - 1) / s.convRowBlock) * N;
+      if (winograd)
+        parallelUnits = ((OH + 2 * s.convRowBlock - 1) / (2 * s.convRowBlock)) * N;
+      else
+        parallelUnits = s.convChannelsOuter.value_or(false) ? ((C + s.convChannelBlock - 1) / s.convChannelBlock) * N
+                                            : ((OH + s.convRowBlock - 1) / s.convRowBlock) * N;
     } else {
       cost *= overhang(OW, s.vectorWidth);
       parallelUnits = OH * N;

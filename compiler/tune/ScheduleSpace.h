@@ -28,9 +28,9 @@ struct ScheduleSpace {
   /// vector width, and the register tile of `kind` fits the registers (registersNeeded).
   bool contains(const HalideStageSchedule &s, HalideLayer::Kind kind) const;
 
-  /// Registers the innermost loop of `kind` keeps live: conv, (channel vectors x pixels x rows)
-  /// accumulators + one weight register per channel vector + one broadcast input; dense, one
-  /// accumulator and one weight register per feature vector + the broadcast input.
+  /// Registers the innermost loop of `kind` keeps live: conv, (channel vectors x pixels x rows,
+  /// one row for Winograd) accumulators + one weight register per channel vector + one broadcast
+  /// input; dense, one accumulator and one weight register per feature vector + the broadcast input.
   static int registersNeeded(const HalideStageSchedule &s, HalideLayer::Kind kind);
 
   /// `parent` with one or two of the knobs that matter for `kind` moved to a neighbouring value
@@ -48,7 +48,7 @@ struct ScheduleSpace {
 
 /// The knobs that matter for `kind`, short: conv "c32 x14 y1 r4 v16 par", dense "m64 v16 par"
 /// (channel block, pixel block, row block, reduction unroll, " co" when channel blocks are the
-/// outer loop, vector width, parallel or "ser").
+/// outer loop, " wino" for Winograd, vector width, parallel or "ser").
 std::string formatSchedule(HalideLayer::Kind kind, const HalideStageSchedule &s);
 
 /// Predicted time of `layer` under the effective schedule `s`, in arbitrary units (only the order

@@ -33,7 +33,8 @@ std::string formatRecord(const TuningRecord &r) {
   nlohmann::ordered_json schedule = nlohmann::ordered_json::object();
   for (const Knob &knob : kIntKnobs)
     schedule[knob.key] = r.schedule.*knob.field;
-  schedule["conv_channels_outer"] = r.schedule.convChannelsOuter;
+  schedule["conv_channels_outer"] = r.schedule.convChannelsOuter.value_or(false);
+  schedule["conv_algorithm"] = r.schedule.convAlgorithm == ConvAlgorithm::Winograd ? "winograd" : "direct";
   schedule["parallel"] = r.schedule.parallel;
   schedule["parallel_min_elements"] = r.schedule.parallelMinElements;
   nlohmann::ordered_json line = nlohmann::ordered_json::object();
@@ -99,6 +100,13 @@ LogicalResult parseRecord(const std::string &text, TuningRecord &r, std::string 
     return failure();
   r.schedule.parallel = parallel->get<bool>();
   r.schedule.convChannelsOuter = schedule->value("conv_channels_outer", false); // absent in older records
+  // Absent in older records, which were measured with the direct conv.
+  const std::string algorithm = schedule->value("conv_algorithm", std::string("direct"));
+  if (algorithm != "direct" && algorithm != "winograd") {
+    error = "schedule's \"conv_algorithm\" must be \"direct\" or \"winograd\"";
+    return failure();
+  }
+  r.schedule.convAlgorithm = algorithm == "winograd" ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct;
   r.schedule.parallelMinElements = threshold->get<int64_t>();
   r.trials = line.value("trials", 0);
   r.threads = line.value("threads", 0);

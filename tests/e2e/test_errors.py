@@ -31,6 +31,15 @@ def test_malformed_text_names_line_and_column_and_writes_nothing():
     assert not os.path.exists(out), "a failed compile created the output directory"
 
 
+def test_halide_only_options_are_refused_with_mlir_and_train():
+    work = scratch_dir()
+    for extra in (["--backend", "mlir"], ["--train"]):
+        out = os.path.join(work, "out")
+        proc = run_kiln("compile", LENET, "-o", out, "--winograd", "on", *extra, expect_ok=False)
+        expect_message(proc, "--winograd applies to inference compiles with the halide backend")
+        assert not os.path.exists(out), "a refused compile created the output directory"
+
+
 def test_unknown_extension():
     work = scratch_dir()
     proc = run_kiln("compile", write(os.path.join(work, "m.txt"), "x"), "-o", os.path.join(work, "o"), expect_ok=False)

@@ -16,8 +16,9 @@ def randn(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def check(name, input_shapes, layer_lines, params, torch_fn):
-    """Writes a one-layer model, runs reference and library, compares both with torch_fn(*inputs)."""
+def check(name, input_shapes, layer_lines, params, torch_fn, compile_args=()):
+    """Writes a one-layer model, runs reference and library (compiled with compile_args), compares
+    both with torch_fn(*inputs)."""
     work = scratch_dir()
     inputs = {f"in{i}": randn(*s) for i, s in enumerate(input_shapes)}
     lines = [f"input {n}: {'x'.join(map(str, a.shape))}" for n, a in inputs.items()]
@@ -36,7 +37,7 @@ def check(name, input_shapes, layer_lines, params, torch_fn):
 
     run_kiln("run", "--reference", model, "--weights", weights, *bindings, "-o", os.path.join(work, "ref.npy"))
     assert_close(np.load(os.path.join(work, "ref.npy")), expected, 1e-5, f"{name} reference vs PyTorch")
-    run_kiln("compile", model, "-o", work, "--name", "op", "--weights", weights)
+    run_kiln("compile", model, "-o", work, "--name", "op", "--weights", weights, *compile_args)
     run_kiln("run", os.path.join(work, "libop.so"), *bindings, "-o", os.path.join(work, "lib.npy"))
     assert_close(np.load(os.path.join(work, "lib.npy")), expected, 1e-5, f"{name} library vs PyTorch")
 
@@ -50,6 +51,14 @@ def test_conv_stride2_asymmetric_padding_batch2():
     check("conv_s2", [(2, 3, 11, 13)], ["y = conv2d(in0) filters=5 kernel=3 stride=2 padding=1,0,2,1"],
           {"y.weight": w, "y.bias": b},
           lambda x: F.conv2d(F.pad(x, (0, 1, 1, 2)), t(w), t(b), stride=2))
+
+
+def test_conv3x3_winograd_on_and_off_odd_batch2():
+    w, b = randn(24, 16, 3, 3), randn(24)
+    for mode in ("on", "off"):
+        check(f"conv_winograd_{mode}", [(2, 16, 13, 11)], ["y = conv2d(in0) filters=24 kernel=3 padding=1,0,1,1"],
+              {"y.weight": w, "y.bias": b},
+              lambda x: F.conv2d(F.pad(x, (0, 1, 1, 1)), t(w), t(b)), compile_args=("--winograd", mode))
 
 
 def test_conv_dilation2_groups2_rect_kernel():

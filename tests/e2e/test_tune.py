@@ -19,7 +19,7 @@ MODEL = os.path.join(WORK, "small.kiln")
 RECORDS = os.path.join(WORK, "tuning.json")
 KEYS = {"signature", "target", "schedule", "best_ms", "default_ms", "speedup", "trials", "threads", "complete", "layers"}
 KNOBS = {"vector_width", "conv_channel_block", "conv_pixel_block", "conv_row_block", "conv_reduction_unroll",
-         "conv_channels_outer",
+         "conv_channels_outer", "conv_algorithm",
          "dense_block", "parallel", "parallel_min_elements"}
 SIGNATURES = 4  # c1; c2 and c3 (the same); c4; out
 

@@ -33,6 +33,10 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--backend", backend, "halide (default) or mlir (linalg + transform-dialect schedule)")
       ->check(CLI::IsMember({"halide", "mlir"}));
   compileCmd->add_option("--tuning", compile.tuningPath, "kiln tune records: tuned schedules per layer (halide backend)");
+  std::string winograd = "auto";
+  compileCmd->add_option("--winograd", winograd, "auto (default: where the layer's shape favours it), on or off: "
+                                                  "Winograd F(2x2,3x3) for 3x3 stride-1 convs (halide backend)")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   compileCmd->add_flag("--train", compile.train, "also compile a training step (<N>_train_step, docs/training.md)");
   compileCmd->add_option("--loss", compile.training.loss, "with --train: softmax_cross_entropy (default) or mse")
       ->check(CLI::IsMember({"softmax_cross_entropy", "mse"}));
@@ -108,10 +112,14 @@ int main(int argc, char **argv) {
   if (compileCmd->parsed()) {
     compile.emit = *parseEmitPhase(emit);
     compile.backend = backend == "mlir" ? Backend::MLIR : Backend::Halide;
-    if (!compile.tuningPath.empty() && (compile.backend == Backend::MLIR || compile.train)) {
-      std::fprintf(stderr, "kiln: error: --tuning applies to inference compiles with the halide backend\n");
-      return 1;
-    }
+    if (winograd != "auto")
+      compile.winograd = winograd == "on";
+    for (auto [given, option] : {std::pair{!compile.tuningPath.empty(), "--tuning"},
+                                 std::pair{compile.winograd.has_value(), "--winograd"}})
+      if (given && (compile.backend == Backend::MLIR || compile.train)) {
+        std::fprintf(stderr, "kiln: error: %s applies to inference compiles with the halide backend\n", option);
+        return 1;
+      }
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);

@@ -19,6 +19,7 @@ TuningRecord sample(const std::string &signature, double bestMs, const std::stri
   r.schedule.convRowBlock = 2;
   r.schedule.parallel = false;
   r.schedule.convChannelsOuter = true;
+  r.schedule.convAlgorithm = ConvAlgorithm::Winograd;
   r.bestMs = bestMs;
   r.defaultMs = 2.0;
   r.trials = 5;
@@ -57,7 +58,12 @@ TEST(TuningRecords, FormatAndParseRoundTrip) {
   std::string older = line;
   older.erase(older.find("\"conv_channels_outer\":true,"), std::string("\"conv_channels_outer\":true,").size());
   ASSERT_TRUE(mlir::succeeded(parseRecord(older, out, error))) << error;
-  EXPECT_FALSE(out.schedule.convChannelsOuter);
+  EXPECT_EQ(out.schedule.convChannelsOuter, false);
+  // ... and before the algorithm knob, as the direct conv they were measured with.
+  EXPECT_NE(line.find("\"conv_algorithm\":\"winograd\""), std::string::npos) << line;
+  older.erase(older.find("\"conv_algorithm\":\"winograd\","), std::string("\"conv_algorithm\":\"winograd\",").size());
+  ASSERT_TRUE(mlir::succeeded(parseRecord(older, out, error))) << error;
+  EXPECT_EQ(out.schedule.convAlgorithm, ConvAlgorithm::Direct);
 }
 
 TEST(TuningRecords, ParseErrorsSayWhatIsWrong) {
@@ -76,6 +82,10 @@ TEST(TuningRecords, ParseErrorsSayWhatIsWrong) {
   zeroBlock.replace(zeroBlock.find("\"conv_pixel_block\":7"), 20, "\"conv_pixel_block\":0");
   EXPECT_TRUE(mlir::failed(parseRecord(zeroBlock, r, error)));
   EXPECT_NE(error.find("conv_pixel_block"), std::string::npos) << error;
+  std::string badAlgorithm = line;
+  badAlgorithm.replace(badAlgorithm.find("\"winograd\""), 10, "\"fft\"");
+  EXPECT_TRUE(mlir::failed(parseRecord(badAlgorithm, r, error)));
+  EXPECT_NE(error.find("conv_algorithm"), std::string::npos) << error;
 }
 
 TEST(TuningRecords, ReadReportsFileAndLine) {

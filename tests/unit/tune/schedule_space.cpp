@@ -103,5 +103,44 @@ TEST(ScheduleSpace, CostModelPrefersRegisterTiles) {
             predictedCost(layer, effectiveSchedule(layer, serial), 2));
 }
 
+TEST(ScheduleSpace, WinogradOnlyWhereItApplies) {
+  HalideLayer layer = conv56();
+  HalideStageSchedule winograd;
+  winograd.convAlgorithm = ConvAlgorithm::Winograd;
+  // Not capable (say stride 2): the direct conv whatever is asked.
+  EXPECT_EQ(effectiveSchedule(layer, winograd).convAlgorithm, ConvAlgorithm::Direct);
+  EXPECT_EQ(effectiveSchedule(layer, HalideStageSchedule{}).convAlgorithm, ConvAlgorithm::Direct);
+  layer.winogradCapable = true;
+  EXPECT_EQ(effectiveSchedule(layer, winograd).convAlgorithm, ConvAlgorithm::Winograd);
+  EXPECT_EQ(effectiveSchedule(layer, HalideStageSchedule{}).convAlgorithm, ConvAlgorithm::Winograd); // 28 tiles a row
+  // Pixel blocks count 2x2 tiles: no more than the 28 per row; rows of tiles per task likewise.
+  winograd.convPixelBlock = 16;
+  winograd.convRowBlock = 4;
+  EXPECT_EQ(effectiveSchedule(layer, winograd).convPixelBlock, 16);
+  layer.extents = {64, 7, 7, 1};
+  EXPECT_EQ(effectiveSchedule(layer, winograd).convPixelBlock, 4);
+  EXPECT_EQ(effectiveSchedule(layer, winograd).convRowBlock, 3);
+  EXPECT_EQ(effectiveSchedule(layer, HalideStageSchedule{}).convAlgorithm, ConvAlgorithm::Direct); // 4 tiles a row
+  // The cost model sees Winograd's fewer multiply-adds on a wide layer.
+  layer.extents = {64, 56, 56, 1};
+  winograd = HalideStageSchedule{};
+  winograd.convAlgorithm = ConvAlgorithm::Winograd;
+  HalideStageSchedule direct;
+  direct.convAlgorithm = ConvAlgorithm::Direct;
+  EXPECT_LT(predictedCost(layer, effectiveSchedule(layer, winograd), 1),
+            predictedCost(layer, effectiveSchedule(layer, direct), 1));
+}
+
+TEST(ScheduleSpace, LoopOrderDefaultFollowsTheWeights) {
+  HalideLayer layer = conv56(); // 144 KiB of weights, 784 KiB of input: rows outermost
+  EXPECT_EQ(effectiveSchedule(layer, HalideStageSchedule{}).convChannelsOuter, false);
+  layer.extents = {512, 7, 7, 1}; // 9 MiB of weights, 98 KiB of input: channel blocks outermost
+  layer.reduction = {512, 3, 3};
+  EXPECT_EQ(effectiveSchedule(layer, HalideStageSchedule{}).convChannelsOuter, true);
+  HalideStageSchedule rows;
+  rows.convChannelsOuter = false; // an explicit choice (a tuned record) is kept
+  EXPECT_EQ(effectiveSchedule(layer, rows).convChannelsOuter, false);
+}
+
 } // namespace
 } // namespace kiln
