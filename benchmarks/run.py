@@ -2,7 +2,7 @@
 
 For each workload and thread count, the peers take turns (Kiln with each backend, PyTorch,
 onnxruntime, and oneDNN for single conv layers) for --rounds rounds of --runs/--rounds timed
-calls each, after a warm-up; the table reports medians (for Kiln, the median of its per-round
+calls each, after a warm-up and with a pause before each turn (SETTLE_S); the table reports medians (for Kiln, the median of its per-round
 medians, as `kiln run --repeat` reports them) and the ratio Kiln/peer (< 1: Kiln is faster).
 Kiln and onnxruntime get the same ONNX export of the PyTorch module. Writes results.csv and
 results.json to --out.
@@ -16,10 +16,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Pause before each peer's turn: thread pools keep spinning after a call (libomp for 200 ms,
+# libgomp and onnxruntime briefly), and on 2 cores a spinning pool steals the next peer's core.
+SETTLE_S = 0.3
 from workloads import FLOP_COUNTED, ONEDNN_CONV, WORKLOADS, make  # noqa: E402
 
 
@@ -126,8 +130,10 @@ def main():
             peer_times = {p: [] for p in peers}
             for _ in range(args.rounds):
                 for backend, library in libraries.items():
+                    time.sleep(SETTLE_S)
                     kiln_rounds[backend].append(kiln_median(library, shape, threads, per_round, work))
                 for peer, run in peers.items():
+                    time.sleep(SETTLE_S)
                     peer_times[peer] += run()
             if onednn:
                 onednn.proc.stdin.close()
