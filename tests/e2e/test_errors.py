@@ -83,6 +83,7 @@ def test_wrong_npy_dtype():
     expect_message(proc, "x.npy", "float32")
 
 
-main([test_malformed_text_names_line_and_column_and_writes_nothing, test_unknown_extension,
+main([test_malformed_text_names_line_and_column_and_writes_nothing,
+      test_halide_only_options_are_refused_with_mlir_and_train, test_unknown_extension,
       test_weights_with_wrong_shape_name_the_parameter, test_truncated_weights_file,
       test_wrong_npy_shape_is_rejected_without_output_file, test_wrong_npy_dtype])

@@ -137,7 +137,8 @@ def test_add_concat():
           lambda a, b: torch.cat([a, b], 1))
 
 
-main([test_conv_stride2_asymmetric_padding_batch2, test_conv_dilation2_groups2_rect_kernel,
+main([test_conv_stride2_asymmetric_padding_batch2, test_conv3x3_winograd_on_and_off_odd_batch2,
+      test_conv_dilation2_groups2_rect_kernel,
       test_conv_depthwise_stride3_same, test_conv_1x1_no_bias, test_max_pool_padding_stride,
       test_avg_pool_count_include_pad, test_avg_pool_exclude_pad, test_global_avg_pool, test_batch_norm,
       test_activations, test_dense_softmax_flatten_dropout, test_add_concat])
