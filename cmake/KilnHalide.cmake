@@ -7,3 +7,6 @@ set_target_properties(Halide::Halide PROPERTIES
   IMPORTED_LOCATION "${KILN_HALIDE_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${KILN_HALIDE_INCLUDE_DIR}"
   INTERFACE_COMPILE_DEFINITIONS "HALIDE_ENABLE_RTTI;HALIDE_WITH_EXCEPTIONS")
+# The directory of Halide's autoscheduler plugins (libautoschedule_*.so), which Kiln loads at run time.
+find_library(KILN_HALIDE_ADAMS2019 NAMES autoschedule_adams2019 PATH_SUFFIXES halide14 REQUIRED)
+get_filename_component(KILN_HALIDE_PLUGIN_DIR "${KILN_HALIDE_ADAMS2019}" DIRECTORY)

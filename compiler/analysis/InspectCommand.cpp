@@ -25,7 +25,7 @@ static int printSchedules(const InspectOptions &options) {
     return 1;
   std::string error;
   HalideScheduleOptions schedule;
-  if (failed(readTunedSchedules(options.tuningPath, schedule.tuned, error))) {
+  if (failed(readTunedSchedules(options.tuningPath, schedule, error))) {
     llvm::errs() << error << "\n";
     return 1;
   }

@@ -338,16 +338,21 @@ int runCompile(CompileOptions options) {
 
   // 4. Lower to a Halide pipeline with the default schedule, or a layer's tuned one (--tuning).
   HalideScheduleOptions schedule;
+  schedule.autoscheduler = options.autoscheduler;
   if (options.winograd)
     schedule.convAlgorithm = *options.winograd ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct;
-  if (!options.tuningPath.empty() && failed(readTunedSchedules(options.tuningPath, schedule.tuned, error))) {
+  if (!options.tuningPath.empty() && failed(readTunedSchedules(options.tuningPath, schedule, error))) {
     llvm::errs() << error << "\n";
     return 1;
   }
   FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, schedule, error);
   if (failed(halide))
     return fail(error);
-  if (!options.tuningPath.empty())
+  if (!halide->autoscheduler.empty())
+    llvm::errs() << "kiln: the pipeline is scheduled by Halide's " << halide->autoscheduler << " autoscheduler"
+                 << (options.autoscheduler.empty() ? " (chosen by kiln tune in " + options.tuningPath + ")" : "")
+                 << "\n";
+  else if (!options.tuningPath.empty())
     llvm::errs() << "kiln: " << llvm::count_if(halide->layers, [](const HalideLayer &l) { return l.tuned; }) << " of "
                  << halide->layers.size() << " conv/dense layers use tuned schedules from " << options.tuningPath
                  << "\n";

@@ -47,6 +47,7 @@ struct CompileOptions {
   std::string tuningPath;      // kiln tune records: tuned Halide schedules by layer signature
   std::optional<bool> winograd; // --winograd on/off: Winograd F(2x2,3x3) for every conv it applies to,
                                 // or none; unset: where the layer's shape favours it
+  std::string autoscheduler;   // Halide autoscheduler for the whole pipeline; empty: Kiln's schedules
 };
 
 /// Runs the pipeline; reports errors on stderr and returns the process exit code.

@@ -1,11 +1,13 @@
 // `kiln tune` (see TuneCommand.h): prepares the model as kiln compile does, lowers it with the
-// default schedule to find its layers, runs the search, and prints the summary. Ctrl-C stops the
+// default schedule to find its layers, runs the search, prints the summary, then measures the
+// whole model with Kiln's tuned schedules against Halide's autoschedulers. Ctrl-C stops the
 // search between trials; the records written so far stay in the file.
 #include "compiler/driver/TuneCommand.h"
 
 #include "compiler/driver/InferenceModel.h"
 #include "compiler/driver/ModelLoader.h"
 #include "compiler/halide/HalideBackend.h"
+#include "compiler/tune/PipelineTuner.h"
 #include "compiler/tune/TuneReport.h"
 #include "compiler/tune/Tuner.h"
 
@@ -80,6 +82,16 @@ int runTune(const TuneCommandOptions &options) {
     return 1;
   }
   printTuneSummary(*results, llvm::outs());
+  if (!interruptRequested) {
+    std::signal(SIGINT, onInterrupt);
+    FailureOr<PipelineTuning> pipeline = tunePipeline(getForward(*prepared->module), prepared->weights, tune, error);
+    std::signal(SIGINT, SIG_DFL);
+    if (failed(pipeline)) {
+      llvm::errs() << "kiln: error: " << error << "\n";
+      return 1;
+    }
+    printPipelineSummary(*pipeline, llvm::outs());
+  }
   llvm::outs() << "kiln: " << (interruptRequested ? "interrupted; " : "") << "records in " << options.outputPath
                << " (" << threads << " threads)\n";
   return interruptRequested ? 130 : 0;

@@ -404,6 +404,14 @@ static bool chooseAlgorithms(const std::vector<HalideLayer> &layers, const Halid
   return changed;
 }
 
+/// The autoscheduler for `fn`: the one asked for, else kiln tune's choice for its signature.
+static std::string autoschedulerFor(func::FuncOp fn, const HalideScheduleOptions &options) {
+  if (!options.autoscheduler.empty() || options.tunedPipelines.empty())
+    return options.autoscheduler;
+  auto tuned = options.tunedPipelines.find(pipelineSignature(fn));
+  return tuned == options.tunedPipelines.end() ? "" : tuned->second;
+}
+
 /// Lowers and schedules `fn`. A conv's algorithm is decided when it is lowered, before the ops
 /// fused into it (and so its layer's signature, the key of tuned schedules) are known: when a
 /// tuned schedule asks for the other algorithm, the function is lowered once more with it.
@@ -420,8 +428,12 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     model.layers = describeLayers(state.stages, options);
     if (chooseAlgorithms(model.layers, options, chosen))
       continue;
-    scheduleStages(state.stages, model.layers, options);
     model.pipeline = Halide::Pipeline(outputs);
+    model.autoscheduler = autoschedulerFor(fn, options);
+    if (model.autoscheduler.empty())
+      scheduleStages(state.stages, model.layers, options);
+    else
+      applyAutoscheduler(model.pipeline, model.autoscheduler, options.autoschedulerThreads);
     return model;
   }
 }
@@ -505,8 +517,16 @@ LogicalResult compileToObjects(HalideModel &model, const std::string &functionNa
     out.functionName = functionName;
     out.pipelineObject = (dir / (functionName + ".o")).string();
     out.runtimeObject = (dir / (functionName + "_halide_runtime.o")).string();
-    model.pipeline.compile_to_object(out.pipelineObject, arguments(model), functionName,
-                                     target.with_feature(Halide::Target::NoRuntime));
+    try {
+      model.pipeline.compile_to_object(out.pipelineObject, arguments(model), functionName,
+                                       target.with_feature(Halide::Target::NoRuntime));
+    } catch (const Halide::Error &e) {
+      if (model.autoscheduler.empty())
+        throw;
+      error = std::string("Halide: ") + e.what() + "(with the schedule of Halide's " + model.autoscheduler +
+              " autoscheduler: try another --autoscheduler, or none for Kiln's schedules)";
+      return failure();
+    }
     Halide::compile_standalone_runtime(out.runtimeObject, target);
     return success();
   });

@@ -56,11 +56,26 @@ struct HalideStageSchedule {
   bool operator!=(const HalideStageSchedule &other) const { return !(*this == other); }
 };
 
+/// The names of Halide's autoschedulers (plugins shipped with libhalide14) that can schedule a
+/// whole pipeline in place of Kiln's own per-stage schedules: Adams2019, Mullapudi2016, Li2018.
+const std::vector<std::string> &halideAutoschedulers();
+
 /// The schedule of a whole model: the knobs above for every stage, except the layers that have a
-/// tuned schedule of their own (kiln tune), found by their signature (HalideLayer::signature).
+/// tuned schedule of their own (kiln tune), found by their signature (HalideLayer::signature) --
+/// or one of Halide's autoschedulers for the whole pipeline.
 struct HalideScheduleOptions : HalideStageSchedule {
   std::map<std::string, HalideStageSchedule> tuned;
+  /// Empty: Kiln's schedules. Else a name of halideAutoschedulers(), which schedules everything.
+  std::string autoscheduler;
+  /// kiln tune's whole-pipeline choices by pipelineSignature(): the autoscheduler that was
+  /// fastest, or "" where Kiln's schedules were. Consulted when `autoscheduler` is empty.
+  std::map<std::string, std::string> tunedPipelines;
+  int autoschedulerThreads = 0; ///< cores the autoscheduler plans for (0: this machine's)
 };
+
+/// The key of a whole function in kiln tune's records: "pipeline " + a hash of its printed IR
+/// (ops, shapes and attributes; not the weights' values) + its number of ops.
+std::string pipelineSignature(mlir::func::FuncOp fn);
 
 /// A layer the schedule tiles into registers (a conv or dense stage, with the elementwise ops
 /// fused into it): what kiln tune measures and kiln inspect --tuning shows.
@@ -94,6 +109,7 @@ struct HalideModel {
   std::vector<std::string> inputNames, outputNames;     ///< nn.name (else nn.param, nn.state) of each.
   std::vector<std::vector<int64_t>> inputShapes, outputShapes; ///< logical (C-order) shapes.
   std::vector<HalideLayer> layers;                      ///< conv and dense stages, in program order.
+  std::string autoscheduler; ///< the autoscheduler that scheduled the pipeline; empty: Kiln's schedules
 };
 
 /// Lowers `fn` (any function of an nn module: @forward, @train_step, ...): every argument is an

@@ -1,5 +1,6 @@
 // Layer signatures: an op written as its name, operand shapes and attributes, so that two layers
-// with equal signatures lower to equal Halide code (kiln tune keys its records by them).
+// with equal signatures lower to equal Halide code (kiln tune keys its records by them); and the
+// signature of a whole function, which keys kiln tune's whole-pipeline records.
 #include "compiler/halide/Lowering.h"
 
 #include "mlir/IR/Builders.h"
@@ -8,6 +9,8 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstdio>
 
 using namespace mlir;
 
@@ -60,3 +63,20 @@ std::string layerName(Operation *op) {
 }
 
 } // namespace kiln::halide
+
+namespace kiln {
+
+std::string pipelineSignature(func::FuncOp fn) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  fn.print(os); // without locations: layer names do not change the code
+  uint64_t hash = 14695981039346656037ull; // FNV-1a, stable across runs and machines
+  for (unsigned char c : text)
+    hash = (hash ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  size_t ops = fn.getBody().front().getOperations().size();
+  return "pipeline " + std::string(hex) + " (" + std::to_string(ops) + " ops)";
+}
+
+} // namespace kiln

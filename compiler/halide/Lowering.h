@@ -253,6 +253,10 @@ std::vector<HalideLayer> describeLayers(const std::vector<Stage> &stages, const 
 void scheduleStages(std::vector<Stage> &stages, const std::vector<HalideLayer> &layers,
                     const HalideScheduleOptions &options);
 
+/// Autoschedule.cpp: schedules all of `pipeline` with Halide's autoscheduler `name` (one of
+/// halideAutoschedulers()) for `threads` cores (0: this machine's). Throws Halide::Error.
+void applyAutoscheduler(Halide::Pipeline &pipeline, const std::string &name, int threads);
+
 } // namespace kiln::halide
 
 #endif

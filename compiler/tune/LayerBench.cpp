@@ -35,15 +35,12 @@ LayerBench::LayerBench(const HalideLayer &layer, const WeightStore &weights, uin
   Block *body = fn.addEntryBlock();
   builder.setInsertionPointToEnd(body);
   IRMapping mapping;
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<std::vector<int64_t>> shapes;
   for (auto [i, value] : llvm::enumerate(external)) {
     mapping.map(value, body->getArgument(i));
-    HostTensor data(cast<RankedTensorType>(value.getType()).getShape().vec());
-    for (float &x : data.data)
-      x = uniform(rng);
-    inputData.push_back(std::move(data));
+    shapes.push_back(cast<RankedTensorType>(value.getType()).getShape().vec());
   }
+  inputData = randomInputs(shapes, seed);
   for (Operation *op : layer.ops) {
     for (Value operand : op->getOperands())
       if (auto param = operand.getDefiningOp<nn::ParamOp>(); param && !mapping.contains(operand))
@@ -65,11 +62,29 @@ FailureOr<std::unique_ptr<CompiledCandidate>> LayerBench::compile(const HalideSt
     error = "the layer alone lowers to a different signature";
     return failure();
   }
+  return compileForTiming(std::move(*model), inputData, error);
+}
+
+std::vector<HostTensor> randomInputs(const std::vector<std::vector<int64_t>> &shapes, uint64_t seed) {
+  std::mt19937 rng(static_cast<uint32_t>(seed));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<HostTensor> inputs;
+  for (const std::vector<int64_t> &shape : shapes) {
+    HostTensor data(shape);
+    for (float &x : data.data)
+      x = uniform(rng);
+    inputs.push_back(std::move(data));
+  }
+  return inputs;
+}
+
+FailureOr<std::unique_ptr<CompiledCandidate>> compileForTiming(HalideModel model, const std::vector<HostTensor> &inputs,
+                                                               std::string &error) {
   auto candidate = std::make_unique<CompiledCandidate>();
-  candidate->model = std::move(*model);
+  candidate->model = std::move(model);
   try {
-    for (size_t i = 0; i < inputData.size(); ++i) {
-      const HostTensor &data = inputData[i];
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const HostTensor &data = inputs[i];
       Halide::Buffer<float> buffer(std::vector<int>(data.shape.rbegin(), data.shape.rend()));
       std::memcpy(buffer.data(), data.data.data(), data.data.size() * sizeof(float));
       candidate->model.inputs[i].set(buffer);
@@ -78,6 +93,10 @@ FailureOr<std::unique_ptr<CompiledCandidate>> LayerBench::compile(const HalideSt
     for (const auto &shape : candidate->model.outputShapes)
       candidate->outputs.emplace_back(std::vector<int>(shape.rbegin(), shape.rend()));
     candidate->model.pipeline.compile_jit(Halide::get_jit_target_from_environment());
+    // One run, so a schedule that fails at run time (an autoscheduler's) fails here.
+    std::vector<Halide::Buffer<>> outputs(candidate->outputs.begin(), candidate->outputs.end());
+    Halide::Realization realization(outputs);
+    candidate->model.pipeline.realize(realization);
   } catch (const Halide::Error &e) {
     error = std::string("Halide: ") + e.what();
     return failure();

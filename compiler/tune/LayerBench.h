@@ -2,7 +2,8 @@
 // one-layer @forward whose arguments are its run-time operands, lowered with a candidate
 // schedule, JIT-compiled for the host and timed on fixed random inputs (median of several runs
 // after a warm-up). The boundary copies of the one-layer pipeline are scheduled by the defaults,
-// so they cost the same for every candidate.
+// so they cost the same for every candidate. The binding, JIT compile and timing also serve the
+// whole-model candidates of PipelineTuner.h.
 #ifndef KILN_TUNE_LAYERBENCH_H
 #define KILN_TUNE_LAYERBENCH_H
 
@@ -23,6 +24,15 @@ struct CompiledCandidate {
   HalideModel model;
   std::vector<Halide::Buffer<float>> inputs, outputs;
 };
+
+/// Uniform [-1, 1) tensors of `shapes`, drawn from `seed`.
+std::vector<HostTensor> randomInputs(const std::vector<std::vector<int64_t>> &shapes, uint64_t seed);
+
+/// Binds `inputs` (argument order, declared shapes) and fresh output buffers to `model`,
+/// JIT-compiles it for the host and runs it once. Fails (with `error`) on a Halide error.
+mlir::FailureOr<std::unique_ptr<CompiledCandidate>> compileForTiming(HalideModel model,
+                                                                     const std::vector<HostTensor> &inputs,
+                                                                     std::string &error);
 
 class LayerBench {
 public:

@@ -49,6 +49,10 @@ void printTuneSummary(const std::vector<LayerTuning> &results, llvm::raw_ostream
 }
 
 void printLayerSchedules(const HalideModel &model, llvm::raw_ostream &os) {
+  if (!model.autoscheduler.empty()) {
+    os << "the whole pipeline: Halide's " << model.autoscheduler << " autoscheduler (kiln tune found it fastest)\n";
+    return;
+  }
   std::vector<std::vector<std::string>> rows = {{"layer", "schedule", "source", "signature"}};
   for (const HalideLayer &layer : model.layers)
     rows.push_back({layer.name, formatSchedule(layer.kind, layer.schedule), layer.tuned ? "tuned" : "default",

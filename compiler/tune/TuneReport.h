@@ -15,7 +15,8 @@ namespace kiln {
 /// layers, default ms, best ms, speedup, chosen schedule, note and signature of each result.
 void printTuneSummary(const std::vector<LayerTuning> &results, llvm::raw_ostream &os);
 
-/// Each conv and dense layer of `model`: its schedule, whether it is tuned, and its signature.
+/// Each conv and dense layer of `model`: its schedule, whether it is tuned, and its signature; or
+/// the autoscheduler that scheduled the whole pipeline.
 void printLayerSchedules(const HalideModel &model, llvm::raw_ostream &os);
 
 } // namespace kiln

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,19 +29,26 @@ const Knob kIntKnobs[] = {
 };
 } // namespace
 
+/// A pipeline record's "autoscheduler": the name, or "kiln" for Kiln's own schedules.
+static const char kKilnSchedules[] = "kiln";
+
 std::string formatRecord(const TuningRecord &r) {
   // Keys in the order written here (the key first, then the schedule, then the evidence).
-  nlohmann::ordered_json schedule = nlohmann::ordered_json::object();
-  for (const Knob &knob : kIntKnobs)
-    schedule[knob.key] = r.schedule.*knob.field;
-  schedule["conv_channels_outer"] = r.schedule.convChannelsOuter.value_or(false);
-  schedule["conv_algorithm"] = r.schedule.convAlgorithm == ConvAlgorithm::Winograd ? "winograd" : "direct";
-  schedule["parallel"] = r.schedule.parallel;
-  schedule["parallel_min_elements"] = r.schedule.parallelMinElements;
   nlohmann::ordered_json line = nlohmann::ordered_json::object();
   line["signature"] = r.signature;
   line["target"] = r.target;
-  line["schedule"] = schedule;
+  if (r.isPipeline()) {
+    line["autoscheduler"] = r.autoscheduler.empty() ? kKilnSchedules : r.autoscheduler;
+  } else {
+    nlohmann::ordered_json schedule = nlohmann::ordered_json::object();
+    for (const Knob &knob : kIntKnobs)
+      schedule[knob.key] = r.schedule.*knob.field;
+    schedule["conv_channels_outer"] = r.schedule.convChannelsOuter.value_or(false);
+    schedule["conv_algorithm"] = r.schedule.convAlgorithm == ConvAlgorithm::Winograd ? "winograd" : "direct";
+    schedule["parallel"] = r.schedule.parallel;
+    schedule["parallel_min_elements"] = r.schedule.parallelMinElements;
+    line["schedule"] = schedule;
+  }
   line["best_ms"] = r.bestMs;
   line["default_ms"] = r.defaultMs;
   line["speedup"] = r.bestMs > 0 ? r.defaultMs / r.bestMs : 0.0;
@@ -49,6 +57,21 @@ std::string formatRecord(const TuningRecord &r) {
   line["complete"] = r.complete;
   line["layers"] = r.layers;
   return line.dump();
+}
+
+/// A pipeline record's "autoscheduler" into `r`.
+static LogicalResult parseAutoscheduler(const json &line, TuningRecord &r, std::string &error) {
+  auto it = line.find("autoscheduler");
+  const std::vector<std::string> &names = halideAutoschedulers();
+  std::string name = it != line.end() && it->is_string() ? it->get<std::string>() : "";
+  if (name != kKilnSchedules && std::find(names.begin(), names.end(), name) == names.end()) {
+    error = std::string("a pipeline record needs \"autoscheduler\": \"") + kKilnSchedules + "\"";
+    for (const std::string &known : names)
+      error += ", \"" + known + "\"";
+    return failure();
+  }
+  r.autoscheduler = name == kKilnSchedules ? "" : name;
+  return success();
 }
 
 LogicalResult parseRecord(const std::string &text, TuningRecord &r, std::string &error) {
@@ -75,8 +98,7 @@ LogicalResult parseRecord(const std::string &text, TuningRecord &r, std::string 
   }
   const json *signature = field(line, "signature", json::value_t::string, "a string");
   const json *target = signature ? field(line, "target", json::value_t::string, "a string") : nullptr;
-  const json *schedule = target ? field(line, "schedule", json::value_t::object, "an object") : nullptr;
-  const json *best = schedule ? field(line, "best_ms", json::value_t::number_float, "a number") : nullptr;
+  const json *best = target ? field(line, "best_ms", json::value_t::number_float, "a number") : nullptr;
   const json *fallback = best ? field(line, "default_ms", json::value_t::number_float, "a number") : nullptr;
   if (!fallback)
     return failure();
@@ -85,6 +107,18 @@ LogicalResult parseRecord(const std::string &text, TuningRecord &r, std::string 
   r.target = target->get<std::string>();
   r.bestMs = best->get<double>();
   r.defaultMs = fallback->get<double>();
+  r.trials = line.value("trials", 0);
+  r.threads = line.value("threads", 0);
+  r.complete = line.value("complete", false);
+  if (auto layers = line.find("layers"); layers != line.end() && layers->is_array())
+    for (const json &name : *layers)
+      if (name.is_string())
+        r.layers.push_back(name.get<std::string>());
+  if (r.isPipeline())
+    return parseAutoscheduler(line, r, error);
+  const json *schedule = field(line, "schedule", json::value_t::object, "an object");
+  if (!schedule)
+    return failure();
   for (const Knob &knob : kIntKnobs) {
     const json *value = field(*schedule, knob.key, json::value_t::number_integer, "a positive integer");
     if (!value || value->get<int64_t>() < 1 || value->get<int64_t>() > 4096) {
@@ -108,13 +142,6 @@ LogicalResult parseRecord(const std::string &text, TuningRecord &r, std::string 
   }
   r.schedule.convAlgorithm = algorithm == "winograd" ? ConvAlgorithm::Winograd : ConvAlgorithm::Direct;
   r.schedule.parallelMinElements = threshold->get<int64_t>();
-  r.trials = line.value("trials", 0);
-  r.threads = line.value("threads", 0);
-  r.complete = line.value("complete", false);
-  if (auto layers = line.find("layers"); layers != line.end() && layers->is_array())
-    for (const json &name : *layers)
-      if (name.is_string())
-        r.layers.push_back(name.get<std::string>());
   return success();
 }
 
@@ -176,15 +203,19 @@ LogicalResult writeRecords(const std::string &path, const std::vector<TuningReco
   return success();
 }
 
-LogicalResult readTunedSchedules(const std::string &path, std::map<std::string, HalideStageSchedule> &schedules,
-                                 std::string &error) {
+LogicalResult readTunedSchedules(const std::string &path, HalideScheduleOptions &options, std::string &error) {
   std::vector<TuningRecord> records;
   if (failed(readRecords(path, false, records, error)))
     return failure();
   const std::string target = hostTargetString();
-  for (const TuningRecord &record : records)
-    if (record.target == target)
-      schedules[record.signature] = record.schedule;
+  for (const TuningRecord &record : records) {
+    if (record.target != target)
+      continue;
+    if (record.isPipeline())
+      options.tunedPipelines[record.signature] = record.autoscheduler;
+    else
+      options.tuned[record.signature] = record.schedule;
+  }
   return success();
 }
 

@@ -1,5 +1,6 @@
 // kiln tune's records: one JSON object per line, the best schedule measured for one layer
-// signature on one Halide target. Reading names the file and line of any bad record; merging keeps
+// signature on one Halide target, or for a whole pipeline (signature "pipeline ...") which of
+// Kiln's schedules and Halide's autoschedulers was fastest. Reading names the file and line of any bad record; merging keeps
 // the faster record per key; writing goes through a temporary file renamed into place, so the file
 // on disk is always a complete, valid set of records (docs/tuning.md shows the format).
 #ifndef KILN_TUNE_TUNINGRECORDS_H
@@ -15,15 +16,18 @@
 namespace kiln {
 
 struct TuningRecord {
-  std::string signature;        ///< HalideLayer::signature
+  std::string signature;        ///< HalideLayer::signature, or pipelineSignature()
   std::string target;           ///< Halide host target string the times were measured on
-  HalideStageSchedule schedule; ///< the best schedule (effective knobs)
+  HalideStageSchedule schedule; ///< layer records: the best schedule (effective knobs)
   double bestMs = 0;            ///< its median time for the layer alone, ms
   double defaultMs = 0;         ///< the default schedule's, measured alongside
   int trials = 0;               ///< candidates measured for this key, over all runs
   int threads = 0;              ///< Halide threads used to measure
   bool complete = false;        ///< the search used its whole budget share (a rerun skips it)
   std::vector<std::string> layers; ///< names of the layers with this signature (informative)
+  std::string autoscheduler;       ///< pipeline records: the fastest autoscheduler; empty: Kiln's schedules
+
+  bool isPipeline() const { return signature.rfind("pipeline ", 0) == 0; }
 };
 
 /// One line of JSON for `record` (no newline).
@@ -45,10 +49,10 @@ void mergeRecord(std::vector<TuningRecord> &records, const TuningRecord &record)
 mlir::LogicalResult writeRecords(const std::string &path, const std::vector<TuningRecord> &records,
                                  std::string &error);
 
-/// The tuned schedules, by signature, of the records of `path` measured on this host's target
-/// (what kiln compile --tuning applies). Errors as readRecords; a missing file is an error.
-mlir::LogicalResult readTunedSchedules(const std::string &path, std::map<std::string, HalideStageSchedule> &schedules,
-                                       std::string &error);
+/// The tuned schedules of the records of `path` measured on this host's target (what kiln
+/// compile --tuning applies) into `options`: layer records into `tuned`, pipeline records into
+/// `tunedPipelines`. Errors as readRecords; a missing file is an error.
+mlir::LogicalResult readTunedSchedules(const std::string &path, HalideScheduleOptions &options, std::string &error);
 
 /// The Halide host target string records are keyed by.
 std::string hostTargetString();

@@ -4,12 +4,22 @@
 #include "compiler/driver/RunCommand.h"
 #include "compiler/driver/TrainCommand.h"
 #include "compiler/driver/TuneCommand.h"
+#include "compiler/halide/HalideBackend.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <map>
 
 using namespace kiln;
+
+/// Halide's autoscheduler names, each accepted in any case (--autoscheduler adams2019).
+static std::map<std::string, std::string> autoschedulerNames() {
+  std::map<std::string, std::string> names;
+  for (const std::string &name : halideAutoschedulers())
+    names[name] = name;
+  return names;
+}
 
 int main(int argc, char **argv) {
   CLI::App app{"Kiln: ahead-of-time compiler for convolutional networks"};
@@ -37,6 +47,10 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--winograd", winograd, "auto (default: where the layer's shape favours it), on or off: "
                                                   "Winograd F(2x2,3x3) for 3x3 stride-1 convs (halide backend)")
       ->check(CLI::IsMember({"auto", "on", "off"}));
+  compileCmd->add_option("--autoscheduler", compile.autoscheduler,
+                         "schedule the whole pipeline with Halide's Adams2019, Mullapudi2016 or Li2018 "
+                         "autoscheduler instead of Kiln's schedules (halide backend)")
+      ->transform(CLI::CheckedTransformer(autoschedulerNames(), CLI::ignore_case));
   compileCmd->add_flag("--train", compile.train, "also compile a training step (<N>_train_step, docs/training.md)");
   compileCmd->add_option("--loss", compile.training.loss, "with --train: softmax_cross_entropy (default) or mse")
       ->check(CLI::IsMember({"softmax_cross_entropy", "mse"}));
@@ -115,7 +129,8 @@ int main(int argc, char **argv) {
     if (winograd != "auto")
       compile.winograd = winograd == "on";
     for (auto [given, option] : {std::pair{!compile.tuningPath.empty(), "--tuning"},
-                                 std::pair{compile.winograd.has_value(), "--winograd"}})
+                                 std::pair{compile.winograd.has_value(), "--winograd"},
+                                 std::pair{!compile.autoscheduler.empty(), "--autoscheduler"}})
       if (given && (compile.backend == Backend::MLIR || compile.train)) {
         std::fprintf(stderr, "kiln: error: %s applies to inference compiles with the halide backend\n", option);
         return 1;

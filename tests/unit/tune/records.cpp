@@ -1,6 +1,6 @@
-// Tests that tuning records survive a write/read round trip, that bad lines are reported with the
-// file and line, that merging keeps the faster record per (signature, target) key, and that the
-// tuned schedules for compile are those of this host's target only.
+// Tests that tuning records (layer and pipeline) survive a write/read round trip, that bad lines
+// are reported with the file and line, that merging keeps the faster record per (signature,
+// target) key, and that the tuned schedules for compile are those of this host's target only.
 #include "compiler/tune/TuningRecords.h"
 
 #include <gtest/gtest.h>
@@ -137,11 +137,53 @@ TEST(TuningRecords, WriteIsAtomicAndReadsBack) {
   ASSERT_TRUE(mlir::succeeded(readRecords(path, false, back, error))) << error;
   ASSERT_EQ(back.size(), 3u);
   EXPECT_EQ(back[1].signature, "b");
-  std::map<std::string, HalideStageSchedule> schedules;
-  ASSERT_TRUE(mlir::succeeded(readTunedSchedules(path, schedules, error))) << error;
-  EXPECT_EQ(schedules.size(), 2u); // the arm record is for another target
-  EXPECT_EQ(schedules.count("c"), 0u);
-  EXPECT_EQ(schedules["a"].convRowBlock, 2);
+  HalideScheduleOptions options;
+  ASSERT_TRUE(mlir::succeeded(readTunedSchedules(path, options, error))) << error;
+  EXPECT_EQ(options.tuned.size(), 2u); // the arm record is for another target
+  EXPECT_EQ(options.tuned.count("c"), 0u);
+  EXPECT_EQ(options.tuned["a"].convRowBlock, 2);
+  EXPECT_TRUE(options.tunedPipelines.empty());
+  std::filesystem::remove(path);
+}
+
+TuningRecord pipelineSample(const std::string &autoscheduler, double bestMs) {
+  TuningRecord r = sample("pipeline 0123456789abcdef (42 ops)", bestMs);
+  r.autoscheduler = autoscheduler;
+  r.layers = {"resnet18"};
+  return r;
+}
+
+TEST(TuningRecords, PipelineRecordsNameTheFastestScheduler) {
+  for (const std::string &name : {std::string(), std::string("Adams2019"), std::string("Mullapudi2016")}) {
+    std::string line = formatRecord(pipelineSample(name, 3.0));
+    EXPECT_EQ(line.find("\"schedule\""), std::string::npos) << line; // no layer knobs
+    EXPECT_NE(line.find("\"autoscheduler\":\"" + (name.empty() ? std::string("kiln") : name) + "\""),
+              std::string::npos)
+        << line;
+    TuningRecord out;
+    std::string error;
+    ASSERT_TRUE(mlir::succeeded(parseRecord(line, out, error))) << error;
+    EXPECT_TRUE(out.isPipeline());
+    EXPECT_EQ(out.autoscheduler, name);
+    EXPECT_DOUBLE_EQ(out.bestMs, 3.0);
+  }
+  std::string bad = formatRecord(pipelineSample("Adams2019", 3.0));
+  bad.replace(bad.find("Adams2019"), 9, "Adams2099");
+  TuningRecord out;
+  std::string error;
+  EXPECT_TRUE(mlir::failed(parseRecord(bad, out, error)));
+  EXPECT_NE(error.find("\"autoscheduler\": \"kiln\", \"Adams2019\""), std::string::npos) << error;
+
+  std::string path = scratchFile("pipeline.json");
+  std::vector<TuningRecord> records = {sample("a", 1.0), pipelineSample("Adams2019", 2.0)};
+  mergeRecord(records, pipelineSample("", 1.5)); // Kiln's schedules measured faster: kept
+  ASSERT_EQ(records.size(), 2u);
+  ASSERT_TRUE(mlir::succeeded(writeRecords(path, records, error))) << error;
+  HalideScheduleOptions options;
+  ASSERT_TRUE(mlir::succeeded(readTunedSchedules(path, options, error))) << error;
+  EXPECT_EQ(options.tuned.size(), 1u);
+  ASSERT_EQ(options.tunedPipelines.size(), 1u);
+  EXPECT_EQ(options.tunedPipelines.begin()->second, "");
   std::filesystem::remove(path);
 }
 
