@@ -9,7 +9,8 @@
 // ToInterface (rank-4 results, NCHW): transposed from the internal layout in register blocks.
 // Other stages: vectorized along their innermost dimension.
 // All splits of pure dimensions use ShiftInwards with factors no larger than the extent, so any
-// shape (odd sizes, channels not a multiple of the vector width) stays in bounds.
+// shape (odd sizes, channels not a multiple of the vector width) stays in bounds. Parallel loops
+// hand out chunks of iterations big enough to outweigh the thread pool's cost per task.
 #include "compiler/halide/Lowering.h"
 
 #include <algorithm>
@@ -29,6 +30,43 @@ static int64_t product(const std::vector<int64_t> &extents) {
   for (int64_t e : extents)
     total *= e;
   return total;
+}
+
+/// The number of points of `r` (every RDom of the lowering has constant extents).
+static int64_t volume(const Halide::RDom &r) {
+  int64_t total = 1;
+  for (int i = 0; i < r.dimensions(); ++i)
+    total *= r[i].extent().as<Halide::Internal::IntImm>()->value;
+  return total;
+}
+
+/// A conv below the parallel threshold in outputs still goes parallel with this many times the
+/// threshold in work (outputs times reduction points).
+constexpr int64_t kParallelWorkFactor = 64;
+
+/// Work (elements written times reduction points) a parallel task should have at least. Halide's
+/// thread pool takes a lock for every iteration it hands out: with one task per output row,
+/// LeNet-5 at batch 64 ran 1.5x slower on 2 threads than on 1.
+constexpr int64_t kMinTaskWork = 1 << 15;
+
+/// Loops with fewer iterations stay one task per iteration: chunking them gained nothing on 2
+/// threads and cost ResNet-18 at 32x32 a fifth of its time on 1 (measured, cause not found).
+constexpr int64_t kMinChunkedIterations = 64;
+
+/// Makes loop `var` of `stage` (`iterations` of about `work / iterations` each) parallel; a long
+/// loop in chunks of consecutive iterations of at least kMinTaskWork, keeping at least 4 chunks.
+/// Returns the loop over single iterations (`var`, or the one inside a chunk) for compute_at.
+static Halide::Var parallelInChunks(Halide::Stage stage, const Halide::Var &var, int64_t iterations, int64_t work) {
+  const int64_t perIteration = std::max<int64_t>(1, work / std::max<int64_t>(1, iterations));
+  const int64_t chunk =
+      std::min((kMinTaskWork + perIteration - 1) / perIteration, std::max<int64_t>(1, iterations / 4));
+  if (chunk <= 1 || iterations < kMinChunkedIterations) {
+    stage.parallel(var);
+    return var;
+  }
+  Halide::Var outer(var.name() + "_chunk"), inner(var.name() + "_in_chunk");
+  stage.split(var, outer, inner, static_cast<int>(chunk), Halide::TailStrategy::GuardWithIf).parallel(outer);
+  return inner;
 }
 
 /// Vectorizes the innermost useful argument of `func` (arguments 0 or 1) and parallelises the
@@ -53,9 +91,10 @@ static void schedulePointwise(Halide::Func func, const std::vector<int64_t> &ext
     return;
   if (rank >= 3 && vd < rank - 2) {
     Halide::Var fused("fused");
-    func.fuse(args[rank - 2], args[rank - 1], fused).parallel(fused);
+    func.fuse(args[rank - 2], args[rank - 1], fused);
+    parallelInChunks(func, fused, extents[rank - 2] * extents[rank - 1], product(extents));
   } else if (rank == 2 && vd != 1) {
-    func.parallel(args[1]);
+    parallelInChunks(func, args[1], extents[1], product(extents));
   }
 }
 
@@ -104,7 +143,10 @@ HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, const std
   e.convReductionUnroll = requested.convReductionUnroll > 1 && reductionChannels >= requested.convReductionUnroll
                               ? requested.convReductionUnroll
                               : 1;
-  e.parallel = requested.parallel && product(extents) >= requested.parallelMinElements;
+  // Parallel by output size, or by work: a conv with few outputs can still sum over a long
+  // reduction (ResNet-18's last layers at 32x32: 512 outputs of 4608 multiply-adds each).
+  e.parallel = requested.parallel && (product(extents) >= requested.parallelMinElements ||
+                                      product(extents) * product(reduction) >= kParallelWorkFactor * requested.parallelMinElements);
   e.parallelMinElements = 0;
   return e;
 }
@@ -171,8 +213,12 @@ static void scheduleConv(Stage &stage, const HalideStageSchedule &e) {
     update.split(r.x, r.x, rci, e.convReductionUnroll).unroll(rci);
   }
   if (e.parallel) {
+    const int64_t blocks = *e.convChannelsOuter
+                               ? (stage.extents[0] + e.convChannelBlock - 1) / e.convChannelBlock
+                               : (stage.extents[2] + e.convRowBlock - 1) / e.convRowBlock;
     Halide::Var outer(*e.convChannelsOuter ? "blocks" : "rows");
-    out.fuse(*e.convChannelsOuter ? co : rowsOuter, n, outer).parallel(outer);
+    out.fuse(*e.convChannelsOuter ? co : rowsOuter, n, outer);
+    parallelInChunks(out, outer, blocks * stage.extents[3], product(stage.extents) * volume(r));
   }
 }
 
@@ -198,7 +244,11 @@ static void scheduleWinograd(Stage &stage, const HalideStageSchedule &e) {
   Halide::Var task = yo;
   if (e.parallel) {
     task = Halide::Var("rows");
-    out.fuse(yo, o[3], task).parallel(task);
+    out.fuse(yo, o[3], task);
+    const int64_t rowBlocks = (stage.extents[2] + 2 * e.convRowBlock - 1) / (2 * e.convRowBlock);
+    // 16 products of C multiply-adds per 2x2 outputs.
+    task = parallelInChunks(out, task, rowBlocks * stage.extents[3],
+                            halide::product(stage.extents) * 4 * volume(stage.rdom));
   }
   // (ci, a, b, tx, ty, n) stored as (ci, tx, a, b, ty, n): one product's operand rows contiguous.
   const int inputVector = vectorFor(constantExtent(stage.rdom.x), e.vectorWidth);
@@ -238,9 +288,7 @@ static void scheduleFilterGrad(Stage &stage, const HalideStageSchedule &options)
   const int64_t Cg = stage.extents[0], KW = stage.extents[1], F = stage.extents[3];
   const int64_t tileVectors =
       std::max<int64_t>(1, options.convChannelBlock / options.vectorWidth) * options.convPixelBlock;
-  int64_t work = product(stage.extents);
-  for (int i = 0; i < r.dimensions(); ++i)
-    work *= r[i].extent().as<Halide::Internal::IntImm>()->value;
+  const int64_t work = product(stage.extents) * volume(r);
   out.compute_root();
   Halide::Var co("co"), cii("cii"), xo("xo"), xi("xi"), fo("fo"), fi("fi");
   Halide::Stage update = acc.update();
@@ -286,7 +334,7 @@ static void scheduleFilterGrad(Stage &stage, const HalideStageSchedule &options)
   }
   if (options.parallel && work >= options.parallelMinElements) {
     Halide::Var rows("rows");
-    out.fuse(ky, fo, rows).parallel(rows);
+    out.fuse(ky, fo, rows).parallel(rows); // few tasks (taps x filter blocks), each of large sums
   }
 }
 
@@ -307,7 +355,7 @@ static void scheduleRowReduction(Stage &stage, const HalideStageSchedule &option
     lanes.update().vectorize(lane);
   }
   if (options.parallel && product(stage.extents) * K >= options.parallelMinElements)
-    out.update().parallel(n);
+    out.update().parallel(n); // the rfactor lanes are computed per n
 }
 
 /// Dense: output (m, n) split into feature blocks of whole vectors; one block's accumulators in
@@ -329,7 +377,8 @@ static void scheduleDense(Stage &stage, const HalideStageSchedule &e) {
   acc.compute_at(out, n).vectorize(m, e.vectorWidth).unroll(m);
   acc.update().reorder({m, n, stage.rdom.x}).vectorize(m, e.vectorWidth).unroll(m);
   if (e.parallel)
-    out.parallel(mo);
+    parallelInChunks(out, mo, (stage.extents[0] + e.denseBlock - 1) / e.denseBlock,
+                     product(stage.extents) * constantExtent(stage.rdom.x));
 }
 
 /// ToInterface: out(w, h, c, n) = source(c, w, h, n). Blocks of (vector of w x vector of c): the
@@ -358,7 +407,8 @@ static void scheduleToInterface(Stage &stage, const HalideStageSchedule &options
   block.compute_at(out, wo).vectorize(b[0], cVec).unroll(b[1], wVec);
   if (options.parallel && product(stage.extents) >= options.parallelMinElements) {
     Halide::Var rows("rows");
-    out.fuse(h, n, rows).parallel(rows);
+    out.fuse(h, n, rows);
+    parallelInChunks(out, rows, stage.extents[1] * stage.extents[3], product(stage.extents));
   }
 }
 

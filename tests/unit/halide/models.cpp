@@ -1,6 +1,7 @@
 // Tests that whole models (a chain, a DAG, fused conv epilogues) lowered to Halide match the
-// reference, that schedule options never change results, that AOT emits the two objects and the
-// statement, and that bad inputs or weights are reported as errors rather than crashes.
+// reference, also with long parallel loops cut into chunks; that schedule options never change
+// results, that AOT emits the two objects and the statement, and that bad inputs or weights are
+// reported as errors rather than crashes.
 #include "graph_builder.h"
 
 #include <filesystem>
@@ -49,6 +50,30 @@ TEST(HalideModels, ConvEpilogues) {
   auto b = g.unary("sigmoid", g.conv(x, 33, {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, false));
   auto c = g.unary("tanh", g.add(a, b));
   expectMatchesReference(g, {c, g.unary("relu", g.dense(g.flatten(c), 12))});
+}
+
+TEST(HalideModels, LongParallelLoopsRunInChunksWithTails) {
+  // 5 images of 37 rows: the conv's 185 row tasks, the pool's 90, the padded copy's and the
+  // output transpose's go parallel in chunks of several rows whose last chunk is short.
+  Graph g(testRng());
+  auto x = g.input({5, 3, 37, 23});
+  auto c = g.unary("relu", g.conv(x, 8, {3, 3}, {1, 1}, {1, 1, 1, 1}));
+  auto p = g.pool("max_pool2d", c, {2, 2}, {2, 2}, {0, 0, 0, 0});
+  auto w = g.conv(g.conv(p, 16, {1, 1}, {1, 1}, {0, 0, 0, 0}), 16, {3, 3}, {1, 1}, {1, 1, 1, 1});
+  HalideScheduleOptions winograd;
+  winograd.convAlgorithm = ConvAlgorithm::Winograd;
+  for (const HalideScheduleOptions &options : {HalideScheduleOptions{}, winograd})
+    expectMatchesReference(g, {p, w}, options);
+  Parsed parsed = parse(g.text({p, w}), g.functionName);
+  std::string error;
+  auto model = lowerToHalide(parsed.fn, g.weights, winograd, error);
+  ASSERT_TRUE(mlir::succeeded(model)) << error;
+  std::string path = ::testing::TempDir() + "chunks_test.stmt";
+  ASSERT_TRUE(mlir::succeeded(emitStmt(*model, path, false, error))) << error;
+  std::stringstream text;
+  text << std::ifstream(path).rdbuf();
+  EXPECT_NE(text.str().find("rows_chunk"), std::string::npos) << "no chunked parallel loop";
+  std::filesystem::remove(path);
 }
 
 TEST(HalideModels, ScheduleOptionsDoNotChangeResults) {

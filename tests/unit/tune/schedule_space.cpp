@@ -79,8 +79,12 @@ TEST(ScheduleSpace, EffectiveScheduleIsIdempotentAndClamped) {
   EXPECT_EQ(e.convPixelBlock, 7);    // no wider than the row
   EXPECT_EQ(e.convRowBlock, 4);
   EXPECT_EQ(effectiveSchedule(layer, e), e);
-  layer.extents = {16, 7, 7, 1}; // 784 elements: below the default parallel threshold
+  layer.extents = {16, 7, 7, 1}; // 784 outputs: below the default parallel threshold ...
+  layer.reduction = {16, 3, 3};  // ... and 113K multiply-adds: below 64 times it
   EXPECT_FALSE(effectiveSchedule(layer, HalideStageSchedule{}).parallel);
+  layer.extents = {512, 1, 1, 1}; // 512 outputs, but 2.4M multiply-adds: parallel by work
+  layer.reduction = {512, 3, 3};
+  EXPECT_TRUE(effectiveSchedule(layer, HalideStageSchedule{}).parallel);
 }
 
 TEST(ScheduleSpace, CostModelPrefersRegisterTiles) {
