@@ -19,6 +19,7 @@ mlir::LogicalResult runGraphPasses(mlir::ModuleOp module) {
 mlir::LogicalResult runWeightPasses(mlir::ModuleOp module, WeightStore &weights) {
   mlir::PassManager pm(module.getContext());
   pm.addPass(createFoldBatchNormPass(&weights)); // batch_norm into the conv/dense before it
+  pm.addPass(createTrimPaddingTapsPass(&weights)); // conv taps that only meet padding
   return pm.run(module);
 }
 

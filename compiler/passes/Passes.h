@@ -1,6 +1,6 @@
 // Kiln's graph passes on the nn dialect: factories and their registration for kiln-opt.
-// Each pass lives in its own file (DropIdentities.cpp, FoldBatchNorm.cpp, ParamsToArguments.cpp,
-// Autodiff.cpp) and has a lit test of the same name in tests/lit/compiler/passes/.
+// Each pass lives in its own file (DropIdentities.cpp, FoldBatchNorm.cpp, TrimPaddingTaps.cpp,
+// ParamsToArguments.cpp, Autodiff.cpp) and has a lit test of the same name in tests/lit/compiler/passes/.
 #ifndef KILN_PASSES_PASSES_H
 #define KILN_PASSES_PASSES_H
 
@@ -30,6 +30,13 @@ void populateDropIdentitiesPatterns(mlir::RewritePatternSet &patterns);
 /// one is missing); without one it rewrites the IR only (kiln-opt).
 std::unique_ptr<mlir::Pass> createFoldBatchNormPass(WeightStore *weights = nullptr);
 
+/// `nn-trim-padding-taps`: drops the kernel rows and columns of each nn.conv2d (weight from an
+/// nn.param, static shapes) that only ever meet zero padding, shrinking its padding to match
+/// (TrimPaddingTaps.cpp). With a `weights` store the pass also slices the weight's data into it
+/// under the new name (failing, naming the parameter, if it is missing); without one it rewrites
+/// the IR only (kiln-opt).
+std::unique_ptr<mlir::Pass> createTrimPaddingTapsPass(WeightStore *weights = nullptr);
+
 /// `nn-params-to-arguments`: every nn.param of @forward becomes a trailing argument carrying
 /// `nn.param = "<name>"` (one per distinct name, in order of first appearance).
 std::unique_ptr<mlir::Pass> createParamsToArgumentsPass();
@@ -51,10 +58,11 @@ std::unique_ptr<mlir::Pass> createAutodiffPass();
 std::vector<std::string> optimizerSlotNames(llvm::StringRef optimizer);
 
 /// Registers every Kiln pass with MLIR's pass registry (kiln-opt flags). The registered
-/// nn-fold-batch-norm has no weight store: it rewrites the IR only.
+/// nn-fold-batch-norm and nn-trim-padding-taps have no weight store: they rewrite the IR only.
 inline void registerKilnPasses() {
   mlir::registerPass([] { return createDropIdentitiesPass(); });
   mlir::registerPass([] { return createFoldBatchNormPass(); });
+  mlir::registerPass([] { return createTrimPaddingTapsPass(); });
   mlir::registerPass([] { return createParamsToArgumentsPass(); });
   mlir::registerPass([] { return createAutodiffPass(); });
 }

@@ -131,6 +131,8 @@ NETWORKS = {
     "inception_module": (inception_module, (1, 192, 28, 28)),
     "unet": (UNet, (1, 3, 64, 64)),
     "resnet18": (lambda: torchvision.models.resnet18(weights=None), (1, 3, 224, 224)),
+    # Planes down to 1x1, where nn-trim-padding-taps drops the taps that only meet padding.
+    "resnet18_32": (lambda: torchvision.models.resnet18(weights=None), (1, 3, 32, 32)),
     "googlenet": (googlenet, (1, 3, 224, 224)),
     "alexnet": (lambda: torchvision.models.alexnet(weights=None), (1, 3, 224, 224)),
     "vgg11_bn": (lambda: torchvision.models.vgg11_bn(weights=None), (1, 3, 224, 224)),
