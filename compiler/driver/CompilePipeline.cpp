@@ -355,6 +355,9 @@ int runCompile(CompileOptions options) {
   else if (!options.tuningPath.empty())
     llvm::errs() << "kiln: " << llvm::count_if(halide->layers, [](const HalideLayer &l) { return l.tuned; }) << " of "
                  << halide->layers.size() << " conv/dense layers use tuned schedules from " << options.tuningPath
+                 << (schedule.tunedPipelines[pipelineSignature(getForward(*module))] == kDefaultSchedules
+                         ? " (its whole-pipeline record found Kiln's default schedules faster)"
+                         : "")
                  << "\n";
   if (options.emit == EmitPhase::HalideStmt || options.emit == EmitPhase::HalideHtml) {
     bool html = options.emit == EmitPhase::HalideHtml;

@@ -1,5 +1,6 @@
 // `kiln tune`: measures candidate schedules for each distinct conv and dense layer of a model on
-// this machine and keeps the best per layer signature in a JSON-lines file (docs/tuning.md).
+// this machine and keeps the best per layer signature in a JSON-lines file, then times the whole
+// model with them against Halide's autoschedulers and records the fastest (docs/tuning.md).
 #ifndef KILN_DRIVER_TUNECOMMAND_H
 #define KILN_DRIVER_TUNECOMMAND_H
 
@@ -23,7 +24,7 @@ struct TuneCommandOptions {
 /// Parses a budget ("90s", "5m", "1h", "300"); nullopt when malformed or not positive.
 std::optional<double> parseBudget(const std::string &text);
 
-/// Tunes, prints the summary table; returns the exit code (130 after Ctrl-C, with the file valid).
+/// Tunes, prints the summary tables; returns the exit code (130 after Ctrl-C, with the file valid).
 int runTune(const TuneCommandOptions &options);
 
 } // namespace kiln

@@ -404,7 +404,8 @@ static bool chooseAlgorithms(const std::vector<HalideLayer> &layers, const Halid
   return changed;
 }
 
-/// The autoscheduler for `fn`: the one asked for, else kiln tune's choice for its signature.
+/// The autoscheduler for `fn`: the one asked for, else kiln tune's choice for its signature
+/// (possibly kDefaultSchedules).
 static std::string autoschedulerFor(func::FuncOp fn, const HalideScheduleOptions &options) {
   if (!options.autoscheduler.empty() || options.tunedPipelines.empty())
     return options.autoscheduler;
@@ -417,6 +418,13 @@ static std::string autoschedulerFor(func::FuncOp fn, const HalideScheduleOptions
 /// tuned schedule asks for the other algorithm, the function is lowered once more with it.
 static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
                                     const HalideScheduleOptions &options, std::string &error) {
+  const std::string choice = autoschedulerFor(fn, options);
+  if (choice == kDefaultSchedules) {
+    HalideScheduleOptions defaults = options;
+    defaults.tuned.clear();
+    defaults.tunedPipelines.clear();
+    return lower(fn, weights, defaults, error);
+  }
   llvm::DenseMap<Operation *, ConvAlgorithm> chosen;
   for (;;) {
     LoweringState state(weights, options, chosen, constantCapacity(fn));
@@ -429,7 +437,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     if (chooseAlgorithms(model.layers, options, chosen))
       continue;
     model.pipeline = Halide::Pipeline(outputs);
-    model.autoscheduler = autoschedulerFor(fn, options);
+    model.autoscheduler = choice;
     if (model.autoscheduler.empty())
       scheduleStages(state.stages, model.layers, options);
     else

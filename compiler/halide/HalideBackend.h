@@ -68,10 +68,15 @@ struct HalideScheduleOptions : HalideStageSchedule {
   /// Empty: Kiln's schedules. Else a name of halideAutoschedulers(), which schedules everything.
   std::string autoscheduler;
   /// kiln tune's whole-pipeline choices by pipelineSignature(): the autoscheduler that was
-  /// fastest, or "" where Kiln's schedules were. Consulted when `autoscheduler` is empty.
+  /// fastest, "" where Kiln's schedules with the layer records were, or kDefaultSchedules where
+  /// Kiln's default schedules were (the layer records are then not used). Consulted when
+  /// `autoscheduler` is empty.
   std::map<std::string, std::string> tunedPipelines;
   int autoschedulerThreads = 0; ///< cores the autoscheduler plans for (0: this machine's)
 };
+
+/// A whole-pipeline choice (HalideScheduleOptions::tunedPipelines): Kiln's default schedules.
+inline constexpr const char *kDefaultSchedules = "kiln-default";
 
 /// The key of a whole function in kiln tune's records: "pipeline " + a hash of its printed IR
 /// (ops, shapes and attributes; not the weights' values) + its number of ops.

@@ -145,8 +145,9 @@ HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, const std
                               : 1;
   // Parallel by output size, or by work: a conv with few outputs can still sum over a long
   // reduction (ResNet-18's last layers at 32x32: 512 outputs of 4608 multiply-adds each).
-  e.parallel = requested.parallel && (product(extents) >= requested.parallelMinElements ||
-                                      product(extents) * product(reduction) >= kParallelWorkFactor * requested.parallelMinElements);
+  const int64_t outputs = product(extents), threshold = requested.parallelMinElements;
+  e.parallel = requested.parallel &&
+               (outputs >= threshold || outputs * product(reduction) >= kParallelWorkFactor * threshold);
   e.parallelMinElements = 0;
   return e;
 }

@@ -39,14 +39,17 @@ FailureOr<PipelineTuning> tunePipeline(func::FuncOp fn, const WeightStore &weigh
     shapes.push_back(cast<RankedTensorType>(type).getShape().vec());
   const std::vector<HostTensor> inputs = randomInputs(shapes, options.seed);
 
-  std::vector<std::string> schedulers = {""};
+  std::vector<std::string> schedulers = {"", kDefaultSchedules};
   schedulers.insert(schedulers.end(), halideAutoschedulers().begin(), halideAutoschedulers().end());
   std::vector<std::unique_ptr<CompiledCandidate>> compiled;
   for (const std::string &scheduler : schedulers) {
     PipelineCandidate candidate{scheduler};
     auto start = std::chrono::steady_clock::now();
     HalideScheduleOptions schedule = kiln;
-    schedule.autoscheduler = scheduler;
+    if (scheduler == kDefaultSchedules)
+      schedule.tuned.clear();
+    else
+      schedule.autoscheduler = scheduler;
     std::string why;
     FailureOr<HalideModel> model = lowerToHalide(fn, weights, schedule, why);
     FailureOr<std::unique_ptr<CompiledCandidate>> ready = failure();
@@ -109,7 +112,9 @@ void printPipelineSummary(const PipelineTuning &tuning, llvm::raw_ostream &os) {
   os << llvm::format("  %-16s %10s %8s %12s\n", "schedules", "ms", "vs kiln", "compile s");
   const double kilnMs = tuning.candidates.front().ms;
   for (const PipelineCandidate &c : tuning.candidates) {
-    std::string name = c.scheduler.empty() ? "kiln (tuned)" : c.scheduler;
+    std::string name = c.scheduler.empty()                 ? "kiln (tuned)"
+                       : c.scheduler == kDefaultSchedules ? "kiln (default)"
+                                                          : c.scheduler;
     if (!c.failure.empty()) {
       os << llvm::format("  %-16s failed: ", name.c_str()) << c.failure << "\n";
       continue;

@@ -1,6 +1,7 @@
 // kiln tune's whole-pipeline step: after the per-layer search, the whole model is JIT-compiled
-// with Kiln's schedules (the layer records just written) and with each of Halide's
-// autoschedulers (halideAutoschedulers()), timed in alternating rounds on the same random inputs;
+// with Kiln's schedules (the layer records just written), with Kiln's default schedules (a layer
+// timed alone, its weights in cache, can mislead) and with each of Halide's autoschedulers
+// (halideAutoschedulers()), timed in alternating rounds on the same random inputs;
 // the fastest is recorded under the model's pipelineSignature(), so that kiln compile --tuning
 // builds the model with it.
 #ifndef KILN_TUNE_PIPELINETUNER_H
@@ -15,7 +16,8 @@
 
 namespace kiln {
 
-/// One whole-pipeline candidate: Kiln's schedules (scheduler "") or an autoscheduler.
+/// One whole-pipeline candidate: Kiln's tuned schedules (scheduler ""), its defaults
+/// (kDefaultSchedules) or an autoscheduler.
 struct PipelineCandidate {
   std::string scheduler;
   double ms = 0;        ///< median over the rounds; 0 when it failed
@@ -26,7 +28,7 @@ struct PipelineCandidate {
 struct PipelineTuning {
   std::string signature;
   std::vector<PipelineCandidate> candidates; ///< Kiln's first
-  std::string winner;                        ///< "" = Kiln's schedules
+  std::string winner;                        ///< as PipelineCandidate::scheduler
 };
 
 /// Measures the candidates for `fn` (the function kiln tune lowered, with `weights`) and merges

@@ -29,7 +29,8 @@ const Knob kIntKnobs[] = {
 };
 } // namespace
 
-/// A pipeline record's "autoscheduler": the name, or "kiln" for Kiln's own schedules.
+/// A pipeline record's "autoscheduler": the name, "kiln" for Kiln's tuned schedules, or
+/// kDefaultSchedules ("kiln-default") for Kiln's defaults.
 static const char kKilnSchedules[] = "kiln";
 
 std::string formatRecord(const TuningRecord &r) {
@@ -64,8 +65,9 @@ static LogicalResult parseAutoscheduler(const json &line, TuningRecord &r, std::
   auto it = line.find("autoscheduler");
   const std::vector<std::string> &names = halideAutoschedulers();
   std::string name = it != line.end() && it->is_string() ? it->get<std::string>() : "";
-  if (name != kKilnSchedules && std::find(names.begin(), names.end(), name) == names.end()) {
-    error = std::string("a pipeline record needs \"autoscheduler\": \"") + kKilnSchedules + "\"";
+  if (name != kKilnSchedules && name != kDefaultSchedules && std::find(names.begin(), names.end(), name) == names.end()) {
+    error = std::string("a pipeline record needs \"autoscheduler\": \"") + kKilnSchedules + "\", \"" +
+            kDefaultSchedules + "\"";
     for (const std::string &known : names)
       error += ", \"" + known + "\"";
     return failure();

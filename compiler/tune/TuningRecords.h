@@ -25,7 +25,8 @@ struct TuningRecord {
   int threads = 0;              ///< Halide threads used to measure
   bool complete = false;        ///< the search used its whole budget share (a rerun skips it)
   std::vector<std::string> layers; ///< names of the layers with this signature (informative)
-  std::string autoscheduler;       ///< pipeline records: the fastest autoscheduler; empty: Kiln's schedules
+  std::string autoscheduler;       ///< pipeline records: the fastest autoscheduler; empty: Kiln's tuned
+                                   ///< schedules; kDefaultSchedules: Kiln's defaults
 
   bool isPipeline() const { return signature.rfind("pipeline ", 0) == 0; }
 };

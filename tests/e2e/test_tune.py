@@ -20,7 +20,7 @@ MODEL = os.path.join(WORK, "small.kiln")
 RECORDS = os.path.join(WORK, "tuning.json")
 KEYS = {"signature", "target", "schedule", "best_ms", "default_ms", "speedup", "trials", "threads", "complete", "layers"}
 PIPELINE_KEYS = KEYS - {"schedule"} | {"autoscheduler"}
-SCHEDULERS = {"kiln", "Adams2019", "Mullapudi2016", "Li2018"}
+SCHEDULERS = {"kiln", "kiln-default", "Adams2019", "Mullapudi2016", "Li2018"}
 KNOBS = {"vector_width", "conv_channel_block", "conv_pixel_block", "conv_row_block", "conv_reduction_unroll",
          "conv_channels_outer", "conv_algorithm",
          "dense_block", "parallel", "parallel_min_elements"}
@@ -85,9 +85,9 @@ def test_tune_writes_records():
     assert len(records) == SIGNATURES, f"{len(records)} records, expected {SIGNATURES}"
     # The whole model, timed with Kiln's tuned schedules and with Halide's autoschedulers.
     assert len(pipeline) == 1 and pipeline[0]["complete"], pipeline
-    assert pipeline[0]["trials"] >= 3, pipeline  # Kiln's, Adams2019's, Mullapudi2016's at least
+    assert pipeline[0]["trials"] >= 4, pipeline  # Kiln's tuned and default, Adams2019, Mullapudi2016 at least
     table = proc.stdout[proc.stdout.index("whole pipeline"):]
-    for row in ("kiln (tuned)", "Adams2019", "Mullapudi2016"):
+    for row in ("kiln (tuned)", "kiln (default)", "Adams2019", "Mullapudi2016"):
         line = next(l for l in table.splitlines() if l.strip().startswith(row))
         assert "failed" not in line and float(line.strip()[len(row):].split()[0]) > 0, line
     assert table.count("<- chosen") == 1, table
@@ -136,6 +136,16 @@ def test_compile_with_tuning_matches_reference():
     default_stmt = run_kiln("compile", MODEL, "-o", WORK, "--emit", "halide-stmt").stdout
     forced_stmt = run_kiln("compile", MODEL, "-o", WORK, "--emit", "halide-stmt", "--tuning", forced).stdout
     assert default_stmt != forced_stmt, "the tuned schedule did not change the lowered statement"
+
+
+def test_compile_with_tuned_default_schedules():
+    chosen = os.path.join(WORK, "defaults.json")
+    set_pipeline_choice(RECORDS, chosen, "kiln-default")
+    proc = run_kiln("compile", MODEL, "-o", os.path.join(WORK, "defaults"), "--tuning", chosen)
+    assert "0 of 5 conv/dense layers use tuned schedules" in proc.stderr, proc.stderr
+    assert "found Kiln's default schedules faster" in proc.stderr, proc.stderr
+    table = run_kiln("inspect", MODEL, "--tuning", chosen).stdout
+    assert "tuned" not in table.split("Halide schedules")[1], table
 
 
 def test_compile_with_tuned_autoscheduler():
@@ -219,6 +229,7 @@ def test_corrupt_file_names_the_line():
 
 
 if __name__ == "__main__":
-    main([test_tune_writes_records, test_compile_with_tuning_matches_reference, test_compile_with_tuned_autoscheduler,
+    main([test_tune_writes_records, test_compile_with_tuning_matches_reference, test_compile_with_tuned_default_schedules,
+          test_compile_with_tuned_autoscheduler,
           test_second_run_merges,
           test_sigint_leaves_a_valid_file_and_resumes, test_corrupt_file_names_the_line])

@@ -1,6 +1,7 @@
 // Tests of Halide's autoschedulers as whole-pipeline schedules: a small residual network scheduled
 // by Adams2019 and by Mullapudi2016 matches the reference interpreter; kiln tune's per-pipeline
-// choice (by pipelineSignature) is applied only to the function it was measured on; the
+// choice (by pipelineSignature) is applied only to the function it was measured on, and the
+// choice of Kiln's default schedules sets the layer records aside; the
 // signature ignores the weights' values and layer names but not the shapes.
 #include "graph_builder.h"
 
@@ -62,6 +63,27 @@ TEST(HalideAutoschedule, TunedChoiceAppliesToItsPipelineOnly) {
   EXPECT_EQ(scheduledBy(net.g, net.outputs, options), "");
   options.autoscheduler = "Adams2019"; // asked for explicitly: wins over the record
   EXPECT_EQ(scheduledBy(net.g, net.outputs, options), "Adams2019");
+}
+
+TEST(HalideAutoschedule, DefaultSchedulesChoiceSetsTheLayerRecordsAside) {
+  SmallResNet net({2, 5, 13, 11});
+  Parsed p = parse(net.g.text(net.outputs), net.g.functionName);
+  std::string error;
+  auto plain = lowerToHalide(p.fn, net.g.weights, {}, error);
+  ASSERT_TRUE(mlir::succeeded(plain)) << error;
+  HalideScheduleOptions options;
+  for (const HalideLayer &layer : plain->layers)
+    options.tuned[layer.signature].convPixelBlock = 3; // a record for every layer
+  auto tunedCount = [&](const HalideScheduleOptions &o) {
+    auto model = lowerToHalide(p.fn, net.g.weights, o, error);
+    EXPECT_TRUE(mlir::succeeded(model)) << error;
+    return mlir::succeeded(model) ? llvm::count_if(model->layers, [](const HalideLayer &l) { return l.tuned; }) : -1;
+  };
+  EXPECT_EQ(tunedCount(options), static_cast<int64_t>(plain->layers.size()));
+  options.tunedPipelines[pipelineSignature(p.fn)] = kDefaultSchedules;
+  EXPECT_EQ(tunedCount(options), 0);
+  EXPECT_EQ(scheduledBy(net.g, net.outputs, options), "");
+  expectMatchesReference(net.g, net.outputs, options);
 }
 
 TEST(HalideAutoschedule, SignatureIgnoresWeightValues) {

@@ -1,7 +1,7 @@
 // Shared by the pass tests: a builder of one-input @forward models as MLIR text with random
 // parameter data, the check that a pass keeps the model's results (reference interpreter before
-// and after, relative L2), and a pass run with a parameter missing. Random data: one run seed (printed; set KILN_TEST_SEED to
-// replay) mixed with the test's name.
+// and after, relative L2), and a pass run with a parameter missing. Random data: one run seed
+// (printed; set KILN_TEST_SEED to replay) mixed with the test's name.
 #ifndef KILN_TESTS_UNIT_PASSES_PASS_MODEL_H
 #define KILN_TESTS_UNIT_PASSES_PASS_MODEL_H
 

@@ -154,7 +154,8 @@ TuningRecord pipelineSample(const std::string &autoscheduler, double bestMs) {
 }
 
 TEST(TuningRecords, PipelineRecordsNameTheFastestScheduler) {
-  for (const std::string &name : {std::string(), std::string("Adams2019"), std::string("Mullapudi2016")}) {
+  for (const std::string &name : {std::string(), std::string(kDefaultSchedules), std::string("Adams2019"),
+                                  std::string("Mullapudi2016")}) {
     std::string line = formatRecord(pipelineSample(name, 3.0));
     EXPECT_EQ(line.find("\"schedule\""), std::string::npos) << line; // no layer knobs
     EXPECT_NE(line.find("\"autoscheduler\":\"" + (name.empty() ? std::string("kiln") : name) + "\""),
@@ -172,7 +173,8 @@ TEST(TuningRecords, PipelineRecordsNameTheFastestScheduler) {
   TuningRecord out;
   std::string error;
   EXPECT_TRUE(mlir::failed(parseRecord(bad, out, error)));
-  EXPECT_NE(error.find("\"autoscheduler\": \"kiln\", \"Adams2019\""), std::string::npos) << error;
+  EXPECT_NE(error.find("\"autoscheduler\": \"kiln\", \"kiln-default\", \"Adams2019\""), std::string::npos)
+      << error;
 
   std::string path = scratchFile("pipeline.json");
   std::vector<TuningRecord> records = {sample("a", 1.0), pipelineSample("Adams2019", 2.0)};
