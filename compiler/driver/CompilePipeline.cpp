@@ -352,13 +352,13 @@ int runCompile(CompileOptions options) {
     llvm::errs() << "kiln: the pipeline is scheduled by Halide's " << halide->autoscheduler << " autoscheduler"
                  << (options.autoscheduler.empty() ? " (chosen by kiln tune in " + options.tuningPath + ")" : "")
                  << "\n";
-  else if (!options.tuningPath.empty())
+  else if (!options.tuningPath.empty()) {
+    auto choice = schedule.tunedPipelines.find(pipelineSignature(getForward(*module)));
+    bool defaults = choice != schedule.tunedPipelines.end() && choice->second == kDefaultSchedules;
     llvm::errs() << "kiln: " << llvm::count_if(halide->layers, [](const HalideLayer &l) { return l.tuned; }) << " of "
                  << halide->layers.size() << " conv/dense layers use tuned schedules from " << options.tuningPath
-                 << (schedule.tunedPipelines[pipelineSignature(getForward(*module))] == kDefaultSchedules
-                         ? " (its whole-pipeline record found Kiln's default schedules faster)"
-                         : "")
-                 << "\n";
+                 << (defaults ? " (its whole-pipeline record found Kiln's default schedules faster)" : "") << "\n";
+  }
   if (options.emit == EmitPhase::HalideStmt || options.emit == EmitPhase::HalideHtml) {
     bool html = options.emit == EmitPhase::HalideHtml;
     std::string path = html ? options.outDir + "/" + options.name + ".stmt.html" : "/dev/stdout";
