@@ -135,7 +135,12 @@ FailureOr<TensorRef> LoweringState::tensor(Value value, std::string &error) {
   return failure();
 }
 
-Halide::Func LoweringState::embed(const std::string &name, const Halide::Buffer<float> &data) {
+LayerLowering LoweringState::lowering(Operation *op, const HalideStageSchedule &e, bool dense) const {
+  auto chosen = chosenLowerings.find(op);
+  return chosen != chosenLowerings.end() ? chosen->second : loweringFor(e, dense);
+}
+
+Halide::Func LoweringState::embed(const std::string &name, const Halide::Buffer<float> &data, int block) {
   std::vector<Halide::Var> vars;
   for (int d = 0; d < data.dimensions(); ++d)
     vars.emplace_back("e" + std::to_string(d));
@@ -145,11 +150,32 @@ Halide::Func LoweringState::embed(const std::string &name, const Halide::Buffer<
     func(vars) = data(std::vector<Halide::Expr>(vars.begin(), vars.end()));
     return func;
   }
+  // Pool strides: dimension 0 within a block, then the other dimensions, then the blocks.
+  const int extent0 = data.dim(0).extent();
+  const bool blocked = block > 0 && block < extent0 && extent0 % block == 0;
+  const int inner = blocked ? block : extent0;
+  std::vector<int64_t> strides(data.dimensions(), 1);
+  int64_t slab = inner;
+  for (int d = 1; d < data.dimensions(); ++d) {
+    strides[d] = slab;
+    slab *= data.dim(d).extent();
+  }
   const int64_t offset = constantPoolUsed;
-  Halide::Expr index = static_cast<int>(offset);
+  float *pool = constantPool.data() + offset;
+  data.for_each_element([&](const int *pos) {
+    const int i = pos[0] - data.dim(0).min();
+    int64_t at = i % inner + i / inner * slab;
+    for (int d = 1; d < data.dimensions(); ++d)
+      at += (pos[d] - data.dim(d).min()) * strides[d];
+    pool[at] = data(pos);
+  });
+  std::vector<Halide::Expr> local;
   for (int d = 0; d < data.dimensions(); ++d)
-    index += (vars[d] - data.dim(d).min()) * data.dim(d).stride();
-  std::memcpy(constantPool.data() + offset, data.data(), count * sizeof(float));
+    local.push_back(vars[d] - data.dim(d).min());
+  Halide::Expr index = static_cast<int>(offset);
+  index += blocked ? local[0] % inner + local[0] / inner * static_cast<int>(slab) : local[0];
+  for (int d = 1; d < data.dimensions(); ++d)
+    index += local[d] * static_cast<int>(strides[d]);
   constexpr int64_t lineFloats = 16;
   constantPoolUsed = (offset + count + lineFloats - 1) / lineFloats * lineFloats;
   func(vars) = constantPool(index);
@@ -383,21 +409,21 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
   return success();
 }
 
-/// Records in `chosen` the conv algorithm of each layer whose schedule asks for another one than
-/// its conv was lowered with; returns whether there was any.
-static bool chooseAlgorithms(const std::vector<HalideLayer> &layers, const HalideScheduleOptions &options,
-                             llvm::DenseMap<Operation *, ConvAlgorithm> &chosen) {
+/// Records in `chosen` the lowering of each layer whose schedule asks for another one than it was
+/// lowered with (conv algorithm, weight block); returns whether there was any.
+static bool chooseLowerings(const std::vector<Stage> &stages, const std::vector<HalideLayer> &layers,
+                            llvm::DenseMap<Operation *, LayerLowering> &chosen) {
+  llvm::DenseMap<Operation *, LayerLowering> lowered;
+  for (const Stage &stage : stages)
+    if (!stage.ops.empty() && stage.lowering)
+      lowered[stage.ops.front()] = *stage.lowering;
   bool changed = false;
   for (const HalideLayer &layer : layers) {
-    if (layer.kind != HalideLayer::Kind::Conv)
-      continue;
-    auto found = chosen.find(layer.ops.front());
-    ConvAlgorithm lowered =
-        found != chosen.end()
-            ? found->second
-            : effectiveConv(layer.extents, layer.reduction, layer.winogradCapable, options).convAlgorithm;
-    if (lowered != layer.schedule.convAlgorithm) {
-      chosen[layer.ops.front()] = layer.schedule.convAlgorithm;
+    Operation *op = layer.ops.front();
+    auto was = lowered.find(op);
+    LayerLowering wanted = loweringFor(layer.schedule, layer.kind == HalideLayer::Kind::Dense);
+    if (was != lowered.end() && was->second != wanted) {
+      chosen[op] = wanted;
       changed = true;
     }
   }
@@ -425,7 +451,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
     defaults.tunedPipelines.clear();
     return lower(fn, weights, defaults, error);
   }
-  llvm::DenseMap<Operation *, ConvAlgorithm> chosen;
+  llvm::DenseMap<Operation *, LayerLowering> chosen;
   for (;;) {
     LoweringState state(weights, options, chosen, constantCapacity(fn));
     HalideModel model;
@@ -434,7 +460,7 @@ static FailureOr<HalideModel> lower(func::FuncOp fn, const WeightStore &weights,
       return failure();
     state.finishConstants();
     model.layers = describeLayers(state.stages, options);
-    if (chooseAlgorithms(model.layers, options, chosen))
+    if (chooseLowerings(state.stages, model.layers, chosen))
       continue;
     model.pipeline = Halide::Pipeline(outputs);
     model.autoscheduler = choice;

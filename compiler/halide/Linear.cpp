@@ -4,8 +4,9 @@
 // only the taps that can land when the dilation is 1, or only the input cells when there are fewer;
 // it is also conv2d's input gradient) and dense.
 // Convolutions read a zero-padded copy of their input, shared per value. Weights are repacked so
-// output channels / features are innermost: on the host for nn.param constants, by a root stage for
-// run-time weights (function arguments, as in a training step). The accumulator starts at the bias
+// output channels / features are innermost: on the host for nn.param constants, in blocks of the
+// schedule's register tile, by a root stage for run-time weights (function arguments, as in a
+// training step). The accumulator starts at the bias
 // and is a separate Func that the schedule tiles into registers.
 #include "compiler/halide/Lowering.h"
 
@@ -27,9 +28,10 @@ FailureOr<Halide::Expr> biasAt(Value value, Halide::Expr c, LoweringState &state
 /// The weight `value` rearranged into a Func with argument extents `extents`, whose element at
 /// arguments A is the weight at logical (C-order) indices source(A). `source` is generic over the
 /// index type (int64_t on the host, Halide::Expr in the pipeline). An nn.param is repacked on the
-/// host into the constant pool; a run-time weight by a root stage.
+/// host into the constant pool, argument 0 in blocks of `block` where it divides (embed); a
+/// run-time weight by a root stage.
 template <typename Source>
-static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &extents, Source source,
+static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &extents, Source source, int block,
                                       LoweringState &state, std::string &error) {
   if (state.isConstant(value)) {
     auto data = state.constant(value, error);
@@ -44,7 +46,7 @@ static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &e
         offset = offset * tensor.shape[d] + logical[d];
       buffer(pos) = tensor.data[offset];
     });
-    return state.embed(state.freshName("packed"), buffer);
+    return state.embed(state.freshName("packed"), buffer, block);
   }
   std::vector<Halide::Var> vars;
   for (size_t i = 0; i < extents.size(); ++i)
@@ -104,22 +106,18 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   std::vector<int64_t> outShape(outType.getShape().begin(), outType.getShape().end());
 
-  // The algorithm: the one chosen for this conv's layer (a tuned schedule), else the options'
-  // resolved for its shape.
+  // The algorithm and weight blocks: those chosen for this conv's layer (a tuned schedule), else
+  // the options' for its shape.
   const bool winograd = winogradCapable(operation, state);
-  if (winograd) {
-    auto chosen = state.chosenAlgorithms.find(operation);
-    ConvAlgorithm algorithm = chosen != state.chosenAlgorithms.end()
-                                  ? chosen->second
-                                  : effectiveConv(storageExtents(outShape), {Cg, KW, KH}, true, state.options).convAlgorithm;
-    if (algorithm == ConvAlgorithm::Winograd)
-      return lowerWinogradConv(operation, state, error);
-  }
+  const LayerLowering lowering =
+      state.lowering(operation, effectiveConv(storageExtents(outShape), {Cg, KW, KH}, winograd, state.options), false);
+  if (lowering.algorithm == ConvAlgorithm::Winograd)
+    return lowerWinogradConv(operation, state, lowering, error);
 
   // Filter repacked to (f, ci, kx, ky), f innermost.
   auto filter = packed(
       op.getFilter(), {F, Cg, KW, KH}, [](const auto &a) { return std::decay_t<decltype(a)>{a[0], a[1], a[3], a[2]}; },
-      state, error);
+      lowering.weightBlock, state, error);
   if (failed(filter))
     return failure();
 
@@ -145,6 +143,7 @@ LogicalResult lowerConv2D(Operation *operation, LoweringState &state, std::strin
   state.stages[ref.stage].accumulator = acc;
   state.stages[ref.stage].rdom = r;
   state.stages[ref.stage].winogradCapable = winograd;
+  state.stages[ref.stage].lowering = lowering;
   state.values[op.getResult()] = ref;
   return success();
 }
@@ -212,13 +211,15 @@ LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, s
 
   // Filter [C, F/groups, KH, KW] repacked to (f, ci, kx, ky), f (over all groups) innermost.
   const int filtersPerGroup = static_cast<int>(Fg), channelsPerGroup = static_cast<int>(Cg);
+  const LayerLowering lowering =
+      state.lowering(operation, effectiveConv(storageExtents(outShape), {Cg, KW, KH}, false, state.options), false);
   auto filter = packed(
       op.getFilter(), {F, Cg, KW, KH},
       [&](const auto &a) {
         return std::decay_t<decltype(a)>{(a[0] / filtersPerGroup) * channelsPerGroup + a[1], a[0] % filtersPerGroup,
                                          a[3], a[2]};
       },
-      state, error);
+      lowering.weightBlock, state, error);
   if (failed(filter))
     return failure();
 
@@ -255,6 +256,7 @@ LogicalResult lowerConvTranspose2D(Operation *operation, LoweringState &state, s
   TensorRef ref = state.addStage(StageKind::Conv, out, outShape);
   state.stages[ref.stage].accumulator = acc;
   state.stages[ref.stage].rdom = r;
+  state.stages[ref.stage].lowering = lowering;
   state.values[op.getResult()] = ref;
   return success();
 }
@@ -267,7 +269,8 @@ LogicalResult lowerDense(Operation *operation, LoweringState &state, std::string
   const int64_t N = input->shape[0], K = input->shape[1], M = shapeOf(op.getWeight())[0];
 
   // Weight [M, K] repacked to (m, k), m innermost.
-  auto weight = packed(op.getWeight(), {M, K}, [](const auto &a) { return a; }, state, error);
+  const LayerLowering lowering = state.lowering(operation, effectiveDense({M, N}, K, state.options), true);
+  auto weight = packed(op.getWeight(), {M, K}, [](const auto &a) { return a; }, lowering.weightBlock, state, error);
   if (failed(weight))
     return failure();
 
@@ -285,6 +288,7 @@ LogicalResult lowerDense(Operation *operation, LoweringState &state, std::string
   TensorRef ref = state.addStage(StageKind::Dense, out, {N, M});
   state.stages[ref.stage].accumulator = acc;
   state.stages[ref.stage].rdom = r;
+  state.stages[ref.stage].lowering = lowering;
   state.values[op.getResult()] = ref;
   return success();
 }

@@ -16,6 +16,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "mlir/IR/Value.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,21 @@ enum class StageKind {
   Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 
+/// What the lowering of a conv or dense op fixes from its layer's schedule: the conv algorithm and
+/// the weights' layout, output channels (features) in contiguous blocks of `weightBlock`.
+struct LayerLowering {
+  ConvAlgorithm algorithm = ConvAlgorithm::Direct;
+  int weightBlock = 0;
+
+  bool operator==(const LayerLowering &other) const {
+    return algorithm == other.algorithm && weightBlock == other.weightBlock;
+  }
+  bool operator!=(const LayerLowering &other) const { return !(*this == other); }
+};
+
+/// Schedule.cpp: the lowering a layer of effective schedule `e` needs (`dense`: a dense layer, else a conv).
+LayerLowering loweringFor(const HalideStageSchedule &e, bool dense);
+
 /// A Func computed at root, plus the pieces its schedule needs.
 struct Stage {
   StageKind kind = StageKind::Pointwise;
@@ -68,6 +84,8 @@ struct Stage {
   std::string name;             ///< Conv/Dense: the layer name of the op (HalideLayer::name)
   std::string signature;        ///< Conv/Dense: HalideLayer::signature, grown as ops are fused
   std::vector<mlir::Operation *> ops; ///< Conv/Dense: the op, then each fused op
+  /// Conv/WinogradConv/Dense of an nn op whose lowering follows its layer's schedule: how it did.
+  std::optional<LayerLowering> lowering;
 };
 
 /// Per-channel batch statistics of one tensor (Funcs indexed by channel).
@@ -84,9 +102,9 @@ struct RowStatistics {
 struct LoweringState {
   const WeightStore &weights;
   const HalideScheduleOptions &options;
-  /// Conv algorithms decided from the layers' tuned schedules (keyed by the conv op); other convs
-  /// resolve options.convAlgorithm from their own shape (convAlgorithmFor).
-  const llvm::DenseMap<mlir::Operation *, ConvAlgorithm> &chosenAlgorithms;
+  /// Lowerings decided from the layers' tuned schedules (keyed by the conv or dense op); other
+  /// layers are lowered for the options' effective schedule of their own shape (lowering()).
+  const llvm::DenseMap<mlir::Operation *, LayerLowering> &chosenLowerings;
   std::vector<Stage> stages;
   llvm::DenseMap<mlir::Value, TensorRef> values;
   llvm::DenseMap<mlir::Value, int> uses; ///< consumers of each value (dropout looked through)
@@ -104,8 +122,8 @@ struct LoweringState {
 
   /// `constantCapacity`: floats the pool may hold; constants beyond it get buffers of their own.
   LoweringState(const WeightStore &weights, const HalideScheduleOptions &options,
-                const llvm::DenseMap<mlir::Operation *, ConvAlgorithm> &chosenAlgorithms, int64_t constantCapacity)
-      : weights(weights), options(options), chosenAlgorithms(chosenAlgorithms),
+                const llvm::DenseMap<mlir::Operation *, LayerLowering> &chosenLowerings, int64_t constantCapacity)
+      : weights(weights), options(options), chosenLowerings(chosenLowerings),
         constantPool(static_cast<int>(constantCapacity), "constants") {}
 
   std::string freshName(const std::string &base) { return base + "_" + std::to_string(counter++); }
@@ -115,8 +133,14 @@ struct LoweringState {
   bool isConstant(mlir::Value value);
   /// The data of an nn.param operand, checked against its declared shape.
   mlir::FailureOr<const HostTensor *> constant(mlir::Value value, std::string &error);
-  /// A Func over the dimensions of `data` that reads a copy of it from the constant pool.
-  Halide::Func embed(const std::string &name, const Halide::Buffer<float> &data);
+  /// How conv or dense `op` is lowered: as chosen for its layer, else for `e`, the options'
+  /// effective schedule of its shape.
+  LayerLowering lowering(mlir::Operation *op, const HalideStageSchedule &e, bool dense) const;
+  /// A Func over the dimensions of `data` that reads a copy of it from the constant pool. With a
+  /// `block` that divides dimension 0's extent (and is smaller), the copy holds dimension 0 in
+  /// blocks of `block`, each contiguous over the other dimensions: a conv's register tile of
+  /// `block` output channels then streams its weights from one place.
+  Halide::Func embed(const std::string &name, const Halide::Buffer<float> &data, int block = 0);
   /// Crops the pool to what was used, so only that is embedded in the compiled pipeline.
   void finishConstants();
   /// Adds a stage whose output is `func` (shape = logical shape) and returns its tensor.
@@ -161,13 +185,16 @@ mlir::FailureOr<Halide::Expr> biasAt(mlir::Value value, Halide::Expr c, Lowering
 /// least 2x2.
 bool winogradCapable(mlir::Operation *op, LoweringState &state);
 /// Winograd.cpp: conv2d `op` as Winograd F(2x2, 3x3) (a WinogradConv stage). The weights are
-/// transformed on the host.
-mlir::LogicalResult lowerWinogradConv(mlir::Operation *op, LoweringState &state, std::string &error);
+/// transformed on the host and stored as `lowering` says.
+mlir::LogicalResult lowerWinogradConv(mlir::Operation *op, LoweringState &state, const LayerLowering &lowering,
+                                      std::string &error);
 
 /// Schedule.cpp: the knobs a conv stage applies: (c, x, y, n) = `extents`, reduction (ci, kx, ky)
 /// = `reduction`, `winograd`: whether Winograd can compute it.
 HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, const std::vector<int64_t> &reduction,
                                   bool winograd, const HalideStageSchedule &requested);
+/// Schedule.cpp: the knobs a dense stage applies: (m, n) = `extents`, reduction over `K`.
+HalideStageSchedule effectiveDense(const std::vector<int64_t> &extents, int64_t K, const HalideStageSchedule &requested);
 
 /// Linear.cpp: what a convolution with these attributes reads of `input` (the tensor of `value`;
 /// output shape `outShape`, kernel KH x KW): the input itself, or a root copy that is zero outside

@@ -152,9 +152,12 @@ HalideStageSchedule effectiveConv(const std::vector<int64_t> &extents, const std
   return e;
 }
 
-/// The knobs a dense stage applies: (m, n) = `extents`, reduction over `K`.
-static HalideStageSchedule effectiveDense(const std::vector<int64_t> &extents, int64_t K,
-                                          const HalideStageSchedule &requested) {
+LayerLowering loweringFor(const HalideStageSchedule &e, bool dense) {
+  return dense ? LayerLowering{ConvAlgorithm::Direct, e.denseBlock} : LayerLowering{e.convAlgorithm, e.convChannelBlock};
+}
+
+HalideStageSchedule effectiveDense(const std::vector<int64_t> &extents, int64_t K,
+                                   const HalideStageSchedule &requested) {
   const int64_t M = extents[0];
   HalideStageSchedule e;
   e.parallel = false;

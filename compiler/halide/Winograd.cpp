@@ -51,7 +51,8 @@ static Halide::Buffer<float> transformedFilter(const HostTensor &w) {
   return u;
 }
 
-LogicalResult lowerWinogradConv(Operation *operation, LoweringState &state, std::string &error) {
+LogicalResult lowerWinogradConv(Operation *operation, LoweringState &state, const LayerLowering &lowering,
+                                std::string &error) {
   auto op = cast<nn::Conv2DOp>(operation);
   auto input = state.tensor(op.getInput(), error);
   auto filter = state.constant(op.getFilter(), error);
@@ -61,7 +62,7 @@ LogicalResult lowerWinogradConv(Operation *operation, LoweringState &state, std:
   const int64_t C = (*filter)->shape[1];
   ArrayRef<int64_t> pad = op.getPadding();
   const int top = static_cast<int>(pad[0]), left = static_cast<int>(pad[1]);
-  Halide::Func u = state.embed(state.freshName("winograd_filter"), transformedFilter(**filter));
+  Halide::Func u = state.embed(state.freshName("winograd_filter"), transformedFilter(**filter), lowering.weightBlock);
 
   // Every tile reads a 4x4 window; the last tiles of an odd output reach one row or column past
   // it, so the input is always read through its zero-padded copy.
@@ -100,6 +101,7 @@ LogicalResult lowerWinogradConv(Operation *operation, LoweringState &state, std:
   stage.transformedInput = transformed;
   stage.product = product;
   stage.winogradCapable = true;
+  stage.lowering = lowering;
   state.values[op.getResult()] = ref;
   return success();
 }
