@@ -151,31 +151,31 @@ Halide::Func LoweringState::embed(const std::string &name, const Halide::Buffer<
     return func;
   }
   // Pool strides: dimension 0 within a block, then the other dimensions, then the blocks.
-  const int extent0 = data.dim(0).extent();
+  const int rank = data.dimensions();
+  const int extent0 = rank > 0 ? data.dim(0).extent() : 1;
   const bool blocked = block > 0 && block < extent0 && extent0 % block == 0;
   const int inner = blocked ? block : extent0;
-  std::vector<int64_t> strides(data.dimensions(), 1);
+  std::vector<int64_t> strides(rank, 1);
   int64_t slab = inner;
-  for (int d = 1; d < data.dimensions(); ++d) {
+  for (int d = 1; d < rank; ++d) {
     strides[d] = slab;
     slab *= data.dim(d).extent();
   }
   const int64_t offset = constantPoolUsed;
   float *pool = constantPool.data() + offset;
   data.for_each_element([&](const int *pos) {
-    const int i = pos[0] - data.dim(0).min();
-    int64_t at = i % inner + i / inner * slab;
-    for (int d = 1; d < data.dimensions(); ++d)
-      at += (pos[d] - data.dim(d).min()) * strides[d];
+    int64_t at = 0;
+    for (int d = 0; d < rank; ++d) {
+      const int64_t i = pos[d] - data.dim(d).min();
+      at += d == 0 ? i % inner + i / inner * slab : i * strides[d];
+    }
     pool[at] = data(pos);
   });
-  std::vector<Halide::Expr> local;
-  for (int d = 0; d < data.dimensions(); ++d)
-    local.push_back(vars[d] - data.dim(d).min());
   Halide::Expr index = static_cast<int>(offset);
-  index += blocked ? local[0] % inner + local[0] / inner * static_cast<int>(slab) : local[0];
-  for (int d = 1; d < data.dimensions(); ++d)
-    index += local[d] * static_cast<int>(strides[d]);
+  for (int d = 0; d < rank; ++d) {
+    Halide::Expr i = vars[d] - data.dim(d).min();
+    index += d > 0 ? i * static_cast<int>(strides[d]) : blocked ? i % inner + i / inner * static_cast<int>(slab) : i;
+  }
   constexpr int64_t lineFloats = 16;
   constantPoolUsed = (offset + count + lineFloats - 1) / lineFloats * lineFloats;
   func(vars) = constantPool(index);

@@ -47,6 +47,19 @@ TEST(HalideWeightBlocks, BlocksThatDoNotDivideKeepTheFlatLayout) {
   expectEmbedded(128, 64);
 }
 
+TEST(HalideWeightBlocks, ScalarsAreEmbeddedToo) {
+  WeightStore weights;
+  HalideScheduleOptions options;
+  llvm::DenseMap<mlir::Operation *, halide::LayerLowering> chosen;
+  halide::LoweringState state(weights, options, chosen, 64);
+  Halide::Buffer<float> scalar = Halide::Buffer<float>::make_scalar();
+  scalar() = 2.5f;
+  Halide::Func func = state.embed("s", scalar, 32);
+  state.finishConstants();
+  Halide::Buffer<float> back = func.realize(std::vector<int>{});
+  EXPECT_EQ(back(), 2.5f);
+}
+
 /// Convs and a dense layer whose output channels are a multiple of the block, or not (80, 1000).
 std::vector<Graph::V> linearLayers(Graph &g) {
   auto x = g.input({2, 24, 9, 11});
