@@ -6,8 +6,8 @@
 // Convolutions read a zero-padded copy of their input, shared per value. Weights are repacked so
 // output channels / features are innermost: on the host for nn.param constants, in blocks of the
 // schedule's register tile, by a root stage for run-time weights (function arguments, as in a
-// training step). The accumulator starts at the bias
-// and is a separate Func that the schedule tiles into registers.
+// training step). The accumulator starts at the bias and is a separate Func that the schedule
+// tiles into registers.
 #include "compiler/halide/Lowering.h"
 
 #include "kiln/Dialect/NN/NNOps.h"

@@ -65,7 +65,8 @@ struct LayerLowering {
   bool operator!=(const LayerLowering &other) const { return !(*this == other); }
 };
 
-/// Schedule.cpp: the lowering a layer of effective schedule `e` needs (`dense`: a dense layer, else a conv).
+/// Schedule.cpp: the lowering a layer of effective schedule `e` needs (`dense`: a dense layer,
+/// else a conv).
 LayerLowering loweringFor(const HalideStageSchedule &e, bool dense);
 
 /// A Func computed at root, plus the pieces its schedule needs.
@@ -139,7 +140,8 @@ struct LoweringState {
   /// A Func over the dimensions of `data` that reads a copy of it from the constant pool. With a
   /// `block` that divides dimension 0's extent (and is smaller), the copy holds dimension 0 in
   /// blocks of `block`, each contiguous over the other dimensions: a conv's register tile of
-  /// `block` output channels then streams its weights from one place.
+  /// `block` output channels then streams its weights from one place. (Constants beyond the
+  /// pool's capacity keep a flat buffer of their own.)
   Halide::Func embed(const std::string &name, const Halide::Buffer<float> &data, int block = 0);
   /// Crops the pool to what was used, so only that is embedded in the compiled pipeline.
   void finishConstants();
