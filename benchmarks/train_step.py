@@ -4,6 +4,8 @@ optimizer step, same network, same batch, SGD with momentum, in one run.
 For each workload and thread count the two take turns for --rounds rounds of --runs/--rounds
 timed steps each (after a warm-up, in-process: Kiln through ctypes, PyTorch in this process);
 the table reports median milliseconds per step and the ratio Kiln/PyTorch (< 1: Kiln is faster).
+A backend whose compile of the step takes longer than --compile-timeout seconds shows n/a (the
+Halide step of ResNet-18 at 32x32 b8 does, docs/benchmarks.md).
 Usage: /usr/bin/python3 benchmarks/train_step.py [--threads 1,2] [--workloads lenet5_b64,resnet18_32_b8] [--backends halide,mlir]"""
 import argparse
 import ctypes
@@ -33,7 +35,7 @@ LR, MOMENTUM = 0.01, 0.9
 class KilnStep:
     """A compiled training library and one batch, stepped through its C API."""
 
-    def __init__(self, name, backend, module, shape, work, kiln):
+    def __init__(self, name, backend, module, shape, work, kiln, timeout):
         model = os.path.join(work, name + ".kiln")
         with open(model, "w") as f:
             f.write(kiln_text(module, shape))
@@ -42,7 +44,7 @@ class KilnStep:
         out = os.path.join(work, backend)
         subprocess.run([kiln, "compile", model, "-o", out, "--name", name, "--weights", weights, "--train",
                         "--backend", backend, "--optimizer", "momentum", "--momentum", str(MOMENTUM), "--lr", str(LR)],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, timeout=timeout)
         self.lib = ctypes.CDLL(os.path.join(out, f"lib{name}.so"))
         self.name = name
         self.ctx = ctypes.c_void_p()
@@ -86,6 +88,8 @@ def main():
     parser.add_argument("--backends", default="halide,mlir", help="Kiln backends to compile each step with")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--compile-timeout", type=float, default=600,
+                        help="seconds a backend may take to compile a step; past it, that backend's column says n/a")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="kiln-train-bench-")
     backends = args.backends.split(",")
@@ -96,7 +100,13 @@ def main():
         module, shape = make(network)
         shape = (batch,) + tuple(shape[1:])
         module.train()
-        steps = {b: KilnStep(name, b, module, shape, work, os.path.abspath(args.kiln)) for b in backends}
+        steps = {}
+        for b in backends:
+            try:
+                steps[b] = KilnStep(name, b, module, shape, work, os.path.abspath(args.kiln), args.compile_timeout)
+            except subprocess.TimeoutExpired:
+                print(f"{name}: the {b} backend took over {args.compile_timeout:.0f} s to compile the step; left out",
+                      flush=True)
         rng = np.random.default_rng(0)
         x = rng.standard_normal(shape).astype(np.float32)
         classes = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
@@ -117,8 +127,9 @@ def main():
                     k[b] += kiln.time(x, labels_f, per_round)
                 t += torch_times(module, optimizer, xt, yt, per_round)
             km, tm = {b: statistics.median(v) for b, v in k.items()}, statistics.median(t)
-            print(f"{name:16s} {threads:7d}  " + "".join(f"{km[b]:16.2f}" for b in steps) + f"  {tm:13.2f}"
-                  + "".join(f"{km[b] / tm:14.2f}" for b in steps), flush=True)
+            print(f"{name:16s} {threads:7d}  " + "".join(f"{km[b]:16.2f}" if b in km else f"{'n/a':>16s}" for b in backends)
+                  + f"  {tm:13.2f}" + "".join(f"{km[b] / tm:14.2f}" if b in km else f"{'n/a':>14s}" for b in backends),
+                  flush=True)
 
 
 if __name__ == "__main__":
