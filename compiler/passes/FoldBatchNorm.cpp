@@ -16,6 +16,7 @@
 // "<weight>.bias"), so `c1.weight` without bias gives `c1.bias+bn1` too. A chain conv -> bn1 ->
 // bn2 folds twice: c1.weight+bn1+bn2. The old parameters stay in the store (another layer may
 // share them); their nn.param ops are erased once unused.
+#include "compiler/passes/ParamData.h"
 #include "compiler/passes/Passes.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -101,20 +102,8 @@ public:
   }
 
 private:
-  /// The data of `param` in the store, checked against its declared type; null after an error.
   const HostTensor *dataOf(nn::ParamOp param, nn::BatchNormOp bn) {
-    auto it = weights->find(param.getName().str());
-    if (it == weights->end()) {
-      bn.emitError() << "nn-fold-batch-norm: parameter '" << param.getName()
-                     << "' has no data; bind the weights before folding";
-      return nullptr;
-    }
-    if (it->second.size() != param.getType().getNumElements()) {
-      bn.emitError() << "nn-fold-batch-norm: parameter '" << param.getName() << "' has " << it->second.size()
-                     << " values but its type " << param.getType() << " needs " << param.getType().getNumElements();
-      return nullptr;
-    }
-    return &it->second;
+    return paramData(*weights, param, bn, "nn-fold-batch-norm");
   }
 
   /// Computes the folded weight and bias into the store under the given names.

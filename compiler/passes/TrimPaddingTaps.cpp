@@ -11,6 +11,7 @@
 //   top' = top - ky0*d,   bottom' = (OH-1)*s + (ky1-ky0)*d + 1 - H - top'
 // (the same output size); it is rewritten only when both stay >= 0. The new weight is the
 // nn.param named "<weight>+taps<ky0>-<ky1>x<kx0>-<kx1>" (the old one is erased once unused).
+#include "compiler/passes/ParamData.h"
 #include "compiler/passes/Passes.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -105,18 +106,17 @@ private:
   /// weight[:, :, rows, cols] into the store under `name`.
   LogicalResult sliceData(nn::Conv2DOp conv, nn::ParamOp weight, const AxisTrim &rows, const AxisTrim &cols,
                           const std::string &name) {
-    auto it = weights->find(weight.getName().str());
+    const HostTensor *data = paramData(*weights, weight, conv, "nn-trim-padding-taps");
+    if (!data)
+      return failure();
     ArrayRef<int64_t> w = weight.getType().getShape();
-    if (it == weights->end() || it->second.size() != weight.getType().getNumElements())
-      return conv.emitError() << "nn-trim-padding-taps: parameter '" << weight.getName()
-                              << "' has no data of its declared shape; bind the weights first";
     const int64_t KH = rows.last - rows.first + 1, KW = cols.last - cols.first + 1;
     HostTensor sliced({w[0], w[1], KH, KW});
     for (int64_t fc = 0; fc < w[0] * w[1]; ++fc)
       for (int64_t ky = 0; ky < KH; ++ky)
         for (int64_t kx = 0; kx < KW; ++kx)
           sliced.data[(fc * KH + ky) * KW + kx] =
-              it->second.data[(fc * w[2] + rows.first + ky) * w[3] + cols.first + kx];
+              data->data[(fc * w[2] + rows.first + ky) * w[3] + cols.first + kx];
     (*weights)[name] = std::move(sliced);
     return success();
   }

@@ -1,9 +1,11 @@
 // Test helper: builds nn-dialect models as MLIR text (result types from ShapeRules.h) with random
 // weights and inputs, runs them with the Halide JIT and the reference interpreter, and compares.
-// Random data comes from a per-test std::mt19937 seeded from one run seed (printed; set
-// KILN_TEST_SEED to reproduce a failure) mixed with the test's name.
+// Random data comes from testRng() (test_support.h: one printed run seed, KILN_TEST_SEED
+// reproduces a failure, mixed with the test's name).
 #ifndef KILN_TESTS_UNIT_HALIDE_GRAPH_BUILDER_H
 #define KILN_TESTS_UNIT_HALIDE_GRAPH_BUILDER_H
+
+#include "../test_support.h"
 
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/reference/Interpreter.h"
@@ -30,41 +32,6 @@
 #include <vector>
 
 namespace kiln::test {
-
-using Shape = std::vector<int64_t>;
-
-/// The run's seed: KILN_TEST_SEED if set, else the clock. Printed once.
-inline uint64_t runSeed() {
-  static const uint64_t seed = [] {
-    const char *given = std::getenv("KILN_TEST_SEED");
-    uint64_t value = given ? std::strtoull(given, nullptr, 10)
-                           : static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007);
-    std::cout << "[halide tests] seed " << value << " (KILN_TEST_SEED=" << value << " reproduces)\n";
-    return value;
-  }();
-  return seed;
-}
-
-/// A generator for the current test: the run seed mixed with the test's full name.
-inline std::mt19937 testRng() {
-  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string(info->test_suite_name()) + "." + info->name();
-  return std::mt19937(static_cast<uint32_t>(runSeed() ^ std::hash<std::string>()(name)));
-}
-
-inline std::string typeOf(const Shape &shape) {
-  std::string text = "tensor<";
-  for (int64_t d : shape)
-    text += std::to_string(d) + "x";
-  return text + "f32>";
-}
-
-inline std::string ints(const std::vector<int64_t> &values) {
-  std::string text = "array<i64: ";
-  for (size_t i = 0; i < values.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(values[i]);
-  return text + ">";
-}
 
 /// Builds one function (@forward unless `functionName` says otherwise); every builder call appends
 /// one op and returns its value.
@@ -268,13 +235,7 @@ public:
   }
 
   /// Uniform random data in [lo, hi].
-  HostTensor random(const Shape &shape, float lo, float hi) {
-    HostTensor t(shape);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    for (float &value : t.data)
-      value = dist(rng);
-    return t;
-  }
+  HostTensor random(const Shape &shape, float lo, float hi) { return randomTensor(rng, shape, lo, hi); }
 
   std::mt19937 rng;
   WeightStore weights;
@@ -293,17 +254,6 @@ private:
   std::string body;
   int counter = 0;
 };
-
-/// ||actual - expected|| / ||expected|| (absolute when expected is all zeros).
-inline double relativeL2(const HostTensor &actual, const HostTensor &expected) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < expected.data.size(); ++i) {
-    double d = static_cast<double>(actual.data[i]) - expected.data[i];
-    diff += d * d;
-    norm += static_cast<double>(expected.data[i]) * expected.data[i];
-  }
-  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-}
 
 /// A parsed model (owns its context).
 struct Parsed {

@@ -1,9 +1,11 @@
 // Shared by the pass tests: a builder of one-input @forward models as MLIR text with random
 // parameter data, the check that a pass keeps the model's results (reference interpreter before
-// and after, relative L2), and a pass run with a parameter missing. Random data: one run seed
-// (printed; set KILN_TEST_SEED to replay) mixed with the test's name.
+// and after, relative L2), and a pass run with a parameter missing. Random data: testRng()
+// (test_support.h).
 #ifndef KILN_TESTS_UNIT_PASSES_PASS_MODEL_H
 #define KILN_TESTS_UNIT_PASSES_PASS_MODEL_H
+
+#include "../test_support.h"
 
 #include "compiler/reference/Interpreter.h"
 
@@ -33,34 +35,6 @@
 #include <vector>
 
 namespace kiln::test {
-
-using Shape = std::vector<int64_t>;
-
-inline std::mt19937 testRng() {
-  static const uint64_t seed = [] {
-    const char *given = std::getenv("KILN_TEST_SEED");
-    uint64_t value = given ? std::strtoull(given, nullptr, 10)
-                           : uint64_t(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007);
-    std::cout << "[pass tests] seed " << value << " (KILN_TEST_SEED=" << value << " reproduces)\n";
-    return value;
-  }();
-  const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return std::mt19937(uint32_t(seed ^ std::hash<std::string>()(std::string(info->test_suite_name()) + info->name())));
-}
-
-inline std::string typeOf(const Shape &shape) {
-  std::string text = "tensor<";
-  for (int64_t d : shape)
-    text += std::to_string(d) + "x";
-  return text + "f32>";
-}
-
-inline std::string ints(const Shape &values) {
-  std::string text = "array<i64: ";
-  for (size_t i = 0; i < values.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(values[i]);
-  return text + ">";
-}
 
 /// Builds a one-input @forward as MLIR text with random parameter data, op by op.
 struct Model {
@@ -138,27 +112,11 @@ private:
     body += "  " + v.name + " = " + op + "\n";
     return v;
   }
-  HostTensor random(const Shape &shape, float lo, float hi) {
-    HostTensor t(shape);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    for (float &value : t.data)
-      value = dist(rng);
-    return t;
-  }
+  HostTensor random(const Shape &shape, float lo, float hi) { return randomTensor(rng, shape, lo, hi); }
 
   std::string body;
   int counter = 0;
 };
-
-inline double relativeL2(const HostTensor &actual, const HostTensor &expected) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < expected.data.size(); ++i) {
-    double d = double(actual.data[i]) - expected.data[i];
-    diff += d * d;
-    norm += double(expected.data[i]) * expected.data[i];
-  }
-  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-}
 
 /// Interprets `outputs` of `m`, runs the pass `makePass` makes (given a copy of the weights it may
 /// add to), verifies, interprets again and compares (relative L2 <= 1e-5); `check` then sees
