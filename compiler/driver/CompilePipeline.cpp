@@ -7,6 +7,7 @@
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/linalg/LinalgBackend.h"
 #include "compiler/passes/Passes.h"
+#include "compiler/passes/SplitFunction.h"
 #include "compiler/tune/TuningRecords.h"
 #include "compiler/weights/WeightStore.h"
 
@@ -99,18 +100,10 @@ static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::str
   llvm::SmallString<128> scratch;
   if (llvm::sys::fs::createUniqueDirectory("kiln-objects", scratch))
     return fail("cannot create a temporary directory");
-  std::vector<std::string> objects;
   std::string error;
-  bool ok = true;
-  for (auto &[model, functionName] : pipelines) {
-    HalideObjects compiled;
-    ok = ok && succeeded(compileToObjects(*model, functionName, scratch.str().str(), compiled, error));
-    if (ok && objects.empty())
-      objects.push_back(compiled.runtimeObject); // one Halide runtime serves every pipeline
-    if (ok)
-      objects.push_back(compiled.pipelineObject);
-  }
-  ok = ok && emitLibrary(interface, objects, pipelines.front().second, options.outDir, error);
+  FailureOr<std::vector<std::string>> objects = compileToObjects(pipelines, scratch.str().str(), error);
+  bool ok = succeeded(objects);
+  ok = ok && emitLibrary(interface, *objects, pipelines.front().second, options.outDir, error);
   llvm::sys::fs::remove_directories(scratch);
   if (!ok)
     return fail(error);
@@ -243,6 +236,24 @@ static int withInitialParams(ModelInterface &interface, const WeightStore &weigh
   return status;
 }
 
+/// The glue's view of `split`: part k is the backend function "<trainFunction>_part<k>"; the
+/// step's results follow its `numArguments` arguments.
+static std::vector<StepPart> stepParts(const SplitFunction &split, const std::string &trainFunction,
+                                       size_t numArguments) {
+  std::vector<StepPart> parts;
+  for (size_t k = 0; k < split.parts.size(); ++k) {
+    const FunctionPart &part = split.parts[k];
+    StepPart described{trainFunction + "_part" + std::to_string(k), {}, part.arguments.size()};
+    for (const std::vector<PartValue> *values : {&part.arguments, &part.results})
+      for (PartValue value : *values)
+        described.arguments.push_back({value.kind == PartValue::Kind::Temporary,
+                                       value.kind == PartValue::Kind::Result ? numArguments + value.index
+                                                                             : value.index});
+    parts.push_back(described);
+  }
+  return parts;
+}
+
 /// `--train`: nn-params-to-arguments and nn-autodiff, then @forward and @train_step each become a
 /// backend function of one library (Halide pipelines, or entries of one object with --backend
 /// mlir), with the parameters as run-time data in its context.
@@ -278,23 +289,33 @@ static int compileTraining(ModuleOp module, const WeightStore &embedded, const C
       return compileWithMlir(module, weights, entries, interface, options);
     });
   }
-  FailureOr<HalideModel> inference = lowerToHalide(forward, weights, HalideScheduleOptions{}, error);
-  if (failed(inference))
-    return fail(error);
-  FailureOr<HalideModel> training = lowerToHalide(step, weights, HalideScheduleOptions{}, error);
-  if (failed(training))
-    return fail(error);
-  if (options.emit == EmitPhase::HalideStmt)
-    return failed(emitStmt(*inference, "/dev/stdout", false, error)) ||
-                   failed(emitStmt(*training, "/dev/stdout", false, error))
-               ? fail(error)
-               : 0;
+  // The step in parts, each its own pipeline: Halide's lowering time grows faster than linearly
+  // with a pipeline's size.
   ModelInterface interface = describeTraining(options.name, forward, step, options);
-  return withInitialParams(interface, weights, [&] {
-    return emitHalideLibrary({{&*inference, options.name + "_pipeline"},
-                              {&*training, interface.training->trainFunction}},
-                             interface, options);
-  });
+  SplitFunction split = splitFunction(step, options.pipelineOps);
+  std::vector<HalideModel> models;
+  std::vector<std::pair<HalideModel *, std::string>> pipelines;
+  for (size_t k = 0; k <= split.parts.size(); ++k) {
+    func::FuncOp fn = k == 0 ? forward : split.parts[k - 1].fn;
+    FailureOr<HalideModel> model = lowerToHalide(fn, weights, HalideScheduleOptions{}, error);
+    if (failed(model))
+      return fail(error);
+    models.push_back(std::move(*model));
+  }
+  if (options.emit == EmitPhase::HalideStmt) {
+    for (HalideModel &model : models)
+      if (failed(emitStmt(model, "/dev/stdout", false, error)))
+        return fail(error);
+    return 0;
+  }
+  TrainingInterface &training = *interface.training;
+  training.stepParts = stepParts(split, training.trainFunction, step.getNumArguments());
+  for (size_t t = 0; t < split.temporaries.size(); ++t)
+    training.stepTemporaries.push_back({"temporary" + std::to_string(t), split.temporaries[t]});
+  pipelines.push_back({&models[0], options.name + "_pipeline"});
+  for (size_t k = 0; k < split.parts.size(); ++k)
+    pipelines.push_back({&models[k + 1], training.stepParts[k].function});
+  return withInitialParams(interface, weights, [&] { return emitHalideLibrary(pipelines, interface, options); });
 }
 
 int runCompile(CompileOptions options) {

@@ -457,7 +457,7 @@ std::string generateGlue(const ModelInterface &model, const std::string &fn) {
     << "void " << n << "_destroy(" << n << "_ctx *ctx) {\n"
     << "  if (ctx == NULL)\n"
     << "    return;\n"
-    << (training ? "  free(ctx->values[0]);\n" : "")
+    << (training ? "  free(ctx->values[0]);\n  free(ctx->temporaries);\n" : "")
     << "  kiln_block_cache_destroy(&ctx->blocks);\n"
     << "  free(ctx);\n"
     << "}\n\n";

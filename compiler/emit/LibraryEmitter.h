@@ -1,6 +1,6 @@
 // Packages a compiled backend into the three files a user links against: lib<N>.so, lib<N>.a
 // and <N>.h, where N is the model name. Expects the backend's object files (for the Halide
-// backend: <fn>.o and <fn>_halide_runtime.o) with the entry point
+// backend: <fn>.o and halide_runtime.o) with the entry point
 //   int <fn>(void *user_context, halide_buffer_t *in_0, ..., halide_buffer_t *out_0, ...)
 // over dense f32 C-order tensors (for a training library, see TrainingInterface). Generates C glue (N_create, N_run, ...) around it, compiles
 // it with the system C compiler ($CC, default `cc`) and links it with Kiln's runtime library.
@@ -32,6 +32,18 @@ struct TensorSpec {
 /// Either returns 0 on success. The generated header is the same for both.
 enum class BackendAbi { HalideBuffers, BarePointers };
 
+/// One backend function of a training step compiled in parts, and where each argument it takes
+/// (inputs, then outputs) lives: an argument or result of the whole step, or a temporary.
+struct StepPart {
+  struct Argument {
+    bool temporary;
+    size_t index;
+  };
+  std::string function;
+  std::vector<Argument> arguments;
+  size_t numInputs; ///< arguments[numInputs...] are written
+};
+
 /// The training part of a model compiled with `--train` (docs/training.md). With it, the
 /// library holds parameters in its context and the two backend functions take them as arguments
 /// (both in `abi`, the loss and hyper-parameters as rank-1 tensors):
@@ -60,6 +72,12 @@ struct TrainingInterface {
   std::string initialParams;
   /// The symbol of the training-step backend function, in the same objects as the inference one.
   std::string trainFunction;
+  /// The step as the backend functions that compute it, called in order; empty: `trainFunction`
+  /// alone. A long step is compiled in parts (SplitFunction.h), whose arguments are the step's own
+  /// (StepPart::Argument::index counts its arguments, then its results, in the order above) or
+  /// temporaries, which the context holds.
+  std::vector<StepPart> stepParts;
+  std::vector<TensorSpec> stepTemporaries; ///< shapes of the temporaries, named "temporary<k>"
 };
 
 /// The interface of a compiled model. `name` prefixes every generated C symbol, so it must be

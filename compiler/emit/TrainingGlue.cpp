@@ -79,6 +79,37 @@ std::vector<BackendArgument> trainArguments(const ModelInterface &model) {
   return args;
 }
 
+/// One call of a backend function: its symbol and arguments.
+struct BackendCall {
+  std::string function;
+  std::vector<BackendArgument> arguments;
+};
+
+/// The backend calls of one training step, in order: the step function, or its parts, which read
+/// and write the step's arguments and the context's temporaries.
+std::vector<BackendCall> stepCalls(const ModelInterface &model) {
+  const TrainingInterface &t = *model.training;
+  std::vector<BackendArgument> step = trainArguments(model);
+  if (t.stepParts.empty())
+    return {{t.trainFunction, step}};
+  std::vector<BackendCall> calls;
+  for (const StepPart &part : t.stepParts) {
+    BackendCall call{part.function, {}};
+    for (size_t k = 0; k < part.arguments.size(); ++k) {
+      const StepPart::Argument &a = part.arguments[k];
+      std::string index = std::to_string(a.index);
+      BackendArgument argument = a.temporary ? BackendArgument{"ctx->temporaries + kiln_glue_temporary_offsets[" +
+                                                                   index + "]",
+                                                               "&kiln_glue_temporaries[" + index + "]"}
+                                             : step.at(a.index);
+      argument.written = k >= part.numInputs;
+      call.arguments.push_back(argument);
+    }
+    calls.push_back(call);
+  }
+  return calls;
+}
+
 } // namespace
 
 std::vector<std::string> trainingApiFunctions(const ModelInterface &model) {
@@ -203,8 +234,11 @@ std::string trainingContextMembers(const ModelInterface &model, size_t runArgume
     << "  int current;        /* values[current] holds the current ones; a step writes the other one */\n"
     << "  int64_t steps;      /* steps taken */\n"
     << "  float learning_rate;\n";
+  g << "  float *temporaries; /* the values the parts of a step pass on (NULL: none) */\n";
   if (model.abi == BackendAbi::HalideBuffers) {
-    size_t count = std::max(runArguments, trainArguments(model).size());
+    size_t count = runArguments;
+    for (const BackendCall &call : stepCalls(model))
+      count = std::max(count, call.arguments.size());
     g << "  halide_buffer_t buffers[" << count << "];   /* descriptors of the backend calls' arguments */\n"
       << "  halide_dimension_t dims[" << count << "][KILN_MAX_RANK];\n";
   }
@@ -228,7 +262,8 @@ std::string generateTrainingSupport(const ModelInterface &model) {
   const std::string &n = model.name;
   std::ostringstream g;
   g << "/* ---- Training: parameters, optimizer state, the training backend function ---- */\n\n";
-  writeBackendDeclaration(g, model.abi, t.trainFunction, trainArguments(model));
+  for (const BackendCall &call : stepCalls(model))
+    writeBackendDeclaration(g, model.abi, call.function, call.arguments);
   g << "\n/* The initial parameters, embedded by " << n << "_initial_params.s (.incbin, in parameter order). */\n"
     << "extern const float " << initialParamsSymbol(model) << "[] __attribute__((visibility(\"hidden\")));\n\n"
     << "#define KILN_GLUE_NUM_PARAMS " << t.params.size() << "\n"
@@ -238,8 +273,11 @@ std::string generateTrainingSupport(const ModelInterface &model) {
   g << "/* Where each tensor starts in one copy of the values (parameters first, then state). */\n";
   int64_t paramFloats = writeOffsets(g, t.params, "kiln_glue_param_offsets", 0);
   int64_t valueFloats = writeOffsets(g, t.state, "kiln_glue_state_offsets", paramFloats);
+  writeTensorInfoArray(g, t.stepTemporaries, "kiln_glue_temporaries");
+  int64_t temporaryFloats = writeOffsets(g, t.stepTemporaries, "kiln_glue_temporary_offsets", 0);
   g << "#define KILN_GLUE_PARAM_FLOATS ((size_t)" << paramFloats << ")\n"
     << "#define KILN_GLUE_VALUE_FLOATS ((size_t)" << valueFloats << ")\n"
+    << "#define KILN_GLUE_TEMPORARY_FLOATS ((size_t)" << temporaryFloats << ")\n"
     << "static const kiln_tensor_info kiln_glue_labels = {" << cString(t.labels.name) << ", " << t.labels.shape.size()
     << ", {" << joinShape(t.labels.shape, ", ") << "}};\n"
     << "static const kiln_tensor_info kiln_glue_hyper = {\"hyper\", 1, {2}};\n"
@@ -248,12 +286,19 @@ std::string generateTrainingSupport(const ModelInterface &model) {
     << "    KILN_GLUE_NUM_PARAMS, kiln_glue_params, KILN_GLUE_NUM_STATE, kiln_glue_state,\n"
     << "    {" << cString(t.labels.name) << ", " << t.labels.shape.size() << ", {" << joinShape(t.labels.shape, ", ")
     << "}}, " << cString(t.optimizer) << ", " << floatText(t.learningRate) << "f};\n\n"
-    << "/* Allocates both copies of the values; the current one starts as the embedded parameters\n"
-    << " * and zero state. */\n"
+    << "/* Allocates both copies of the values (the current one starts as the embedded parameters\n"
+    << " * and zero state) and the temporaries. */\n"
     << "static kiln_status kiln_glue_training_init(" << n << "_ctx *ctx) {\n"
     << "  ctx->values[0] = (float *)malloc(2 * KILN_GLUE_VALUE_FLOATS * sizeof(float));\n"
     << "  if (ctx->values[0] == NULL)\n"
     << "    return KILN_ERROR_OUT_OF_MEMORY;\n"
+    << "  if (KILN_GLUE_TEMPORARY_FLOATS > 0) {\n"
+    << "    ctx->temporaries = (float *)malloc(KILN_GLUE_TEMPORARY_FLOATS * sizeof(float));\n"
+    << "    if (ctx->temporaries == NULL) {\n"
+    << "      free(ctx->values[0]);\n"
+    << "      return KILN_ERROR_OUT_OF_MEMORY;\n"
+    << "    }\n"
+    << "  }\n"
     << "  ctx->values[1] = ctx->values[0] + KILN_GLUE_VALUE_FLOATS;\n"
     << "  memcpy(ctx->values[0], " << initialParamsSymbol(model) << ", KILN_GLUE_PARAM_FLOATS * sizeof(float));\n"
     << "  memset(ctx->values[0] + KILN_GLUE_PARAM_FLOATS, 0,\n"
@@ -291,8 +336,9 @@ std::string generateTrainingApi(const ModelInterface &model) {
     << "  hyper[1] = (float)(ctx->steps + 1);\n"
     << "  values = ctx->values[ctx->current];\n"
     << "  new_values = ctx->values[1 - ctx->current];\n";
-  writeBackendCall(g, model.abi, t.trainFunction, n + "_train_step", trainArguments(model),
-                   halide ? "ctx->buffers" : "", halide ? "ctx->dims" : "");
+  for (const BackendCall &call : stepCalls(model))
+    writeBackendCall(g, model.abi, call.function, n + "_train_step", call.arguments, halide ? "ctx->buffers" : "",
+                     halide ? "ctx->dims" : "");
   g << "  ctx->current = 1 - ctx->current;\n"
     << "  ++ctx->steps;\n"
     << "  if (loss != NULL)\n"

@@ -543,27 +543,33 @@ static std::vector<Halide::Argument> arguments(HalideModel &model) {
   return std::vector<Halide::Argument>(model.inputs.begin(), model.inputs.end());
 }
 
-LogicalResult compileToObjects(HalideModel &model, const std::string &functionName,
-                               const std::string &directory, HalideObjects &out, std::string &error) {
-  return halide::guarded(error, [&]() -> LogicalResult {
+FailureOr<std::vector<std::string>>
+compileToObjects(const std::vector<std::pair<HalideModel *, std::string>> &pipelines, const std::string &directory,
+                 std::string &error) {
+  std::vector<std::string> objects;
+  LogicalResult result = halide::guarded(error, [&]() -> LogicalResult {
     Halide::Target target = Halide::get_host_target().with_feature(Halide::Target::UserContext);
     std::filesystem::path dir(directory);
-    out.functionName = functionName;
-    out.pipelineObject = (dir / (functionName + ".o")).string();
-    out.runtimeObject = (dir / (functionName + "_halide_runtime.o")).string();
-    try {
-      model.pipeline.compile_to_object(out.pipelineObject, arguments(model), functionName,
-                                       target.with_feature(Halide::Target::NoRuntime));
-    } catch (const Halide::Error &e) {
-      if (model.autoscheduler.empty())
-        throw;
-      error = std::string("Halide: ") + e.what() + "(with the schedule of Halide's " + model.autoscheduler +
-              " autoscheduler: try another --autoscheduler, or none for Kiln's schedules)";
-      return failure();
+    for (auto &[model, functionName] : pipelines) {
+      objects.push_back((dir / (functionName + ".o")).string());
+      try {
+        model->pipeline.compile_to_object(objects.back(), arguments(*model), functionName,
+                                          target.with_feature(Halide::Target::NoRuntime));
+      } catch (const Halide::Error &e) {
+        if (model->autoscheduler.empty())
+          throw;
+        error = std::string("Halide: ") + e.what() + "(with the schedule of Halide's " + model->autoscheduler +
+                " autoscheduler: try another --autoscheduler, or none for Kiln's schedules)";
+        return failure();
+      }
     }
-    Halide::compile_standalone_runtime(out.runtimeObject, target);
+    objects.push_back((dir / "halide_runtime.o").string());
+    Halide::compile_standalone_runtime(objects.back(), target);
     return success();
   });
+  if (failed(result))
+    return failure();
+  return objects;
 }
 
 LogicalResult emitStmt(HalideModel &model, const std::string &path, bool html, std::string &error) {

@@ -129,16 +129,12 @@ mlir::FailureOr<HalideModel> lowerToHalide(mlir::func::FuncOp fn, const WeightSt
 mlir::FailureOr<std::vector<HostTensor>> runJit(HalideModel &model, const std::vector<HostTensor> &inputs,
                                                 std::string &error);
 
-/// Paths written by compileToObjects.
-struct HalideObjects {
-  std::string pipelineObject; ///< <directory>/<functionName>.o (host target, user_context, no_runtime)
-  std::string runtimeObject;  ///< <directory>/<functionName>_halide_runtime.o (standalone runtime)
-  std::string functionName;
-};
-
-/// Compiles `model` ahead of time for the host into the two objects above.
-mlir::LogicalResult compileToObjects(HalideModel &model, const std::string &functionName,
-                                     const std::string &directory, HalideObjects &out, std::string &error);
+/// Compiles each of `pipelines` (a model and its function name) ahead of time for the host
+/// (user_context, no runtime) into <directory>/<functionName>.o, and one Halide runtime for all of
+/// them into <directory>/halide_runtime.o. Returns the objects' paths, the runtime's last.
+mlir::FailureOr<std::vector<std::string>>
+compileToObjects(const std::vector<std::pair<HalideModel *, std::string>> &pipelines, const std::string &directory,
+                 std::string &error);
 
 /// Writes Halide's lowered statement of `model` (text, or HTML when `html`) to `path`.
 mlir::LogicalResult emitStmt(HalideModel &model, const std::string &path, bool html, std::string &error);

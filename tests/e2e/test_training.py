@@ -101,15 +101,16 @@ def losses_of(output):
     return [float(v) for v in re.findall(r"epoch \d+/\d+.*?loss ([0-9.eE+-]+)", output)]
 
 
-def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH):
+def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH, extra=()):
     lib = os.path.join(work, name)
     run_kiln("compile", model, "-o", lib, "--name", name, "--batch", batch, "--weights", weights, "--train",
-             "--loss", loss, "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND)
+             "--loss", loss, "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND, *extra)
     return os.path.join(lib, f"lib{name}.so")
 
 
-def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy", steps=2):
-    """Trains `net` (PyTorch, train mode) and the Kiln library for `steps` batches; compares."""
+def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy", steps=2, extra=()):
+    """Trains `net` (PyTorch, train mode) and the Kiln library (compiled with the `extra` options)
+    for `steps` batches; compares."""
     work = scratch_dir()
     torch.manual_seed(int(rng.integers(1 << 30)))
     net.train()
@@ -131,7 +132,7 @@ def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy"
     np.save(os.path.join(work, "x.npy"), x)
     np.save(os.path.join(work, "y.npy"), y)
 
-    lib = compile_training(work, model_path, "net", weights, optimizer, loss)
+    lib = compile_training(work, model_path, "net", weights, optimizer, loss, extra=extra)
     ck = os.path.join(work, "after.safetensors")
     out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
                    "--epochs", 1, "--no-shuffle", "--save", ck)
@@ -148,7 +149,7 @@ def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy"
         l.backward()
         opt.step()
         torch_losses.append(l.item())
-    what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
+    what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND} {' '.join(map(str, extra))})"
     for k, v in net.state_dict().items():
         if "num_batches" in k:
             continue
@@ -180,6 +181,14 @@ def make_optimizer_test(net_fn, path_fn, optimizer, loss="softmax_cross_entropy"
         check_against_torch(net_fn(), path_fn(), optimizer, loss)
     test.__name__ = f"test_{net_fn.__name__.lower()}_{optimizer}_{loss}"
     return test
+
+
+def test_step_in_pipelines():
+    """The Halide step compiled as one pipeline per fused group (the most cuts) and as one pipeline."""
+    if BACKEND != "halide":
+        return
+    check_against_torch(ResBlock(), resblock_path(), "adam", extra=("--pipeline-ops", 1))
+    check_against_torch(LeNet5(), lenet5_path(), "nesterov", extra=("--pipeline-ops", 0))
 
 
 def test_save_load_continue():
@@ -242,6 +251,7 @@ def test_untrainable_layer_is_named():
 if __name__ == "__main__":
     tests = [make_optimizer_test(LeNet5, lenet5_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
     tests += [make_optimizer_test(ResBlock, resblock_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
-    tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_save_load_continue, test_dropout_trains,
+    tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_step_in_pipelines, test_save_load_continue,
+              test_dropout_trains,
               test_untrainable_layer_is_named]
     main(tests)

@@ -58,6 +58,9 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "rmsprop", "adam"}));
   compileCmd->add_option("--lr", compile.learningRate, "with --train: initial learning rate (default 0.01)")
       ->check(CLI::PositiveNumber);
+  CLI::Option *pipelineOps = compileCmd->add_option("--pipeline-ops", compile.pipelineOps,
+                         "with --train (halide backend): compile the step as pipelines of about this many ops "
+                         "(default 40; 0: one pipeline, whose compile time grows fast with its size)");
   compileCmd->add_option("--momentum", compile.training.momentum, "with --train: momentum/nesterov factor (default 0.9)");
   compileCmd->add_option("--weight-decay", compile.training.weightDecay, "with --train: L2 weight decay (default 0)");
   compileCmd->add_option("--alpha", compile.training.alpha, "with --train: rmsprop smoothing constant (default 0.99)");
@@ -135,6 +138,10 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "kiln: error: %s applies to inference compiles with the halide backend\n", option);
         return 1;
       }
+    if (pipelineOps->count() > 0 && (compile.backend == Backend::MLIR || !compile.train)) {
+      std::fprintf(stderr, "kiln: error: --pipeline-ops applies to --train compiles with the halide backend\n");
+      return 1;
+    }
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);

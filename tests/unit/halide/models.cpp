@@ -133,13 +133,11 @@ TEST(HalideModels, AotObjectsAndStmt) {
   ASSERT_TRUE(mlir::succeeded(model)) << error;
   auto dir = std::filesystem::temp_directory_path() / ("kiln_halide_aot_" + std::to_string(runSeed()));
   std::filesystem::create_directories(dir);
-  HalideObjects objects;
-  ASSERT_TRUE(mlir::succeeded(compileToObjects(*model, "lenet_like", dir.string(), objects, error))) << error;
-  EXPECT_EQ(objects.functionName, "lenet_like");
-  EXPECT_EQ(objects.pipelineObject, (dir / "lenet_like.o").string());
-  EXPECT_EQ(objects.runtimeObject, (dir / "lenet_like_halide_runtime.o").string());
-  EXPECT_GT(std::filesystem::file_size(objects.pipelineObject), 0u);
-  EXPECT_GT(std::filesystem::file_size(objects.runtimeObject), 0u);
+  auto objects = compileToObjects({{&*model, "lenet_like"}}, dir.string(), error);
+  ASSERT_TRUE(mlir::succeeded(objects)) << error;
+  ASSERT_EQ(*objects, (std::vector<std::string>{(dir / "lenet_like.o").string(), (dir / "halide_runtime.o").string()}));
+  for (const std::string &object : *objects)
+    EXPECT_GT(std::filesystem::file_size(object), 0u);
   auto stmt = dir / "lenet_like.stmt";
   ASSERT_TRUE(mlir::succeeded(emitStmt(*model, stmt.string(), false, error))) << error;
   std::ifstream in(stmt);

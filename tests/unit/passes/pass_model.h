@@ -90,6 +90,12 @@ struct Model {
   }
   V unary(const std::string &op, V in) { return emit(in.shape, op + " " + in.name + " : " + typeOf(in.shape)); }
   V add(V a, V b) { return emit(a.shape, "nn.add " + a.name + ", " + b.name + " : " + typeOf(a.shape)); }
+  V flatten(V in) {
+    Shape out = {in.shape[0], 1};
+    for (size_t d = 1; d < in.shape.size(); ++d)
+      out[1] *= in.shape[d];
+    return emit(out, "nn.flatten " + in.name + " : (" + typeOf(in.shape) + ") -> " + typeOf(out));
+  }
 
   std::string text(const std::vector<V> &outputs) const {
     std::string results, names, types;
