@@ -44,7 +44,7 @@ struct CompileOptions {
   bool train = false;          // also compile a training step (docs/training.md)
   AutodiffOptions training;    // with train: loss, optimizer and its constants
   float learningRate = 0.01f;  // with train: the context's initial learning rate
-  size_t pipelineOps = 40;     // with train (halide backend): the step compiles as Halide pipelines
+  size_t pipelineOps = 8;      // with train (halide backend): the step compiles as Halide pipelines
                                // of about this many ops each (SplitFunction.h); 0: one pipeline
   std::string tuningPath;      // kiln tune records: tuned Halide schedules by layer signature
   std::optional<bool> winograd; // --winograd on/off: Winograd F(2x2,3x3) for every conv it applies to,

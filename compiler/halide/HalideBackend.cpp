@@ -4,6 +4,7 @@
 // schedules, and runs (JIT) or compiles (AOT) the pipeline. Halide exceptions become error strings.
 #include "compiler/halide/HalideBackend.h"
 #include "compiler/halide/Lowering.h"
+#include "compiler/support/ForkJobs.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 #include "kiln/Dialect/NN/ShapeRules.h"
@@ -14,6 +15,7 @@
 #include <exception>
 #include <filesystem>
 #include <limits>
+#include <thread>
 
 using namespace mlir;
 
@@ -546,28 +548,34 @@ static std::vector<Halide::Argument> arguments(HalideModel &model) {
 FailureOr<std::vector<std::string>>
 compileToObjects(const std::vector<std::pair<HalideModel *, std::string>> &pipelines, const std::string &directory,
                  std::string &error) {
+  Halide::Target target = Halide::get_host_target().with_feature(Halide::Target::UserContext);
+  std::filesystem::path dir(directory);
   std::vector<std::string> objects;
-  LogicalResult result = halide::guarded(error, [&]() -> LogicalResult {
-    Halide::Target target = Halide::get_host_target().with_feature(Halide::Target::UserContext);
-    std::filesystem::path dir(directory);
-    for (auto &[model, functionName] : pipelines) {
-      objects.push_back((dir / (functionName + ".o")).string());
+  for (auto &[model, functionName] : pipelines)
+    objects.push_back((dir / (functionName + ".o")).string());
+  objects.push_back((dir / "halide_runtime.o").string());
+  // Task i < pipelines.size() compiles pipeline i, the last one the runtime.
+  auto compile = [&](size_t i, std::string &message) {
+    return succeeded(halide::guarded(message, [&]() -> LogicalResult {
+      if (i == pipelines.size()) {
+        Halide::compile_standalone_runtime(objects[i], target);
+        return success();
+      }
+      HalideModel &model = *pipelines[i].first;
       try {
-        model->pipeline.compile_to_object(objects.back(), arguments(*model), functionName,
-                                          target.with_feature(Halide::Target::NoRuntime));
+        model.pipeline.compile_to_object(objects[i], arguments(model), pipelines[i].second,
+                                         target.with_feature(Halide::Target::NoRuntime));
       } catch (const Halide::Error &e) {
-        if (model->autoscheduler.empty())
+        if (model.autoscheduler.empty())
           throw;
-        error = std::string("Halide: ") + e.what() + "(with the schedule of Halide's " + model->autoscheduler +
-                " autoscheduler: try another --autoscheduler, or none for Kiln's schedules)";
+        message = std::string("Halide: ") + e.what() + "(with the schedule of Halide's " + model.autoscheduler +
+                  " autoscheduler: try another --autoscheduler, or none for Kiln's schedules)";
         return failure();
       }
-    }
-    objects.push_back((dir / "halide_runtime.o").string());
-    Halide::compile_standalone_runtime(objects.back(), target);
-    return success();
-  });
-  if (failed(result))
+      return success();
+    }));
+  };
+  if (!runForked(objects.size(), std::thread::hardware_concurrency(), compile, error))
     return failure();
   return objects;
 }

@@ -131,7 +131,8 @@ mlir::FailureOr<std::vector<HostTensor>> runJit(HalideModel &model, const std::v
 
 /// Compiles each of `pipelines` (a model and its function name) ahead of time for the host
 /// (user_context, no runtime) into <directory>/<functionName>.o, and one Halide runtime for all of
-/// them into <directory>/halide_runtime.o. Returns the objects' paths, the runtime's last.
+/// them into <directory>/halide_runtime.o, in parallel processes (one per core, ForkJobs.h).
+/// Returns the objects' paths, the runtime's last.
 mlir::FailureOr<std::vector<std::string>>
 compileToObjects(const std::vector<std::pair<HalideModel *, std::string>> &pipelines, const std::string &directory,
                  std::string &error);

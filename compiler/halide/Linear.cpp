@@ -57,6 +57,7 @@ static FailureOr<Halide::Func> packed(Value value, const std::vector<int64_t> &e
     return failure();
   func(vars) = tensor->at(source(std::vector<Halide::Expr>(vars.begin(), vars.end())));
   Stage stage;
+  stage.kind = StageKind::Repack;
   stage.output = func;
   stage.extents = extents;
   state.stages.push_back(stage);

@@ -50,6 +50,7 @@ enum class StageKind {
   Dense,        ///< same with a [M, N] accumulator
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
   ToInterface,  ///< a rank-4 result in NCHW, transposed in blocks from `source` (c, x, y, n)
+  Repack,       ///< a run-time weight rearranged with argument 0 (features) innermost
   Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 

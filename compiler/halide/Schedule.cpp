@@ -416,6 +416,28 @@ static void scheduleToInterface(Stage &stage, const HalideStageSchedule &options
   }
 }
 
+/// A repack reads rows of the weight (one feature each) and writes features innermost. Blocks of
+/// one vector of features are outermost, so the rows a block reads stay in the cache while all its
+/// other arguments are written (innermost blocks passed over a large weight once per kernel tap).
+static void scheduleRepack(Stage &stage, const HalideStageSchedule &options) {
+  Halide::Func func = stage.output;
+  std::vector<Halide::Var> args = func.args();
+  const int64_t features = stage.extents[0];
+  if (features < 4 || args.size() < 2) {
+    schedulePointwise(func, stage.extents, options);
+    return;
+  }
+  const int vector = vectorFor(features, options.vectorWidth);
+  Halide::Var blocks("blocks"), lanes("lanes");
+  func.compute_root().split(args[0], blocks, lanes, vector, Halide::TailStrategy::ShiftInwards);
+  std::vector<Halide::VarOrRVar> order = {lanes};
+  order.insert(order.end(), args.begin() + 1, args.end());
+  order.push_back(blocks);
+  func.reorder(order).vectorize(lanes);
+  if (options.parallel && product(stage.extents) >= options.parallelMinElements)
+    parallelInChunks(func, blocks, (features + vector - 1) / vector, product(stage.extents));
+}
+
 /// The reduction extents of a conv stage: (ci, kx, ky).
 static std::vector<int64_t> convReduction(const Stage &stage) {
   if (stage.kind == StageKind::WinogradConv)
@@ -490,6 +512,9 @@ void scheduleStages(std::vector<Stage> &stages, const std::vector<HalideLayer> &
       break;
     case StageKind::ToInterface:
       scheduleToInterface(stage, options);
+      break;
+    case StageKind::Repack:
+      scheduleRepack(stage, options);
       break;
     case StageKind::Pointwise:
       schedulePointwise(stage.output, stage.extents, options);

@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
       ->check(CLI::PositiveNumber);
   CLI::Option *pipelineOps = compileCmd->add_option("--pipeline-ops", compile.pipelineOps,
                          "with --train (halide backend): compile the step as pipelines of about this many ops "
-                         "(default 40; 0: one pipeline, whose compile time grows fast with its size)");
+                         "(default 8; 0: one pipeline, whose compile time grows fast with its size)");
   compileCmd->add_option("--momentum", compile.training.momentum, "with --train: momentum/nesterov factor (default 0.9)");
   compileCmd->add_option("--weight-decay", compile.training.weightDecay, "with --train: L2 weight decay (default 0)");
   compileCmd->add_option("--alpha", compile.training.alpha, "with --train: rmsprop smoothing constant (default 0.99)");
