@@ -351,6 +351,13 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
               return;
             }
             int rank = ref->rank();
+            // A pointwise result only returned is computed by the output, not stored and copied
+            // (an optimizer update: the new parameter of a large weight).
+            if (ref->stage >= 0 && state.uses.lookup(lookThroughDropout(operand)) == 1) {
+              Stage &source = state.stages[ref->stage];
+              if (source.kind == StageKind::Pointwise && source.output.name() == ref->func.name())
+                source.kind = StageKind::Inline;
+            }
             Halide::Func out("out_" + std::to_string(index));
             std::vector<Halide::Var> vars;
             for (int d = 0; d < rank; ++d)

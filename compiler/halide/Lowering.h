@@ -51,6 +51,7 @@ enum class StageKind {
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
   ToInterface,  ///< a rank-4 result in NCHW, transposed in blocks from `source` (c, x, y, n)
   Repack,       ///< a run-time weight rearranged with argument 0 (features) innermost
+  Inline,       ///< a pointwise result that only an output reads: computed by the output itself
   Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
 };
 

@@ -87,6 +87,11 @@ static void schedulePointwise(Halide::Func func, const std::vector<int64_t> &ext
   }
   if (vd >= 0)
     func.vectorize(args[vd], vectorFor(extents[vd], options.vectorWidth), Halide::TailStrategy::ShiftInwards);
+  else if (rank >= 4 && extents[0] * extents[1] >= 4) { // a 3x3 kernel: vectors over both taps
+    Halide::Var taps("taps");
+    func.fuse(args[0], args[1], taps).vectorize(taps, vectorFor(extents[0] * extents[1], options.vectorWidth),
+                                                Halide::TailStrategy::ShiftInwards);
+  }
   if (!options.parallel || product(extents) < options.parallelMinElements)
     return;
   if (rank >= 3 && vd < rank - 2) {
@@ -515,6 +520,8 @@ void scheduleStages(std::vector<Stage> &stages, const std::vector<HalideLayer> &
       break;
     case StageKind::Repack:
       scheduleRepack(stage, options);
+      break;
+    case StageKind::Inline:
       break;
     case StageKind::Pointwise:
       schedulePointwise(stage.output, stage.extents, options);
