@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cctype>
+#include <deque>
 #include <fstream>
 
 using namespace mlir;
@@ -65,14 +66,64 @@ static int fail(const std::string &message) {
   return 1;
 }
 
-/// The model's inputs and outputs as the generated header names them.
-static ModelInterface describeInterface(const std::string &name, const HalideModel &model) {
+/// The inputs and outputs of `fn` (@forward) as the generated header names them.
+static ModelInterface describeInterface(const std::string &name, func::FuncOp fn) {
   ModelInterface interface{name, {}, {}};
-  for (size_t i = 0; i < model.inputNames.size(); ++i)
-    interface.inputs.push_back({model.inputNames[i], model.inputShapes[i]});
-  for (size_t i = 0; i < model.outputNames.size(); ++i)
-    interface.outputs.push_back({model.outputNames[i], model.outputShapes[i]});
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    interface.inputs.push_back(
+        {boundaryName(fn, i, false), cast<RankedTensorType>(fn.getArgument(i).getType()).getShape().vec()});
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    interface.outputs.push_back(
+        {boundaryName(fn, i, true), cast<RankedTensorType>(fn.getResultTypes()[i]).getShape().vec()});
   return interface;
+}
+
+/// Default ops per pipeline. Cuts cost a copy of what crosses them (2-4% of ResNet-18 224's
+/// latency at 8 ops per part); a training step ran faster in small parts (ResNet-18-32 b8: 74-76
+/// ms at 8, 88-90 ms at 40) and compiles much faster (47 s at 8, 165 s at 40).
+constexpr size_t kInferencePipelineOps = 24, kTrainingPipelineOps = 8;
+
+/// Halide pipelines and the name of each.
+using Pipelines = std::vector<std::pair<HalideModel *, std::string>>;
+
+/// Lowers `fn` as Halide pipelines of about `pipelineOps` ops each (SplitFunction.h; 0, or a
+/// function too short to cut: one pipeline named `function`), keeping them in `models` and listing
+/// them in `pipelines`; `parts` describes the cut for the glue. Returns failure with `error`.
+static LogicalResult lowerPipelines(func::FuncOp fn, const WeightStore &weights, const HalideScheduleOptions &schedule,
+                                    size_t pipelineOps, const std::string &function, std::deque<HalideModel> &models,
+                                    Pipelines &pipelines, FunctionParts &parts, std::string &error) {
+  SplitFunction split;
+  if (pipelineOps > 0)
+    split = splitFunction(fn, pipelineOps);
+  if (split.parts.size() <= 1) {
+    for (FunctionPart &part : split.parts)
+      part.fn.erase();
+    FailureOr<HalideModel> model = lowerToHalide(fn, weights, schedule, error);
+    if (failed(model))
+      return failure();
+    models.push_back(std::move(*model));
+    pipelines.push_back({&models.back(), function});
+    return success();
+  }
+  const size_t numArguments = fn.getNumArguments();
+  for (size_t k = 0; k < split.parts.size(); ++k) {
+    const FunctionPart &part = split.parts[k];
+    FailureOr<HalideModel> model = lowerToHalide(part.fn, weights, schedule, error);
+    if (failed(model))
+      return failure();
+    models.push_back(std::move(*model));
+    FunctionParts::Part described{function + "_part" + std::to_string(k), {}, part.arguments.size()};
+    for (const std::vector<PartValue> *values : {&part.arguments, &part.results})
+      for (PartValue value : *values)
+        described.arguments.push_back({value.kind == PartValue::Kind::Temporary,
+                                       value.kind == PartValue::Kind::Result ? numArguments + value.index
+                                                                             : value.index});
+    pipelines.push_back({&models.back(), described.function});
+    parts.parts.push_back(std::move(described));
+  }
+  for (size_t t = 0; t < split.temporaries.size(); ++t)
+    parts.temporaries.push_back({"temporary" + std::to_string(t), split.temporaries[t]});
+  return success();
 }
 
 /// Fails (with a message) when `--emit` names a phase the chosen backend does not produce.
@@ -91,10 +142,11 @@ static int reportWritten(const CompileOptions &options) {
   return 0;
 }
 
-/// Compiles each Halide pipeline to an object under its function name (the first one's is the
-/// library's entry point) and links them with one Halide runtime into the library.
-static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::string>> &pipelines,
-                             const ModelInterface &interface, const CompileOptions &options) {
+/// Compiles each Halide pipeline to an object under its function name and links them with one
+/// Halide runtime into the library, whose glue calls `interface`'s functions (`entry` for
+/// inference, or its parts).
+static int emitHalideLibrary(const Pipelines &pipelines, const std::string &entry, const ModelInterface &interface,
+                             const CompileOptions &options) {
   if (llvm::sys::fs::create_directories(options.outDir))
     return fail("cannot create output directory '" + options.outDir + "'");
   llvm::SmallString<128> scratch;
@@ -103,7 +155,7 @@ static int emitHalideLibrary(const std::vector<std::pair<HalideModel *, std::str
   std::string error;
   FailureOr<std::vector<std::string>> objects = compileToObjects(pipelines, scratch.str().str(), error);
   bool ok = succeeded(objects);
-  ok = ok && emitLibrary(interface, *objects, pipelines.front().second, options.outDir, error);
+  ok = ok && emitLibrary(interface, *objects, entry, options.outDir, error);
   llvm::sys::fs::remove_directories(scratch);
   if (!ok)
     return fail(error);
@@ -236,24 +288,6 @@ static int withInitialParams(ModelInterface &interface, const WeightStore &weigh
   return status;
 }
 
-/// The glue's view of `split`: part k is the backend function "<trainFunction>_part<k>"; the
-/// step's results follow its `numArguments` arguments.
-static std::vector<StepPart> stepParts(const SplitFunction &split, const std::string &trainFunction,
-                                       size_t numArguments) {
-  std::vector<StepPart> parts;
-  for (size_t k = 0; k < split.parts.size(); ++k) {
-    const FunctionPart &part = split.parts[k];
-    StepPart described{trainFunction + "_part" + std::to_string(k), {}, part.arguments.size()};
-    for (const std::vector<PartValue> *values : {&part.arguments, &part.results})
-      for (PartValue value : *values)
-        described.arguments.push_back({value.kind == PartValue::Kind::Temporary,
-                                       value.kind == PartValue::Kind::Result ? numArguments + value.index
-                                                                             : value.index});
-    parts.push_back(described);
-  }
-  return parts;
-}
-
 /// `--train`: nn-params-to-arguments and nn-autodiff, then @forward and @train_step each become a
 /// backend function of one library (Halide pipelines, or entries of one object with --backend
 /// mlir), with the parameters as run-time data in its context.
@@ -289,33 +323,26 @@ static int compileTraining(ModuleOp module, const WeightStore &embedded, const C
       return compileWithMlir(module, weights, entries, interface, options);
     });
   }
-  // The step in parts, each its own pipeline: Halide's lowering time grows faster than linearly
-  // with a pipeline's size.
+  // Each function in parts, each its own pipeline: Halide's compile time grows faster than
+  // linearly with a pipeline's size, and the parts compile in parallel.
   ModelInterface interface = describeTraining(options.name, forward, step, options);
-  SplitFunction split = splitFunction(step, options.pipelineOps);
-  std::vector<HalideModel> models;
-  std::vector<std::pair<HalideModel *, std::string>> pipelines;
-  for (size_t k = 0; k <= split.parts.size(); ++k) {
-    func::FuncOp fn = k == 0 ? forward : split.parts[k - 1].fn;
-    FailureOr<HalideModel> model = lowerToHalide(fn, weights, HalideScheduleOptions{}, error);
-    if (failed(model))
-      return fail(error);
-    models.push_back(std::move(*model));
-  }
+  TrainingInterface &training = *interface.training;
+  std::deque<HalideModel> models;
+  Pipelines pipelines;
+  const std::string entry = options.name + "_pipeline";
+  if (failed(lowerPipelines(forward, weights, {}, options.pipelineOps.value_or(kInferencePipelineOps), entry, models,
+                            pipelines, interface.runParts, error)) ||
+      failed(lowerPipelines(step, weights, {}, options.pipelineOps.value_or(kTrainingPipelineOps),
+                            training.trainFunction, models, pipelines, training.stepParts, error)))
+    return fail(error);
   if (options.emit == EmitPhase::HalideStmt) {
     for (HalideModel &model : models)
       if (failed(emitStmt(model, "/dev/stdout", false, error)))
         return fail(error);
     return 0;
   }
-  TrainingInterface &training = *interface.training;
-  training.stepParts = stepParts(split, training.trainFunction, step.getNumArguments());
-  for (size_t t = 0; t < split.temporaries.size(); ++t)
-    training.stepTemporaries.push_back({"temporary" + std::to_string(t), split.temporaries[t]});
-  pipelines.push_back({&models[0], options.name + "_pipeline"});
-  for (size_t k = 0; k < split.parts.size(); ++k)
-    pipelines.push_back({&models[k + 1], training.stepParts[k].function});
-  return withInitialParams(interface, weights, [&] { return emitHalideLibrary(pipelines, interface, options); });
+  return withInitialParams(interface, weights,
+                           [&] { return emitHalideLibrary(pipelines, entry, interface, options); });
 }
 
 int runCompile(CompileOptions options) {
@@ -366,30 +393,46 @@ int runCompile(CompileOptions options) {
     llvm::errs() << error << "\n";
     return 1;
   }
-  FailureOr<HalideModel> halide = lowerToHalide(getForward(*module), weights, schedule, error);
-  if (failed(halide))
+  //    In parts of about --pipeline-ops ops that compile in parallel, unless an autoscheduler
+  //    schedules the whole pipeline or --emit shows it.
+  func::FuncOp forward = getForward(*module);
+  auto tunedChoice = schedule.tunedPipelines.find(pipelineSignature(forward));
+  const bool tunedDefaults = tunedChoice != schedule.tunedPipelines.end() && tunedChoice->second == kDefaultSchedules;
+  const bool autoscheduled = !options.autoscheduler.empty() ||
+                             (tunedChoice != schedule.tunedPipelines.end() && !tunedChoice->second.empty() &&
+                              !tunedDefaults);
+  const bool inParts = !autoscheduled && options.emit == EmitPhase::Library;
+  ModelInterface interface = describeInterface(options.name, forward);
+  std::deque<HalideModel> models;
+  Pipelines pipelines;
+  const std::string entry = options.name + "_pipeline";
+  if (failed(lowerPipelines(forward, weights, schedule, inParts ? options.pipelineOps.value_or(kInferencePipelineOps) : 0,
+                            entry, models, pipelines, interface.runParts, error)))
     return fail(error);
-  if (!halide->autoscheduler.empty())
-    llvm::errs() << "kiln: the pipeline is scheduled by Halide's " << halide->autoscheduler << " autoscheduler"
+  if (autoscheduled)
+    llvm::errs() << "kiln: the pipeline is scheduled by Halide's " << models.front().autoscheduler << " autoscheduler"
                  << (options.autoscheduler.empty() ? " (chosen by kiln tune in " + options.tuningPath + ")" : "")
                  << "\n";
   else if (!options.tuningPath.empty()) {
-    auto choice = schedule.tunedPipelines.find(pipelineSignature(getForward(*module)));
-    bool defaults = choice != schedule.tunedPipelines.end() && choice->second == kDefaultSchedules;
-    llvm::errs() << "kiln: " << llvm::count_if(halide->layers, [](const HalideLayer &l) { return l.tuned; }) << " of "
-                 << halide->layers.size() << " conv/dense layers use tuned schedules from " << options.tuningPath
-                 << (defaults ? " (its whole-pipeline record found Kiln's default schedules faster)" : "") << "\n";
+    size_t layers = 0, tuned = 0;
+    for (const HalideModel &model : models) {
+      layers += model.layers.size();
+      tuned += llvm::count_if(model.layers, [](const HalideLayer &l) { return l.tuned; });
+    }
+    llvm::errs() << "kiln: " << tuned << " of " << layers << " conv/dense layers use tuned schedules from "
+                 << options.tuningPath
+                 << (tunedDefaults ? " (its whole-pipeline record found Kiln's default schedules faster)" : "") << "\n";
   }
   if (options.emit == EmitPhase::HalideStmt || options.emit == EmitPhase::HalideHtml) {
     bool html = options.emit == EmitPhase::HalideHtml;
     std::string path = html ? options.outDir + "/" + options.name + ".stmt.html" : "/dev/stdout";
     if (html && llvm::sys::fs::create_directories(options.outDir))
       return fail("cannot create output directory '" + options.outDir + "'");
-    return failed(emitStmt(*halide, path, html, error)) ? fail(error) : 0;
+    return failed(emitStmt(models.front(), path, html, error)) ? fail(error) : 0;
   }
 
   // 5. Compile to objects and link the library, all-or-nothing.
-  return emitHalideLibrary({{&*halide, options.name + "_pipeline"}}, describeInterface(options.name, *halide), options);
+  return emitHalideLibrary(pipelines, entry, interface, options);
 }
 
 } // namespace kiln

@@ -44,8 +44,9 @@ struct CompileOptions {
   bool train = false;          // also compile a training step (docs/training.md)
   AutodiffOptions training;    // with train: loss, optimizer and its constants
   float learningRate = 0.01f;  // with train: the context's initial learning rate
-  size_t pipelineOps = 8;      // with train (halide backend): the step compiles as Halide pipelines
-                               // of about this many ops each (SplitFunction.h); 0: one pipeline
+  std::optional<size_t> pipelineOps; // halide backend: each function compiles as Halide pipelines of
+                                     // about this many ops (SplitFunction.h), in parallel; 0: one
+                                     // pipeline; unset: 24 for inference, 8 for a training step
   std::string tuningPath;      // kiln tune records: tuned Halide schedules by layer signature
   std::optional<bool> winograd; // --winograd on/off: Winograd F(2x2,3x3) for every conv it applies to,
                                 // or none; unset: where the layer's shape favours it

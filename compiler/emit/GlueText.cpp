@@ -99,6 +99,49 @@ void writeBackendDeclaration(std::ostream &g, BackendAbi abi, const std::string 
   g << ");\n";
 }
 
+std::vector<BackendCall> backendCalls(const std::string &function, const std::vector<BackendArgument> &arguments,
+                                      const FunctionParts &parts, const std::string &table) {
+  if (parts.parts.empty())
+    return {{function, arguments}};
+  std::vector<BackendCall> calls;
+  for (const FunctionParts::Part &part : parts.parts) {
+    BackendCall call{part.function, {}};
+    for (size_t k = 0; k < part.arguments.size(); ++k) {
+      const FunctionParts::Argument &a = part.arguments[k];
+      const std::string index = std::to_string(a.index);
+      BackendArgument argument = a.temporary ? BackendArgument{"ctx->temporaries + " + table + "_offsets[" + index + "]",
+                                                               "&" + table + "[" + index + "]"}
+                                             : arguments.at(a.index);
+      argument.written = k >= part.numInputs;
+      call.arguments.push_back(argument);
+    }
+    calls.push_back(call);
+  }
+  return calls;
+}
+
+/// Floats from one temporary's start to the next's (64-byte aligned starts).
+static int64_t temporarySpan(const TensorSpec &temporary) { return (elementCount(temporary.shape) + 15) / 16 * 16; }
+
+int64_t temporaryFloats(const FunctionParts &parts) {
+  int64_t floats = 0;
+  for (const TensorSpec &temporary : parts.temporaries)
+    floats += temporarySpan(temporary);
+  return floats;
+}
+
+int64_t writeTemporaryTables(std::ostream &g, const FunctionParts &parts, const std::string &table) {
+  writeTensorInfoArray(g, parts.temporaries, table);
+  g << "static const size_t " << table << "_offsets[] = {";
+  int64_t floats = 0;
+  for (size_t k = 0; k < parts.temporaries.size(); ++k) {
+    g << (k ? ", " : "") << floats;
+    floats += temporarySpan(parts.temporaries[k]);
+  }
+  g << (parts.temporaries.empty() ? "0};\n" : "};\n");
+  return floats;
+}
+
 void writeBackendCall(std::ostream &g, BackendAbi abi, const std::string &fn, const std::string &function,
                       const std::vector<BackendArgument> &arguments, const std::string &buffers,
                       const std::string &dims) {

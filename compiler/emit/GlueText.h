@@ -46,6 +46,25 @@ struct BackendArgument {
   bool written = false;
 };
 
+/// One call of a backend function: its symbol and arguments.
+struct BackendCall {
+  std::string function;
+  std::vector<BackendArgument> arguments;
+};
+
+/// The calls that compute `function` on `arguments`: that call alone, or one per part of `parts`,
+/// whose temporaries live at ctx->temporaries + <table>_offsets[k], described by <table>[k]
+/// (writeTemporaryTables).
+std::vector<BackendCall> backendCalls(const std::string &function, const std::vector<BackendArgument> &arguments,
+                                      const FunctionParts &parts, const std::string &table);
+
+/// The floats the temporaries of `parts` take (each starting 64-byte aligned).
+int64_t temporaryFloats(const FunctionParts &parts);
+
+/// The tables `<table>` (kiln_tensor_info of each temporary of `parts`) and `<table>_offsets`
+/// (where each starts, in floats); returns temporaryFloats(parts).
+int64_t writeTemporaryTables(std::ostream &g, const FunctionParts &parts, const std::string &table);
+
 /// `extern int <fn>(void *user_context, ...);` for `arguments` in `abi`.
 void writeBackendDeclaration(std::ostream &g, BackendAbi abi, const std::string &fn,
                              const std::vector<BackendArgument> &arguments);

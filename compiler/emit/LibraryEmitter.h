@@ -32,16 +32,22 @@ struct TensorSpec {
 /// Either returns 0 on success. The generated header is the same for both.
 enum class BackendAbi { HalideBuffers, BarePointers };
 
-/// One backend function of a training step compiled in parts, and where each argument it takes
-/// (inputs, then outputs) lives: an argument or result of the whole step, or a temporary.
-struct StepPart {
+/// A backend function compiled as several (a long function in parts, SplitFunction.h), which the
+/// glue calls in order. Each part's arguments (inputs, then outputs) are arguments of the whole
+/// function (Argument::index counts its arguments, then its results, in the order the whole one
+/// takes them) or temporaries, which the context holds. No parts: the whole function is one.
+struct FunctionParts {
   struct Argument {
     bool temporary;
     size_t index;
   };
-  std::string function;
-  std::vector<Argument> arguments;
-  size_t numInputs; ///< arguments[numInputs...] are written
+  struct Part {
+    std::string function;
+    std::vector<Argument> arguments;
+    size_t numInputs; ///< arguments[numInputs...] are written
+  };
+  std::vector<Part> parts;
+  std::vector<TensorSpec> temporaries; ///< their shapes, named "temporary<k>"
 };
 
 /// The training part of a model compiled with `--train` (docs/training.md). With it, the
@@ -72,12 +78,8 @@ struct TrainingInterface {
   std::string initialParams;
   /// The symbol of the training-step backend function, in the same objects as the inference one.
   std::string trainFunction;
-  /// The step as the backend functions that compute it, called in order; empty: `trainFunction`
-  /// alone. A long step is compiled in parts (SplitFunction.h), whose arguments are the step's own
-  /// (StepPart::Argument::index counts its arguments, then its results, in the order above) or
-  /// temporaries, which the context holds.
-  std::vector<StepPart> stepParts;
-  std::vector<TensorSpec> stepTemporaries; ///< shapes of the temporaries, named "temporary<k>"
+  /// `trainFunction` in parts, or none.
+  FunctionParts stepParts = {};
 };
 
 /// The interface of a compiled model. `name` prefixes every generated C symbol, so it must be
@@ -87,6 +89,7 @@ struct ModelInterface {
   std::string name;
   std::vector<TensorSpec> inputs, outputs;
   BackendAbi abi = BackendAbi::HalideBuffers;
+  FunctionParts runParts = {}; ///< the inference backend function in parts, or none
   std::optional<TrainingInterface> training = std::nullopt;
 };
 

@@ -79,35 +79,10 @@ std::vector<BackendArgument> trainArguments(const ModelInterface &model) {
   return args;
 }
 
-/// One call of a backend function: its symbol and arguments.
-struct BackendCall {
-  std::string function;
-  std::vector<BackendArgument> arguments;
-};
-
-/// The backend calls of one training step, in order: the step function, or its parts, which read
-/// and write the step's arguments and the context's temporaries.
+/// The backend calls of one training step: the step function, or its parts.
 std::vector<BackendCall> stepCalls(const ModelInterface &model) {
   const TrainingInterface &t = *model.training;
-  std::vector<BackendArgument> step = trainArguments(model);
-  if (t.stepParts.empty())
-    return {{t.trainFunction, step}};
-  std::vector<BackendCall> calls;
-  for (const StepPart &part : t.stepParts) {
-    BackendCall call{part.function, {}};
-    for (size_t k = 0; k < part.arguments.size(); ++k) {
-      const StepPart::Argument &a = part.arguments[k];
-      std::string index = std::to_string(a.index);
-      BackendArgument argument = a.temporary ? BackendArgument{"ctx->temporaries + kiln_glue_temporary_offsets[" +
-                                                                   index + "]",
-                                                               "&kiln_glue_temporaries[" + index + "]"}
-                                             : step.at(a.index);
-      argument.written = k >= part.numInputs;
-      call.arguments.push_back(argument);
-    }
-    calls.push_back(call);
-  }
-  return calls;
+  return backendCalls(t.trainFunction, trainArguments(model), t.stepParts, "kiln_glue_step_temporaries");
 }
 
 } // namespace
@@ -234,7 +209,6 @@ std::string trainingContextMembers(const ModelInterface &model, size_t runArgume
     << "  int current;        /* values[current] holds the current ones; a step writes the other one */\n"
     << "  int64_t steps;      /* steps taken */\n"
     << "  float learning_rate;\n";
-  g << "  float *temporaries; /* the values the parts of a step pass on (NULL: none) */\n";
   if (model.abi == BackendAbi::HalideBuffers) {
     size_t count = runArguments;
     for (const BackendCall &call : stepCalls(model))
@@ -273,11 +247,9 @@ std::string generateTrainingSupport(const ModelInterface &model) {
   g << "/* Where each tensor starts in one copy of the values (parameters first, then state). */\n";
   int64_t paramFloats = writeOffsets(g, t.params, "kiln_glue_param_offsets", 0);
   int64_t valueFloats = writeOffsets(g, t.state, "kiln_glue_state_offsets", paramFloats);
-  writeTensorInfoArray(g, t.stepTemporaries, "kiln_glue_temporaries");
-  int64_t temporaryFloats = writeOffsets(g, t.stepTemporaries, "kiln_glue_temporary_offsets", 0);
+  writeTemporaryTables(g, t.stepParts, "kiln_glue_step_temporaries");
   g << "#define KILN_GLUE_PARAM_FLOATS ((size_t)" << paramFloats << ")\n"
     << "#define KILN_GLUE_VALUE_FLOATS ((size_t)" << valueFloats << ")\n"
-    << "#define KILN_GLUE_TEMPORARY_FLOATS ((size_t)" << temporaryFloats << ")\n"
     << "static const kiln_tensor_info kiln_glue_labels = {" << cString(t.labels.name) << ", " << t.labels.shape.size()
     << ", {" << joinShape(t.labels.shape, ", ") << "}};\n"
     << "static const kiln_tensor_info kiln_glue_hyper = {\"hyper\", 1, {2}};\n"
@@ -286,19 +258,12 @@ std::string generateTrainingSupport(const ModelInterface &model) {
     << "    KILN_GLUE_NUM_PARAMS, kiln_glue_params, KILN_GLUE_NUM_STATE, kiln_glue_state,\n"
     << "    {" << cString(t.labels.name) << ", " << t.labels.shape.size() << ", {" << joinShape(t.labels.shape, ", ")
     << "}}, " << cString(t.optimizer) << ", " << floatText(t.learningRate) << "f};\n\n"
-    << "/* Allocates both copies of the values (the current one starts as the embedded parameters\n"
-    << " * and zero state) and the temporaries. */\n"
+    << "/* Allocates both copies of the values; the current one starts as the embedded parameters\n"
+    << " * and zero state. */\n"
     << "static kiln_status kiln_glue_training_init(" << n << "_ctx *ctx) {\n"
     << "  ctx->values[0] = (float *)malloc(2 * KILN_GLUE_VALUE_FLOATS * sizeof(float));\n"
     << "  if (ctx->values[0] == NULL)\n"
     << "    return KILN_ERROR_OUT_OF_MEMORY;\n"
-    << "  if (KILN_GLUE_TEMPORARY_FLOATS > 0) {\n"
-    << "    ctx->temporaries = (float *)malloc(KILN_GLUE_TEMPORARY_FLOATS * sizeof(float));\n"
-    << "    if (ctx->temporaries == NULL) {\n"
-    << "      free(ctx->values[0]);\n"
-    << "      return KILN_ERROR_OUT_OF_MEMORY;\n"
-    << "    }\n"
-    << "  }\n"
     << "  ctx->values[1] = ctx->values[0] + KILN_GLUE_VALUE_FLOATS;\n"
     << "  memcpy(ctx->values[0], " << initialParamsSymbol(model) << ", KILN_GLUE_PARAM_FLOATS * sizeof(float));\n"
     << "  memset(ctx->values[0] + KILN_GLUE_PARAM_FLOATS, 0,\n"

@@ -236,16 +236,6 @@ static std::vector<int64_t> halideStrides(const std::vector<int64_t> &shape) {
   return strides;
 }
 
-/// The name of argument or result `index` in the library: its nn.name, else its nn.param
-/// (parameter) or nn.state (optimizer slot) name, else `fallback`.
-template <typename AttrOf>
-static std::string boundaryName(AttrOf attrOf, const std::string &fallback) {
-  for (const char *kind : {"nn.name", "nn.param", "nn.state"})
-    if (StringAttr name = attrOf(kind))
-      return name.str();
-  return fallback;
-}
-
 /// Floats of constant pool `fn` needs: room for each parameter twice (as stored and repacked), aligned.
 static int64_t constantCapacity(func::FuncOp fn) {
   int64_t constantFloats = 1;
@@ -285,8 +275,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
     ref.func(vars) = param(std::vector<Halide::Expr>(logical.rbegin(), logical.rend()));
     state.values[arg] = ref;
     model.inputs.push_back(param);
-    model.inputNames.push_back(boundaryName(
-        [&](const char *kind) { return fn.getArgAttrOfType<StringAttr>(index, kind); }, "in_" + std::to_string(index)));
+    model.inputNames.push_back(kiln::boundaryName(fn, index, false));
     model.inputShapes.push_back(shape);
   }
 
@@ -379,9 +368,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
             }
             state.stages.push_back(stage);
             outputs.push_back(out);
-            model.outputNames.push_back(
-                boundaryName([&](const char *kind) { return fn.getResultAttrOfType<StringAttr>(index, kind); },
-                             "out_" + std::to_string(index)));
+            model.outputNames.push_back(kiln::boundaryName(fn, static_cast<unsigned>(index), true));
             model.outputShapes.push_back(ref->shape);
           }
         })
@@ -497,6 +484,15 @@ static LogicalResult guarded(std::string &error, Body body) {
 } // namespace kiln::halide
 
 namespace kiln {
+
+std::string boundaryName(func::FuncOp fn, unsigned index, bool result) {
+  for (const char *kind : {"nn.name", "nn.param", "nn.state"})
+    if (StringAttr name = result ? fn.getResultAttrOfType<StringAttr>(index, kind)
+                                 : fn.getArgAttrOfType<StringAttr>(index, kind))
+      return name.str();
+  return (result ? "out_" : "in_") + std::to_string(index);
+}
+
 
 FailureOr<HalideModel> lowerToHalide(func::FuncOp fn, const WeightStore &weights,
                                      const HalideScheduleOptions &options, std::string &error) {

@@ -117,6 +117,10 @@ struct HalideModel {
   std::string autoscheduler; ///< the autoscheduler that scheduled the pipeline; empty: Kiln's schedules
 };
 
+/// The name of argument (or, with `result`, result) `index` of `fn` in the library: its nn.name,
+/// else its nn.param (parameter) or nn.state (optimizer slot) name, else in_<index> (out_<index>).
+std::string boundaryName(mlir::func::FuncOp fn, unsigned index, bool result);
+
 /// Lowers `fn` (any function of an nn module: @forward, @train_step, ...): every argument is an
 /// input (including labels, hyper, parameters and optimizer state passed at run time), every result
 /// an output. `weights` must hold every nn.param op by name with the declared shape. On failure

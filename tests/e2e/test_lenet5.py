@@ -31,7 +31,7 @@ class LeNet5(nn.Module):
         return self.out(self.act(self.f6(x)))
 
 
-def check_variant(model_file, modern, batch):
+def check_variant(model_file, modern, batch, extra=()):
     work = scratch_dir()
     net = LeNet5(modern).eval()
     weights = os.path.join(work, "w.safetensors")
@@ -40,7 +40,7 @@ def check_variant(model_file, modern, batch):
     np.save(os.path.join(work, "x.npy"), x)
     model = os.path.join(EXAMPLES, "lenet5", model_file)
 
-    run_kiln("compile", model, "-o", work, "--name", "net", "--weights", weights, "--batch", batch)
+    run_kiln("compile", model, "-o", work, "--name", "net", "--weights", weights, "--batch", batch, *extra)
     run_kiln("run", os.path.join(work, "libnet.so"), "--input", os.path.join(work, "x.npy"),
              "--output", os.path.join(work, "lib.npy"))
     run_kiln("run", "--reference", model, "--weights", weights, "--batch", batch,
@@ -48,7 +48,7 @@ def check_variant(model_file, modern, batch):
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
     compiled, reference = np.load(os.path.join(work, "lib.npy")), np.load(os.path.join(work, "ref.npy"))
-    what = f"{model_file} batch {batch}"
+    what = f"{model_file} batch {batch} {' '.join(map(str, extra))}"
     assert_close(compiled, reference, 1e-5, what + " library vs reference")
     assert_close(reference, expected, 1e-5, what + " reference vs PyTorch")
     assert_close(compiled, expected, 1e-5, what + " library vs PyTorch")
@@ -62,6 +62,12 @@ def test_modern_batch3():
     check_variant("lenet5_modern.kiln", modern=True, batch=3)
 
 
+def test_modern_in_pipelines_of_one_group():
+    """One Halide pipeline per conv/dense group: every value between them passes through the
+    context's temporaries."""
+    check_variant("lenet5_modern.kiln", modern=True, batch=2, extra=("--pipeline-ops", 1))
+
+
 def test_seeded_init_library_matches_reference():
     work = scratch_dir()
     model = os.path.join(EXAMPLES, "lenet5", "lenet5.kiln")
@@ -73,4 +79,5 @@ def test_seeded_init_library_matches_reference():
     assert_close(np.load(os.path.join(work, "a.npy")), np.load(os.path.join(work, "b.npy")), 1e-5, "seeded init")
 
 
-main([test_classic_batch1, test_modern_batch3, test_seeded_init_library_matches_reference])
+main([test_classic_batch1, test_modern_batch3, test_modern_in_pipelines_of_one_group,
+      test_seeded_init_library_matches_reference])

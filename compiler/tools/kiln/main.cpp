@@ -58,9 +58,11 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"sgd", "momentum", "nesterov", "rmsprop", "adam"}));
   compileCmd->add_option("--lr", compile.learningRate, "with --train: initial learning rate (default 0.01)")
       ->check(CLI::PositiveNumber);
-  CLI::Option *pipelineOps = compileCmd->add_option("--pipeline-ops", compile.pipelineOps,
-                         "with --train (halide backend): compile the step as pipelines of about this many ops "
-                         "(default 8; 0: one pipeline, whose compile time grows fast with its size)");
+  size_t pipelineOpsValue = 0;
+  CLI::Option *pipelineOps = compileCmd->add_option(
+      "--pipeline-ops", pipelineOpsValue,
+      "halide backend: compile each function as pipelines of about this many ops, in parallel (default 24 for "
+      "inference, 8 for a training step; 0: one pipeline, whose compile time grows fast with its size)");
   compileCmd->add_option("--momentum", compile.training.momentum, "with --train: momentum/nesterov factor (default 0.9)");
   compileCmd->add_option("--weight-decay", compile.training.weightDecay, "with --train: L2 weight decay (default 0)");
   compileCmd->add_option("--alpha", compile.training.alpha, "with --train: rmsprop smoothing constant (default 0.99)");
@@ -138,10 +140,12 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "kiln: error: %s applies to inference compiles with the halide backend\n", option);
         return 1;
       }
-    if (pipelineOps->count() > 0 && (compile.backend == Backend::MLIR || !compile.train)) {
-      std::fprintf(stderr, "kiln: error: --pipeline-ops applies to --train compiles with the halide backend\n");
+    if (pipelineOps->count() > 0 && compile.backend == Backend::MLIR) {
+      std::fprintf(stderr, "kiln: error: --pipeline-ops applies to the halide backend\n");
       return 1;
     }
+    if (pipelineOps->count() > 0)
+      compile.pipelineOps = pipelineOpsValue;
     if (compileBatch > 0)
       compile.batch = compileBatch;
     return runCompile(compile);
