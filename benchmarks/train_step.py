@@ -1,11 +1,10 @@
 """Training steps: Kiln's compiled N_train_step against PyTorch's forward + loss + backward +
-optimizer step, same network, same batch, SGD with momentum, in one run.
+optimizer step, same network, same pool of random batches, SGD with momentum, in one run.
 
 For each workload and thread count the two take turns for --rounds rounds of --runs/--rounds
 timed steps each (after a warm-up, in-process: Kiln through ctypes, PyTorch in this process);
 the table reports median milliseconds per step and the ratio Kiln/PyTorch (< 1: Kiln is faster).
-A backend whose compile of the step takes longer than --compile-timeout seconds shows n/a (the
-Halide step of ResNet-18 at 32x32 b8 does, docs/benchmarks.md).
+A backend whose compile of the step takes longer than --compile-timeout seconds shows n/a.
 Usage: /usr/bin/python3 benchmarks/train_step.py [--threads 1,2] [--workloads lenet5_b64,resnet18_32_b8] [--backends halide,mlir]"""
 import argparse
 import ctypes
@@ -59,19 +58,51 @@ class KilnStep:
     def set_threads(self, threads):
         self.call("set_threads", self.ctx, threads)
 
-    def time(self, x, labels, runs):
+    def time(self, batches, runs):
+        """Times `runs` steps, taking the next of `batches` (x, labels as float32) for each."""
         ptr = lambda a: a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         times = []
         for _ in range(runs):
+            x, labels = batches.next()
             start = time.perf_counter()
             self.call("train_step", self.ctx, ptr(x), ptr(labels), ctypes.byref(self.loss))
             times.append((time.perf_counter() - start) * 1e3)
         return times
 
 
-def torch_times(module, optimizer, x, labels, runs):
+class Batches:
+    """A fixed pool of random batches taken in turn: each step sees another batch, so training
+    does not fit one batch (a loss near zero drives the values towards denormals, which slowed
+    some steps several-fold and made the timings depend on how many steps came before)."""
+
+    def __init__(self, shape, classes, count=32, seed=0):
+        rng = np.random.default_rng(seed)
+        self.pool = [(rng.standard_normal(shape).astype(np.float32), rng.integers(0, classes, shape[0]))
+                     for _ in range(count)]
+        self.position = 0
+
+    def next(self):
+        x, labels = self.pool[self.position % len(self.pool)]
+        self.position += 1
+        return x, labels
+
+
+class KilnBatches(Batches):
+    def next(self):
+        x, labels = super().next()
+        return x, labels.astype(np.float32)
+
+
+class TorchBatches(Batches):
+    def next(self):
+        x, labels = super().next()
+        return torch.from_numpy(x), torch.from_numpy(labels)
+
+
+def torch_times(module, optimizer, batches, runs):
     times = []
     for _ in range(runs):
+        x, labels = batches.next()
         start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         F.cross_entropy(module(x), labels).backward()
@@ -107,25 +138,21 @@ def main():
             except subprocess.TimeoutExpired:
                 print(f"{name}: the {b} backend took over {args.compile_timeout:.0f} s to compile the step; left out",
                       flush=True)
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal(shape).astype(np.float32)
         classes = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
-        labels = rng.integers(0, classes, batch)
-        labels_f = labels.astype(np.float32)
+        kiln_batches, torch_batches = KilnBatches(shape, classes), TorchBatches(shape, classes)
         optimizer = torch.optim.SGD(module.parameters(), lr=LR, momentum=MOMENTUM)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
         for threads in map(int, args.threads.split(",")):
             torch.set_num_threads(threads)
             for kiln in steps.values():
                 kiln.set_threads(threads)
-                kiln.time(x, labels_f, 3)
-            torch_times(module, optimizer, xt, yt, 3)
+                kiln.time(kiln_batches, 3)
+            torch_times(module, optimizer, torch_batches, 3)
             k, t = {b: [] for b in steps}, []
             per_round = max(1, args.runs // args.rounds)
             for _ in range(args.rounds):
                 for b, kiln in steps.items():
-                    k[b] += kiln.time(x, labels_f, per_round)
-                t += torch_times(module, optimizer, xt, yt, per_round)
+                    k[b] += kiln.time(kiln_batches, per_round)
+                t += torch_times(module, optimizer, torch_batches, per_round)
             km, tm = {b: statistics.median(v) for b, v in k.items()}, statistics.median(t)
             print(f"{name:16s} {threads:7d}  " + "".join(f"{km[b]:16.2f}" if b in km else f"{'n/a':>16s}" for b in backends)
                   + f"  {tm:13.2f}" + "".join(f"{km[b] / tm:14.2f}" if b in km else f"{'n/a':>14s}" for b in backends),
