@@ -125,6 +125,29 @@ bool verifyTensor(const TensorSpec &t, const std::string &kind, std::string &err
   return true;
 }
 
+/// Checks the parts of a backend function whose whole call takes `numArguments` arguments: C
+/// identifiers for names, every argument an existing argument or temporary, temporaries as for
+/// inputs. `what` names the function in the error.
+bool verifyParts(const FunctionParts &parts, size_t numArguments, const std::string &what, std::string &error) {
+  for (size_t t = 0; t < parts.temporaries.size(); ++t)
+    if (!verifyTensor(parts.temporaries[t], what + " temporary " + std::to_string(t), error))
+      return false;
+  for (const FunctionParts::Part &part : parts.parts) {
+    if (!isCIdentifier(part.function) || part.numInputs > part.arguments.size()) {
+      error = what + " part '" + part.function + "' needs a C identifier as its name and at most as many inputs "
+              "as arguments";
+      return false;
+    }
+    for (const FunctionParts::Argument &a : part.arguments)
+      if (a.index >= (a.temporary ? parts.temporaries.size() : numArguments)) {
+        error = what + " part '" + part.function + "' reads " + (a.temporary ? "temporary " : "argument ") +
+                std::to_string(a.index) + ", which does not exist";
+        return false;
+      }
+  }
+  return true;
+}
+
 /// Checks the training part: tensors as for inputs, names usable as distinct checkpoint names.
 bool verifyTraining(const ModelInterface &model, std::string &error) {
   const TrainingInterface &t = *model.training;
@@ -208,9 +231,16 @@ bool verifyModelInterface(const ModelInterface &model, std::string &error) {
   for (size_t i = 0; i < model.outputs.size(); ++i)
     if (!verifyTensor(model.outputs[i], "output " + std::to_string(i), error))
       return false;
-  if (model.training)
-    return verifyTraining(model, error);
-  return true;
+  const size_t params = model.training ? model.training->params.size() : 0;
+  if (!verifyParts(model.runParts, model.inputs.size() + params + model.outputs.size(), "the inference function",
+                   error))
+    return false;
+  if (!model.training)
+    return true;
+  // The step's arguments (TrainingInterface): inputs, labels, hyper, values, loss, new values.
+  const size_t values = params + model.training->state.size();
+  return verifyParts(model.training->stepParts, model.inputs.size() + 3 + 2 * values, "the training step", error) &&
+         verifyTraining(model, error);
 }
 
 std::string generateHeader(const ModelInterface &model) {

@@ -162,6 +162,15 @@ TEST(LibraryEmitter, RejectsBadInterfaces) {
   model.outputs[0].shape = {2, 0};
   EXPECT_FALSE(verifyModelInterface(model, error));
   EXPECT_NE(error.find("output 0 ('y')"), std::string::npos) << error;
+  model = affineModel(); // parts reading an argument or a temporary that does not exist
+  model.runParts.parts = {{"fake_affine_part0", {{false, 0}, {true, 0}}, 1}};
+  EXPECT_FALSE(verifyModelInterface(model, error));
+  EXPECT_NE(error.find("reads temporary 0, which does not exist"), std::string::npos) << error;
+  model.runParts.temporaries = {{"temporary0", {2, 3, 4}}};
+  EXPECT_TRUE(verifyModelInterface(model, error)) << error;
+  model.runParts.parts[0].arguments[0].index = 2; // the affine model's call takes x and y
+  EXPECT_FALSE(verifyModelInterface(model, error));
+  EXPECT_NE(error.find("reads argument 2"), std::string::npos) << error;
   model = affineModel();
   EXPECT_FALSE(emitLibrary(model, objects, "affine_run", out, error));
   EXPECT_NE(error.find("other than the model's API"), std::string::npos) << error;
