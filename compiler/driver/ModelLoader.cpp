@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -74,6 +75,32 @@ static OwningOpRef<ModuleOp> loadKilnText(const std::string &path, MLIRContext &
   return module;
 }
 
+/// nn IR as `kiln compile --emit nn` prints it: a module with func @forward.
+static OwningOpRef<ModuleOp> loadNNModule(const std::string &path, MLIRContext &context,
+                                          std::optional<int64_t> batch) {
+  if (batch) {
+    llvm::errs() << "kiln: error: --batch does not apply to '" << path << "': nn IR has fixed shapes\n";
+    return nullptr;
+  }
+  llvm::SourceMgr sourceMgr;
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> buffer = openInputFile(path, &error);
+  if (!buffer) {
+    llvm::errs() << "kiln: error: cannot read model '" << path << "': " << error << "\n";
+    return nullptr;
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module || failed(verify(*module)))
+    return nullptr;
+  if (!getForward(*module)) {
+    emitError(module->getLoc()) << "the module has no func @forward (the model's inference function)";
+    return nullptr;
+  }
+  return module;
+}
+
 OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, std::optional<int64_t> batch,
                                 WeightStore *embedded) {
   registerKilnDialects(context);
@@ -82,8 +109,11 @@ OwningOpRef<ModuleOp> loadModel(const std::string &path, MLIRContext &context, s
     return loadOnnx(path, context, batch, embedded);
   if (extension == ".kiln")
     return loadKilnText(path, context, batch);
+  if (extension == ".mlir")
+    return loadNNModule(path, context, batch);
   llvm::errs() << "kiln: error: '" << path << "' is not a model Kiln can read\n"
-               << "kiln: note: Kiln reads ONNX files (.onnx) and its text format (.kiln, see docs/text-format.md)\n";
+               << "kiln: note: Kiln reads ONNX files (.onnx), its text format (.kiln, see docs/text-format.md) "
+                  "and nn IR (.mlir, as --emit nn prints it)\n";
   return nullptr;
 }
 

@@ -19,7 +19,8 @@ namespace kiln {
 /// An MLIR context with the dialects Kiln's models use.
 void registerKilnDialects(mlir::MLIRContext &context);
 
-/// Imports `path` (frontend chosen by extension: .kiln or .onnx) and verifies it. Parameter data
+/// Imports `path` (frontend chosen by extension: .kiln, .onnx, or .mlir for nn IR with a func
+/// @forward) and verifies it. Parameter data
 /// the file carries (ONNX initializers) goes to `embedded` when given. Errors go to stderr;
 /// returns null after any error.
 mlir::OwningOpRef<mlir::ModuleOp> loadModel(const std::string &path, mlir::MLIRContext &context,

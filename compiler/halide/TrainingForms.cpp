@@ -184,8 +184,8 @@ LogicalResult lowerSlice(Operation *operation, LoweringState &state, std::string
   std::vector<int64_t> shape = shapeOf(op.getOutput());
   std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
   std::vector<Halide::Expr> at = logicalOf(v);
-  const int axis = static_cast<int>(op.getAxis());
-  at[axis] = at[axis] + static_cast<int>(op.getStart());
+  for (size_t d = 0; d < at.size(); ++d)
+    at[d] = static_cast<int>(op.getStarts()[d]) + at[d] * static_cast<int>(op.getSteps()[d]);
   Halide::Func out(state.freshName("slice"));
   out(v) = input->at(at);
   state.values[op.getOutput()] = state.addStage(StageKind::Pointwise, out, shape);

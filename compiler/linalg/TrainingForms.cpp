@@ -220,11 +220,14 @@ struct SliceLowering : OpConversionPattern<nn::SliceOp> {
 
   LogicalResult matchAndRewrite(nn::SliceOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes,
-        strides(type.getRank(), b.getIndexAttr(1));
-    for (int64_t extent : type.getShape())
+    if (llvm::any_of(op.getSteps(), [](int64_t step) { return step < 0; }))
+      return b.notifyMatchFailure(op, "negative steps are not lowered yet");
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (auto [start, extent, step] : llvm::zip(op.getStarts(), type.getShape(), op.getSteps())) {
+      offsets.push_back(b.getIndexAttr(start));
       sizes.push_back(b.getIndexAttr(extent));
-    offsets[op.getAxis()] = b.getIndexAttr(static_cast<int64_t>(op.getStart()));
+      strides.push_back(b.getIndexAttr(step));
+    }
     b.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, type, adaptor.getInput(), offsets, sizes, strides);
     return success();
   }

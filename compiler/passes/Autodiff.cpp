@@ -304,12 +304,13 @@ LogicalResult Differentiator::differentiate(Operation *op) {
         return success();
       })
       .Case([&](nn::ConcatOp concat) {
-        int64_t axis = static_cast<int64_t>(concat.getAxis()), start = 0;
+        int64_t axis = static_cast<int64_t>(concat.getAxis());
+        SmallVector<int64_t> starts(tensorType(dy).getRank(), 0), steps(tensorType(dy).getRank(), 1);
         for (Value x : concat.getInputs()) {
           if (needsGrad.contains(x))
-            accumulate(x, nn::SliceOp::create(builder, loc, x.getType(), dy, concat.getAxisAttr(),
-                                              builder.getI64IntegerAttr(start)));
-          start += tensorType(x).getDimSize(axis);
+            accumulate(x, nn::SliceOp::create(builder, loc, x.getType(), dy, builder.getDenseI64ArrayAttr(starts),
+                                              builder.getDenseI64ArrayAttr(steps)));
+          starts[axis] += tensorType(x).getDimSize(axis);
         }
         return success();
       })

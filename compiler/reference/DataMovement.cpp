@@ -1,5 +1,6 @@
-// Reference flatten, concat, reshape and pad (pure data movement) and resize (nearest / bilinear
-// sampling of the H x W plane).
+// Reference flatten, concat, reshape, pad, transpose, slice and broadcast (pure data movement)
+// and resize (nearest / bilinear sampling of the H x W plane).
+#include "compiler/reference/Indexing.h"
 #include "compiler/reference/Kernels.h"
 
 #include <algorithm>
@@ -60,6 +61,42 @@ HostTensor pad(const HostTensor &input, llvm::ArrayRef<int64_t> pads, float valu
     for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0 && ++index[d] == input.shape[d]; --d)
       index[d] = 0;
   }
+  return out;
+}
+
+HostTensor transpose(const HostTensor &input, llvm::ArrayRef<int64_t> perm) {
+  std::vector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(input.shape[p]);
+  HostTensor out(shape);
+  const std::vector<int64_t> inputStrides = stridesOf(input.shape);
+  forEachIndex(shape, [&](const std::vector<int64_t> &index, int64_t i) {
+    int64_t from = 0;
+    for (size_t d = 0; d < index.size(); ++d)
+      from += index[d] * inputStrides[perm[d]];
+    out.data[i] = input.data[from];
+  });
+  return out;
+}
+
+HostTensor slice(const HostTensor &input, llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> steps,
+                 llvm::ArrayRef<int64_t> shape) {
+  HostTensor out(std::vector<int64_t>(shape.begin(), shape.end()));
+  const std::vector<int64_t> inputStrides = stridesOf(input.shape);
+  forEachIndex(out.shape, [&](const std::vector<int64_t> &index, int64_t i) {
+    int64_t from = 0;
+    for (size_t d = 0; d < index.size(); ++d)
+      from += (starts[d] + index[d] * steps[d]) * inputStrides[d];
+    out.data[i] = input.data[from];
+  });
+  return out;
+}
+
+HostTensor broadcastTo(const HostTensor &input, llvm::ArrayRef<int64_t> shape) {
+  HostTensor out(std::vector<int64_t>(shape.begin(), shape.end()));
+  forEachIndex(out.shape, [&](const std::vector<int64_t> &index, int64_t i) {
+    out.data[i] = input.data[broadcastOffset(input.shape, index)];
+  });
   return out;
 }
 

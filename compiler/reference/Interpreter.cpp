@@ -217,6 +217,21 @@ private:
               return broadcast(at(b.getLhs()), at(b.getRhs()),
                                [](double x, double y) { return std::isnan(x) || x < y ? x : y; });
             })
+            .Case([&](nn::PowOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()), [](double x, double y) { return std::pow(x, y); });
+            })
+            .Case([&](nn::PReluOp b) -> Result {
+              return broadcast(at(b.getLhs()), at(b.getRhs()), [](double x, double s) { return x > 0.0 ? x : s * x; });
+            })
+            .Case([&](nn::UnaryOp u) -> Result {
+              std::string fn = u.getFn().str();
+              double alpha = u.getAlpha().convertToFloat(), beta = u.getBeta().convertToFloat();
+              return map(at(u.getInput()), [&](double x) { return unaryFunction(fn, x, alpha, beta); });
+            })
+            .Case([&](nn::TransposeOp t) -> Result { return transpose(at(t.getInput()), t.getPerm()); })
+            .Case([&](nn::BroadcastOp b) -> Result { return broadcastTo(at(b.getInput()), shapeOf(b.getOutput())); })
+            .Case([&](nn::ReduceOp r) -> Result { return reduce(at(r.getInput()), r.getKind(), r.getAxes()); })
+            .Case([&](nn::MatMulOp m) -> Result { return matmul(at(m.getLhs()), at(m.getRhs())); })
             .Case([&](nn::SumOp s) -> Result { return sumOf(all(s.getInputs()), false); })
             .Case([&](nn::MeanOp m) -> Result { return sumOf(all(m.getInputs()), true); })
             .Case([&](nn::ReshapeOp r) -> Result { return reshape(at(r.getInput()), r.getShape()); })
@@ -293,8 +308,17 @@ private:
                                        r.getStatistic());
             })
             .Case([&](nn::SliceOp s) -> Result {
-              const int64_t axis = static_cast<int64_t>(s.getAxis());
-              return slice(at(s.getInput()), axis, static_cast<int64_t>(s.getStart()), shapeOf(s.getOutput())[axis]);
+              return slice(at(s.getInput()), s.getStarts(), s.getSteps(), shapeOf(s.getOutput()));
+            })
+            .Case([&](nn::SliceGradOp s) -> Result {
+              return sliceGrad(at(s.getGradOutput()), s.getStarts(), s.getSteps(), shapeOf(s.getGradInput()));
+            })
+            .Case([&](nn::UnaryGradOp u) -> Result {
+              return unaryGrad(at(u.getInput()), at(u.getGradOutput()), u.getFn(), u.getAlpha().convertToFloat(),
+                               u.getBeta().convertToFloat());
+            })
+            .Case([&](nn::ReduceGradOp r) -> Result {
+              return reduceGrad(at(r.getInput()), at(r.getOutput()), at(r.getGradOutput()), r.getKind(), r.getAxes());
             })
             .Case([&](nn::OptimizerUpdateOp u) -> Result {
               OptimizerSettings settings;

@@ -49,11 +49,22 @@ double leakyRelu(double x, double alpha);
 double clip(double x, double lo, double hi);
 double hardSigmoid(double x, double alpha, double beta);
 double hardSwish(double x);
+/// nn.unary's function `fn` (kiln::nn::unaryFunctions()) at x, and its derivative.
+double unaryFunction(llvm::StringRef fn, double x, double alpha, double beta);
+double unaryDerivative(llvm::StringRef fn, double x, double alpha, double beta);
 /// f(lhs, rhs) with numpy broadcasting (nn::inferBroadcastShape).
 HostTensor broadcast(const HostTensor &lhs, const HostTensor &rhs, const std::function<double(double, double)> &f);
 HostTensor add(const HostTensor &lhs, const HostTensor &rhs);
 /// Sum of same-shape inputs, divided by their count when `mean`.
 HostTensor sumOf(llvm::ArrayRef<const HostTensor *> inputs, bool mean);
+
+// Reductions.cpp
+/// nn.reduce of `kind` over `axes`, the reduced dimensions kept as size 1.
+HostTensor reduce(const HostTensor &input, llvm::StringRef kind, llvm::ArrayRef<int64_t> axes);
+
+// MatMul.cpp
+/// [..., M, K] x [..., K, N] with the leading dimensions broadcast.
+HostTensor matmul(const HostTensor &lhs, const HostTensor &rhs);
 
 // DataMovement.cpp
 HostTensor flatten(const HostTensor &input);
@@ -61,6 +72,13 @@ HostTensor concat(llvm::ArrayRef<const HostTensor *> inputs, int64_t axis);
 HostTensor reshape(const HostTensor &input, llvm::ArrayRef<int64_t> shape);
 /// pads = [begin..., end...]; new cells hold `value`.
 HostTensor pad(const HostTensor &input, llvm::ArrayRef<int64_t> pads, float value);
+/// Result dimension i is input dimension perm[i].
+HostTensor transpose(const HostTensor &input, llvm::ArrayRef<int64_t> perm);
+/// output[i] = input[starts + i * steps] per dimension; `shape` is the output's.
+HostTensor slice(const HostTensor &input, llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> steps,
+                 llvm::ArrayRef<int64_t> shape);
+/// `input` repeated along its size-1 (and missing leading) dimensions to `shape`.
+HostTensor broadcastTo(const HostTensor &input, llvm::ArrayRef<int64_t> shape);
 /// mode "nearest" (asymmetric, floor) or "bilinear" (half_pixel, or align_corners); size [OH, OW].
 HostTensor resize(const HostTensor &input, llvm::StringRef mode, llvm::ArrayRef<int64_t> size, bool alignCorners);
 

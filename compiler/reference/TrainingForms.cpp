@@ -1,6 +1,9 @@
 // Reference kernels of the training-mode forms and small backward rules: activation_grad,
-// dropout_train, batch_norm_train and its gradients, running_stat_update and slice.
+// dropout_train, batch_norm_train and its gradients, running_stat_update, and the gradients
+// of slice and of nn.unary.
 #include "compiler/reference/TrainingKernels.h"
+#include "compiler/reference/Indexing.h"
+#include "compiler/reference/Kernels.h"
 
 #include "kiln/Dialect/NN/DropoutHash.h"
 
@@ -145,17 +148,24 @@ HostTensor runningStatUpdate(const HostTensor &running, const HostTensor &input,
   return out;
 }
 
-HostTensor slice(const HostTensor &input, int64_t axis, int64_t start, int64_t size) {
-  const int64_t outer = HostTensor::numElements({input.shape.begin(), input.shape.begin() + axis});
-  const int64_t inner = HostTensor::numElements({input.shape.begin() + axis + 1, input.shape.end()});
-  const int64_t length = input.shape[axis];
-  std::vector<int64_t> shape = input.shape;
-  shape[axis] = size;
-  HostTensor out(shape);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k = 0; k < size; ++k)
-      for (int64_t i = 0; i < inner; ++i)
-        out.data[(o * size + k) * inner + i] = input.data[(o * length + start + k) * inner + i];
+HostTensor sliceGrad(const HostTensor &gradOutput, llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> steps,
+                     llvm::ArrayRef<int64_t> inputShape) {
+  HostTensor out(std::vector<int64_t>(inputShape.begin(), inputShape.end()));
+  const std::vector<int64_t> strides = stridesOf(out.shape);
+  forEachIndex(gradOutput.shape, [&](const std::vector<int64_t> &index, int64_t i) {
+    int64_t to = 0;
+    for (size_t d = 0; d < index.size(); ++d)
+      to += (starts[d] + index[d] * steps[d]) * strides[d];
+    out.data[to] = gradOutput.data[i];
+  });
+  return out;
+}
+
+HostTensor unaryGrad(const HostTensor &input, const HostTensor &gradOutput, llvm::StringRef fn, double alpha,
+                     double beta) {
+  HostTensor out(input.shape);
+  for (int64_t i = 0; i < out.size(); ++i)
+    out.data[i] = static_cast<float>(gradOutput.data[i] * unaryDerivative(fn, input.data[i], alpha, beta));
   return out;
 }
 

@@ -62,7 +62,16 @@ HostTensor batchNormGradScale(const HostTensor &input, const HostTensor &gradOut
 HostTensor runningStatUpdate(const HostTensor &running, const HostTensor &input, double momentum,
                              llvm::StringRef statistic);
 /// The `size` entries of `input` from `start` along `axis`.
-HostTensor slice(const HostTensor &input, int64_t axis, int64_t start, int64_t size);
+/// nn.slice_grad: zeros of `inputShape` with grad_output[i] at starts + i * steps.
+HostTensor sliceGrad(const HostTensor &gradOutput, llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> steps,
+                     llvm::ArrayRef<int64_t> inputShape);
+/// nn.unary_grad: gradOutput * fn'(input).
+HostTensor unaryGrad(const HostTensor &input, const HostTensor &gradOutput, llvm::StringRef fn, double alpha,
+                     double beta);
+/// nn.reduce_grad (Reductions.cpp): the input's gradient from the reduction's input, output and
+/// output gradient.
+HostTensor reduceGrad(const HostTensor &input, const HostTensor &output, const HostTensor &gradOutput,
+                      llvm::StringRef kind, llvm::ArrayRef<int64_t> axes);
 
 // Optimizers.cpp
 /// The attributes of nn.optimizer_update.

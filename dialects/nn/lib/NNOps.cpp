@@ -120,6 +120,26 @@ KILN_INFER_BROADCAST(MulOp)
 KILN_INFER_BROADCAST(DivOp)
 KILN_INFER_BROADCAST(MaxOp)
 KILN_INFER_BROADCAST(MinOp)
+KILN_INFER_BROADCAST(PowOp)
+KILN_INFER_BROADCAST(PReluOp)
+
+KILN_INFER_SIGNATURE(TransposeOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferTransposeShape(shapeOf(op.getInput()), op.getPerm(), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(ReduceOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferReduceShape(shapeOf(op.getInput()), op.getKind(), op.getAxes(), why), why, types);
+}
+
+KILN_INFER_SIGNATURE(MatMulOp) {
+  Adaptor op(operands, attributes, properties, regions);
+  std::string why;
+  return finish(context, loc, inferMatMulShape(shapeOf(op.getLhs()), shapeOf(op.getRhs()), why), why, types);
+}
 
 template <typename VariadicAdaptor>
 static LogicalResult inferAllSame(MLIRContext *context, std::optional<Location> loc, VariadicAdaptor op,
@@ -242,6 +262,28 @@ KILN_BINARY_FORMAT(MulOp)
 KILN_BINARY_FORMAT(DivOp)
 KILN_BINARY_FORMAT(MaxOp)
 KILN_BINARY_FORMAT(MinOp)
+KILN_BINARY_FORMAT(PowOp)
+KILN_BINARY_FORMAT(PReluOp)
+
+LogicalResult UnaryOp::verify() {
+  if (!llvm::is_contained(unaryFunctions(), getFn()))
+    return emitOpError("unknown function '") << getFn() << "' (docs/design.md lists nn.unary's functions)";
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  std::string why;
+  if (failed(checkSlice(shapeOf(getInput()), getStarts(), getSteps(), shapeOf(getOutput()), why)))
+    return emitOpError(why);
+  return success();
+}
+
+LogicalResult BroadcastOp::verify() {
+  std::string why;
+  if (failed(checkBroadcastTo(shapeOf(getInput()), shapeOf(getOutput()), why)))
+    return emitOpError(why);
+  return success();
+}
 
 LogicalResult DropoutOp::verify() {
   float rate = getRate().convertToFloat();

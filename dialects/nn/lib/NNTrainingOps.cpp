@@ -148,17 +148,26 @@ LogicalResult RunningStatUpdateOp::verify() {
   return expectShape(*this, "result", shapeOf(getRunning()), shapeOf(getUpdated()));
 }
 
-LogicalResult SliceOp::verify() {
-  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getOutput());
-  int64_t axis = static_cast<int64_t>(getAxis()), start = static_cast<int64_t>(getStart());
-  if (axis < 0 || axis >= static_cast<int64_t>(in.size()) || in.size() != out.size())
-    return emitOpError("expected an axis in [0, ") << in.size() << ") and a result of the input's rank";
-  Shape want(in.begin(), in.end());
-  want[axis] = out[axis];
-  if (start < 0 || start + out[axis] > in[axis])
-    return emitOpError("expected the part [") << start << ", " << start + out[axis] << ") inside [0, " << in[axis]
-                                              << ") along axis " << axis;
-  return expectShape(*this, "result", want, out);
+LogicalResult UnaryGradOp::verify() {
+  if (!llvm::is_contained(unaryFunctions(), getFn()))
+    return emitOpError("unknown function '") << getFn() << "'";
+  return success();
+}
+
+LogicalResult ReduceGradOp::verify() {
+  std::string why;
+  auto out = inferReduceShape(shapeOf(getInput()), getKind(), getAxes(), why);
+  if (failed(expectRule(*this, "output (the reduction's result shape)", out, why, shapeOf(getOutput()))) ||
+      failed(expectShape(*this, "grad_output", *out, shapeOf(getGradOutput()))))
+    return failure();
+  return expectShape(*this, "result (the input shape)", shapeOf(getInput()), shapeOf(getGradInput()));
+}
+
+LogicalResult SliceGradOp::verify() {
+  std::string why;
+  if (failed(checkSlice(shapeOf(getGradInput()), getStarts(), getSteps(), shapeOf(getGradOutput()), why)))
+    return emitOpError(why);
+  return success();
 }
 
 int OptimizerUpdateOp::stateCount(StringRef optimizer) {

@@ -406,4 +406,120 @@ FailureOr<Shape> inferConcatShape(ArrayRef<ArrayRef<int64_t>> inputs, int64_t ax
   return out;
 }
 
+FailureOr<Shape> inferTransposeShape(ArrayRef<int64_t> input, ArrayRef<int64_t> perm, std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  const int64_t rank = static_cast<int64_t>(input.size());
+  SmallVector<bool> seen(rank, false);
+  bool valid = static_cast<int64_t>(perm.size()) == rank;
+  for (int64_t p : perm)
+    valid = valid && p >= 0 && p < rank && !seen[p] && (seen[p] = true);
+  if (!valid) {
+    why = "expected perm to be a permutation of 0.." + std::to_string(rank - 1) + " for a " + formatShape(input) +
+          " input, got [" + formatShape(perm) + "]";
+    return failure();
+  }
+  Shape out;
+  for (int64_t p : perm)
+    out.push_back(input[p]);
+  return out;
+}
+
+ArrayRef<StringRef> unaryFunctions() {
+  static const StringRef names[] = {"exp",     "log",      "sqrt",     "abs",   "erf",  "floor",     "ceil",
+                                    "neg",     "reciprocal", "round",  "sign",  "step", "pow",       "elu",
+                                    "selu",    "celu",     "softplus", "softsign", "mish", "gelu", "gelu_tanh",
+                                    "thresholded_relu", "silu"};
+  return names;
+}
+
+ArrayRef<StringRef> reduceKinds() {
+  static const StringRef names[] = {"sum", "mean",    "max",         "min",     "prod",   "sum_square",
+                                    "l1",  "l2",      "log_sum",     "log_sum_exp", "arg_max", "arg_min"};
+  return names;
+}
+
+FailureOr<Shape> inferReduceShape(ArrayRef<int64_t> input, StringRef kind, ArrayRef<int64_t> axes, std::string &why) {
+  if (failed(checkStaticShape(input, why)))
+    return failure();
+  if (!llvm::is_contained(reduceKinds(), kind)) {
+    why = "expected a reduction kind (sum, mean, max, min, prod, sum_square, l1, l2, log_sum, log_sum_exp, "
+          "arg_max, arg_min), got '" + kind.str() + "'";
+    return failure();
+  }
+  const int64_t rank = static_cast<int64_t>(input.size());
+  bool valid = !axes.empty();
+  for (size_t i = 0; i < axes.size(); ++i)
+    valid = valid && axes[i] >= 0 && axes[i] < rank && (i == 0 || axes[i] > axes[i - 1]);
+  if (!valid) {
+    why = "expected distinct increasing axes in [0, " + std::to_string(rank) + "), got [" + formatShape(axes) + "]";
+    return failure();
+  }
+  if (kind.starts_with("arg_") && axes.size() != 1) {
+    why = kind.str() + " reduces exactly one axis, got [" + formatShape(axes) + "]";
+    return failure();
+  }
+  Shape out(input.begin(), input.end());
+  for (int64_t a : axes)
+    out[a] = 1;
+  return out;
+}
+
+FailureOr<Shape> inferMatMulShape(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs, std::string &why) {
+  if (failed(checkAllStatic({lhs, rhs}, why)))
+    return failure();
+  if (lhs.size() < 2 || rhs.size() < 2) {
+    why = "expected operands of rank >= 2, got " + formatShape(lhs) + " and " + formatShape(rhs);
+    return failure();
+  }
+  if (lhs.back() != rhs[rhs.size() - 2]) {
+    why = "expected [..., M, K] x [..., K, N] to agree on K, got " + formatShape(lhs) + " and " + formatShape(rhs);
+    return failure();
+  }
+  auto batch = inferBroadcastShape(lhs.drop_back(2), rhs.drop_back(2), why);
+  if (failed(batch))
+    return failure();
+  Shape out = *batch;
+  out.append({lhs[lhs.size() - 2], rhs.back()});
+  return out;
+}
+
+LogicalResult checkSlice(ArrayRef<int64_t> input, ArrayRef<int64_t> starts, ArrayRef<int64_t> steps,
+                         ArrayRef<int64_t> output, std::string &why) {
+  if (failed(checkAllStatic({input, output}, why)))
+    return failure();
+  if (starts.size() != input.size() || steps.size() != input.size() || output.size() != input.size()) {
+    why = "expected one start and one step per dimension and a result of the input's rank, got " +
+          std::to_string(starts.size()) + " starts and " + std::to_string(steps.size()) + " steps for " +
+          formatShape(input) + " -> " + formatShape(output);
+    return failure();
+  }
+  for (size_t d = 0; d < input.size(); ++d) {
+    int64_t last = starts[d] + (output[d] - 1) * steps[d];
+    if (steps[d] == 0 || starts[d] < 0 || starts[d] >= input[d] || last < 0 || last >= input[d]) {
+      why = "expected dimension " + std::to_string(d) + " to read inside [0, " + std::to_string(input[d]) +
+            "), got start " + std::to_string(starts[d]) + ", step " + std::to_string(steps[d]) + " and " +
+            std::to_string(output[d]) + " elements";
+      return failure();
+    }
+  }
+  return success();
+}
+
+LogicalResult checkBroadcastTo(ArrayRef<int64_t> input, ArrayRef<int64_t> output, std::string &why) {
+  if (failed(checkAllStatic({input, output}, why)))
+    return failure();
+  bool valid = input.size() <= output.size();
+  for (size_t i = 0; valid && i < input.size(); ++i) {
+    int64_t in = input[input.size() - 1 - i], out = output[output.size() - 1 - i];
+    valid = in == out || in == 1;
+  }
+  if (!valid) {
+    why = "expected " + formatShape(input) + " to broadcast to " + formatShape(output) +
+          " (aligned at the last dimension, each equal or 1)";
+    return failure();
+  }
+  return success();
+}
+
 } // namespace kiln::nn

@@ -304,11 +304,15 @@ TEST(HalideTrainingOps, Slice) {
   Graph g(testRng());
   auto x = g.input({2, 9, 5, 7});
   auto v = g.input({3, 11});
-  expectMatchesReference(g, {training(g, "slice", {x}, "axis = 1 : i64, start = 3 : i64", {2, 4, 5, 7}),
-                             training(g, "slice", {x}, "axis = 0 : i64, start = 1 : i64", {1, 9, 5, 7}),
-                             training(g, "slice", {x}, "axis = 3 : i64, start = 2 : i64", {2, 9, 5, 5}),
-                             training(g, "slice", {v}, "axis = 1 : i64, start = 0 : i64", {3, 6}),
-                             training(g, "slice", {v}, "axis = 1 : i64, start = 6 : i64", {3, 5})});
+  auto attrs = [](const std::string &starts, const std::string &steps) {
+    return "starts = array<i64: " + starts + ">, steps = array<i64: " + steps + ">";
+  };
+  expectMatchesReference(g, {training(g, "slice", {x}, attrs("0, 3, 0, 0", "1, 1, 1, 1"), {2, 4, 5, 7}),
+                             training(g, "slice", {x}, attrs("1, 0, 0, 0", "1, 1, 1, 1"), {1, 9, 5, 7}),
+                             training(g, "slice", {x}, attrs("0, 0, 0, 2", "1, 1, 1, 1"), {2, 9, 5, 5}),
+                             training(g, "slice", {x}, attrs("1, 8, 4, 1", "-1, -2, -1, 3"), {2, 5, 3, 2}),
+                             training(g, "slice", {v}, attrs("0, 0", "1, 1"), {3, 6}),
+                             training(g, "slice", {v}, attrs("2, 6", "-1, 2"), {3, 3})});
 }
 
 // ---- optimizers ----

@@ -110,7 +110,7 @@ func.func @every_op(%x: tensor<1x2x5x5xf32>, %x2: tensor<1x2x5x5xf32>, %dy: tens
         : (tensor<1x2x5x5xf32>, tensor<1x2x5x5xf32>) -> tensor<2xf32>
   %11 = nn.running_stat_update %s, %x {momentum = 2.0e-01 : f32, statistic = "var"}
         : (tensor<2xf32>, tensor<1x2x5x5xf32>) -> tensor<2xf32>
-  %12 = nn.slice %x {axis = 3 : i64, start = 1 : i64} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x3xf32>
+  %12 = nn.slice %x {starts = array<i64: 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x2x5x5xf32>) -> tensor<1x2x5x3xf32>
   %13 = nn.dense_grad_input %d, %wd : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
   %14 = nn.bias_grad %dy : (tensor<1x3x2x2xf32>) -> tensor<3xf32>
   %15 = nn.optimizer_update %s, %b, %hyper, %m, %v {optimizer = "adam", which = 0 : i64, beta1 = 8.0e-01 : f32,
@@ -164,7 +164,7 @@ TEST(Interpreter, DispatchesEveryTrainingOpWithItsAttributes) {
       batchNormGradInput(x, s, x2, double(1e-3f)),
       batchNormGradScale(x, x2, double(1e-3f)),
       runningStatUpdate(s, x, double(0.2f), "var"),
-      slice(x, 3, 1, 3),
+      slice(x, {0, 0, 0, 1}, {1, 1, 1, 1}, {1, 2, 5, 3}),
       denseGradInput(d, wd),
       biasGrad(dy),
       adamYields(0),

@@ -88,10 +88,10 @@ func.func @running_var(%v: tensor<3xf32>, %x: tensor<2x3x4x4xf32>) -> tensor<3xf
 
 // -----
 
-// Tests that slice is a tensor.extract_slice along its axis.
+// Tests that slice is a tensor.extract_slice with its starts and steps.
 // CHECK-LABEL: func.func @slice
-// CHECK: tensor.extract_slice %arg0[0, 2, 0, 0] [1, 3, 4, 4] [1, 1, 1, 1] : tensor<1x6x4x4xf32> to tensor<1x3x4x4xf32>
-func.func @slice(%x: tensor<1x6x4x4xf32>) -> tensor<1x3x4x4xf32> {
-  %y = nn.slice %x {axis = 1 : i64, start = 2 : i64} : (tensor<1x6x4x4xf32>) -> tensor<1x3x4x4xf32>
-  return %y : tensor<1x3x4x4xf32>
+// CHECK: tensor.extract_slice %arg0[0, 2, 0, 1] [1, 3, 4, 2] [1, 1, 1, 2] : tensor<1x6x4x4xf32> to tensor<1x3x4x2xf32>
+func.func @slice(%x: tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32> {
+  %y = nn.slice %x {starts = array<i64: 0, 2, 0, 1>, steps = array<i64: 1, 1, 1, 2>} : (tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32>
+  return %y : tensor<1x3x4x2xf32>
 }

@@ -22,8 +22,8 @@
 // CHECK:         nn.mse_loss %[[Y]], %[[T]]
 // CHECK:         %[[DY:.*]] = nn.mse_loss_grad %[[Y]], %[[T]]
 // CHECK:         %[[DCAT:.*]] = nn.avg_pool2d_grad %[[DY]]
-// CHECK:         %[[DA1:.*]] = nn.slice %[[DCAT]] {axis = 1 : i64, start = 0 : i64}
-// CHECK:         %[[DA2:.*]] = nn.slice %[[DCAT]] {axis = 1 : i64, start = 4 : i64}
+// CHECK:         %[[DA1:.*]] = nn.slice %[[DCAT]] {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>}
+// CHECK:         %[[DA2:.*]] = nn.slice %[[DCAT]] {starts = array<i64: 0, 4, 0, 0>, steps = array<i64: 1, 1, 1, 1>}
 // CHECK:         %[[DA:.*]] = nn.add %[[DA1]], %[[DA2]]
 // CHECK:         %[[DD:.*]] = nn.activation_grad %[[A]], %[[DA]] {activation = "tanh"
 // CHECK:         %[[DBN:.*]] = nn.dropout_train %[[DD]], %[[H]] {rate = 5.000000e-01 : f32, seed = 0 : i64}

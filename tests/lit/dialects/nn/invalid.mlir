@@ -327,3 +327,69 @@ func.func @global_max_pool_rank(%x: tensor<1x10xf32>) -> tensor<1x10xf32> {
   %y = nn.global_max_pool %x : (tensor<1x10xf32>) -> tensor<1x10xf32>
   return %y : tensor<1x10xf32>
 }
+
+// -----
+
+// Tests that unary rejects a function it does not know.
+func.func @unary_unknown(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{unknown function 'cosh'}}
+  %y = nn.unary %x {fn = "cosh"} : tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// Tests that transpose rejects a perm that is not a permutation.
+func.func @transpose_perm(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  // expected-error @+2 {{expected perm to be a permutation of 0..2 for a 2x3x4 input, got [0x0x1]}}
+  // expected-error @+1 {{'nn.transpose' op failed to infer returned types}}
+  %y = nn.transpose %x {perm = array<i64: 0, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+
+// -----
+
+// Tests that reduce rejects axes out of order and arg_max over two axes.
+func.func @reduce_axes(%x: tensor<2x3x4xf32>) -> tensor<2x1x1xf32> {
+  // expected-error @+2 {{expected distinct increasing axes in [0, 3), got [2x1]}}
+  // expected-error @+1 {{'nn.reduce' op failed to infer returned types}}
+  %y = nn.reduce %x {kind = "sum", axes = array<i64: 2, 1>} : (tensor<2x3x4xf32>) -> tensor<2x1x1xf32>
+  return %y : tensor<2x1x1xf32>
+}
+
+// -----
+
+func.func @reduce_arg(%x: tensor<2x3x4xf32>) -> tensor<2x1x1xf32> {
+  // expected-error @+2 {{arg_max reduces exactly one axis, got [1x2]}}
+  // expected-error @+1 {{'nn.reduce' op failed to infer returned types}}
+  %y = nn.reduce %x {kind = "arg_max", axes = array<i64: 1, 2>} : (tensor<2x3x4xf32>) -> tensor<2x1x1xf32>
+  return %y : tensor<2x1x1xf32>
+}
+
+// -----
+
+// Tests that slice rejects a step that reads past the input.
+func.func @slice_bounds(%x: tensor<2x7xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{expected dimension 1 to read inside [0, 7), got start 1, step 2 and 4 elements}}
+  %y = nn.slice %x {starts = array<i64: 0, 1>, steps = array<i64: 1, 2>} : (tensor<2x7xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// Tests that broadcast rejects a dimension that is neither equal nor 1.
+func.func @broadcast_shape(%x: tensor<3x2xf32>) -> tensor<4x3x4xf32> {
+  // expected-error @+1 {{expected 3x2 to broadcast to 4x3x4 (aligned at the last dimension, each equal or 1)}}
+  %y = nn.broadcast %x : (tensor<3x2xf32>) -> tensor<4x3x4xf32>
+  return %y : tensor<4x3x4xf32>
+}
+
+// -----
+
+// Tests that matmul rejects operands that disagree on K.
+func.func @matmul_k(%a: tensor<2x3x4xf32>, %b: tensor<2x5x6xf32>) -> tensor<2x3x6xf32> {
+  // expected-error @+2 {{expected [..., M, K] x [..., K, N] to agree on K, got 2x3x4 and 2x5x6}}
+  // expected-error @+1 {{'nn.matmul' op failed to infer returned types}}
+  %y = nn.matmul %a, %b : (tensor<2x3x4xf32>, tensor<2x5x6xf32>) -> tensor<2x3x6xf32>
+  return %y : tensor<2x3x6xf32>
+}

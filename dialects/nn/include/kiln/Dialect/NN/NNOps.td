@@ -415,6 +415,135 @@ def NN_ReshapeOp : NN_LayerOp<"reshape"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def NN_UnaryOp : NN_LayerOp<"unary", [SameOperandsAndResultType]> {
+  let summary = "an elementwise function of one tensor, named by `fn`";
+  let description = [{
+    `fn` is one of the functions below; `alpha` and `beta` are its constants
+    (ONNX's attribute of the same role, defaults as ONNX's). The backends and
+    the reference share the list (kiln::nn::unaryFunctions()).
+
+    | fn | y |
+    |---|---|
+    | exp, log, sqrt, abs, erf, floor, ceil | the function of x |
+    | neg | -x |
+    | reciprocal | 1 / x |
+    | round | x rounded to the nearest integer, halves to even |
+    | sign | -1, 0 or 1 |
+    | step | x > 0 ? 1 : 0 |
+    | pow | x ^ alpha |
+    | elu | x > 0 ? x : alpha * (exp(x) - 1) |
+    | selu | beta * (x > 0 ? x : alpha * (exp(x) - 1)) |
+    | celu | max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) |
+    | softplus | log(1 + exp(x)) |
+    | softsign | x / (1 + abs(x)) |
+    | mish | x * tanh(softplus(x)) |
+    | gelu | x / 2 * (1 + erf(x / sqrt(2))) |
+    | gelu_tanh | x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) |
+    | thresholded_relu | x > alpha ? x : 0 |
+    | silu | x * sigmoid(x) |
+
+    ```mlir
+    %y = nn.unary %x {fn = "elu", alpha = 1.0 : f32} : tensor<1x16x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, StrAttr:$fn, DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$beta);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def NN_PowOp : NN_BinaryOp<"pow", "a ^ b">;
+def NN_PReluOp : NN_BinaryOp<"prelu", "a > 0 ? a : b * a (b is the slope)">;
+
+def NN_TransposeOp : NN_LayerOp<"transpose"> {
+  let summary = "permutes the dimensions of a tensor";
+  let description = [{
+    Result dimension i is input dimension perm[i] (ONNX Transpose, PyTorch
+    permute).
+
+    ```mlir
+    %y = nn.transpose %x {perm = array<i64: 0, 2, 3, 1>} : (tensor<1x8x5x7xf32>) -> tensor<1x5x7x8xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_SliceOp : NN_Op<"slice", [Pure]> {
+  let summary = "every steps[d]-th element from starts[d] along each dimension d";
+  let description = [{
+    output[i_0, ..., i_r-1] = input[starts[0] + i_0 * steps[0], ...]. The
+    result type gives the number of elements taken along each dimension; a
+    negative step walks backwards (a flip is start n - 1, step -1). Every
+    index read must be inside the input. ONNX Slice, Split and Gather of
+    constant indices map here.
+
+    ```mlir
+    %a = nn.slice %x {starts = array<i64: 0, 64, 0, 0>, steps = array<i64: 1, 1, 1, 1>}
+         : (tensor<1x256x28x28xf32>) -> tensor<1x128x28x28xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$steps);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_BroadcastOp : NN_Op<"broadcast", [Pure]> {
+  let summary = "repeats a tensor along its size-1 dimensions to the result shape";
+  let description = [{
+    numpy broadcasting of the input to the result type (aligned at the last
+    dimension; each input dimension equals the result's or is 1; missing
+    leading dimensions count as 1). ONNX Expand; Tile is a reshape, a
+    broadcast and a reshape.
+
+    ```mlir
+    %y = nn.broadcast %x : (tensor<8x1x1xf32>) -> tensor<2x8x5x5xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def NN_ReduceOp : NN_LayerOp<"reduce"> {
+  let summary = "reduces a tensor over `axes`, keeping them as dimensions of size 1";
+  let description = [{
+    `kind` is one of sum, mean, max, min, prod, sum_square (sum of x^2), l1
+    (sum of |x|), l2 (sqrt of the sum of x^2), log_sum (log of the sum),
+    log_sum_exp, arg_max, arg_min. arg_max and arg_min reduce one axis and
+    yield the index (as a float) of the first extreme element. `axes` are
+    distinct and increasing. The result has the input's rank: ONNX's
+    keepdims = 0 is a reshape after this op.
+
+    ```mlir
+    %m = nn.reduce %x {kind = "mean", axes = array<i64: 2, 3>} : (tensor<2x64x7x7xf32>) -> tensor<2x64x1x1xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, StrAttr:$kind, DenseI64ArrayAttr:$axes);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def NN_MatMulOp : NN_LayerOp<"matmul"> {
+  let summary = "matrix product of the last two dimensions, broadcasting the others";
+  let description = [{
+    `lhs` is [..., M, K] and `rhs` [..., K, N] (both of rank >= 2); the
+    leading (batch) dimensions broadcast as in numpy. The result is
+    [..., M, N]. A constant 2-D `rhs` is imported as nn.dense instead.
+
+    ```mlir
+    %y = nn.matmul %a, %b : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$lhs, NN_Tensor:$rhs);
+  let results = (outs NN_Tensor:$output);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
 include "kiln/Dialect/NN/NNTrainingOps.td"
 
 #endif // KILN_NN_OPS_TD

@@ -268,18 +268,56 @@ def NN_RunningStatUpdateOp : NN_TrainingOp<"running_stat_update"> {
   let results = (outs 1DTensorOf<[F32]>:$updated);
 }
 
-def NN_SliceOp : NN_TrainingOp<"slice"> {
-  let summary = "the part of a tensor starting at `start` along `axis` (concat's backward rule)";
+def NN_UnaryGradOp : NN_TrainingOp<"unary_grad", [AllTypesMatch<["input", "grad_output", "grad_input"]>]> {
+  let summary = "gradient of nn.unary: grad_output * fn'(input)";
   let description = [{
-    The result type gives the part's size along `axis`; the other dimensions
-    are the input's.
+    `fn`, `alpha` and `beta` are the forward op's. The functions without a
+    useful derivative (floor, ceil, round, sign, step) give zero; abs gives
+    sign(x) (0 at 0).
 
     ```mlir
-    %a = nn.slice %x {axis = 1 : i64, start = 64 : i64} : (tensor<1x256x28x28xf32>) -> tensor<1x128x28x28xf32>
+    %dx = nn.unary_grad %x, %dy {fn = "gelu"} : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
     ```
   }];
-  let arguments = (ins NN_Tensor:$input, I64Attr:$axis, I64Attr:$start);
-  let results = (outs NN_Tensor:$output);
+  let arguments = (ins NN_Tensor:$input, NN_Tensor:$grad_output, StrAttr:$fn,
+                   DefaultValuedAttr<F32Attr, "1.0f">:$alpha, DefaultValuedAttr<F32Attr, "1.0f">:$beta);
+  let results = (outs NN_Tensor:$grad_input);
+}
+
+def NN_ReduceGradOp : NN_TrainingOp<"reduce_grad"> {
+  let summary = "gradient of nn.reduce, from its input, its output and the output's gradient";
+  let description = [{
+    `kind` and `axes` are the forward op's; `output` and `grad_output` have
+    its result shape, the result the input's. With y the output and dy its
+    gradient broadcast over `axes`: sum dy; mean dy / n (n elements
+    reduced); sum_square 2 x dy; l1 sign(x) dy; l2 x / y dy; log_sum dy /
+    exp(y); log_sum_exp exp(x - y) dy; prod y / x dy; max and min dy / k at
+    the k elements equal to y (PyTorch's amax/amin rule), 0 elsewhere;
+    arg_max and arg_min 0.
+
+    ```mlir
+    %dx = nn.reduce_grad %x, %y, %dy {kind = "max", axes = array<i64: 1>}
+          : (tensor<2x8x5xf32>, tensor<2x1x5xf32>, tensor<2x1x5xf32>) -> tensor<2x8x5xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$input, NN_Tensor:$output, NN_Tensor:$grad_output, StrAttr:$kind,
+                   DenseI64ArrayAttr:$axes);
+  let results = (outs NN_Tensor:$grad_input);
+}
+
+def NN_SliceGradOp : NN_TrainingOp<"slice_grad"> {
+  let summary = "gradient of nn.slice: grad_output scattered back, zero where nothing was taken";
+  let description = [{
+    `starts` and `steps` are the slice's; the result type is the slice's
+    input type: result[starts + i * steps] = grad_output[i], 0 elsewhere.
+
+    ```mlir
+    %dx = nn.slice_grad %dy {starts = array<i64: 0, 1>, steps = array<i64: 1, 2>}
+          : (tensor<4x3xf32>) -> tensor<4x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_Tensor:$grad_output, DenseI64ArrayAttr:$starts, DenseI64ArrayAttr:$steps);
+  let results = (outs NN_Tensor:$grad_input);
 }
 
 def NN_OptimizerUpdateOp : NN_TrainingOp<"optimizer_update"> {

@@ -93,6 +93,30 @@ mlir::FailureOr<Shape> inferSameShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRe
 mlir::FailureOr<Shape> inferConcatShape(llvm::ArrayRef<llvm::ArrayRef<int64_t>> inputs, int64_t axis,
                                         std::string &why);
 
+/// transpose: `perm` a permutation of [0, rank); result dimension i is input dimension perm[i].
+mlir::FailureOr<Shape> inferTransposeShape(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> perm,
+                                           std::string &why);
+
+/// The `fn` names nn.unary (and nn.unary_grad) accept, and the `kind` names of nn.reduce.
+llvm::ArrayRef<llvm::StringRef> unaryFunctions();
+llvm::ArrayRef<llvm::StringRef> reduceKinds();
+
+/// reduce: a known kind, `axes` distinct, increasing and in [0, rank) (one axis for arg_max /
+/// arg_min); the input's shape with every reduced dimension 1.
+mlir::FailureOr<Shape> inferReduceShape(llvm::ArrayRef<int64_t> input, llvm::StringRef kind,
+                                        llvm::ArrayRef<int64_t> axes, std::string &why);
+
+/// matmul: [..., M, K] x [..., K, N] -> [broadcast(...), M, N].
+mlir::FailureOr<Shape> inferMatMulShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs, std::string &why);
+
+/// slice: one start and one non-zero step per dimension, every index read inside the input.
+mlir::LogicalResult checkSlice(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> starts,
+                               llvm::ArrayRef<int64_t> steps, llvm::ArrayRef<int64_t> output, std::string &why);
+
+/// broadcast: `input` broadcasts to `output` (numpy rule, at most output's rank).
+mlir::LogicalResult checkBroadcastTo(llvm::ArrayRef<int64_t> input, llvm::ArrayRef<int64_t> output,
+                                     std::string &why);
+
 /// A shape every op accepts: all dimensions static and positive.
 mlir::LogicalResult checkStaticShape(llvm::ArrayRef<int64_t> shape, std::string &why);
 
