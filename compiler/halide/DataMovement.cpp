@@ -1,9 +1,10 @@
 // Lowering of the ops that move data: flatten (C-order [N, rest]), concat (any axis), reshape, pad
-// (constant) and resize (nearest / bilinear). All are materialised (a stage), so their index
+// (constant) and resize (nearest / bilinear / bicubic, from nn::resizeTaps tables). All are materialised (a stage), so their index
 // arithmetic stays out of consumers' loops.
 #include "compiler/halide/Lowering.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ResizeSampling.h"
 
 using namespace mlir;
 
@@ -133,19 +134,30 @@ LogicalResult lowerPad(Operation *operation, LoweringState &state, std::string &
 }
 
 namespace {
-/// The two source rows (or columns) of a bilinear sample and the weight of the second.
-struct Taps {
-  Halide::Expr first, second, weight;
+/// The taps of nn.resize along one axis as tables indexed (tap, output position), the edge
+/// repeated beyond the output (vectorised loops may run past it). They live in the constant pool
+/// (positions as exact floats), output positions innermost: Halide 14 emits a small Buffer of its
+/// own, or strided loads from the pool, with aligned vector loads that fault.
+struct TapTables {
+  int taps;
+  Halide::Func index, weight;
 };
 
-Taps bilinearTaps(Halide::Expr dst, int in, int out, bool alignCorners) {
-  Halide::Expr src;
-  if (alignCorners)
-    src = Halide::cast<float>(dst) * static_cast<float>(out > 1 ? double(in - 1) / double(out - 1) : 0.0);
-  else
-    src = Halide::max(0.0f, (Halide::cast<float>(dst) + 0.5f) * static_cast<float>(double(in) / double(out)) - 0.5f);
-  Halide::Expr first = Halide::min(Halide::cast<int>(Halide::floor(src)), in - 1);
-  return {first, Halide::min(first + 1, in - 1), src - Halide::cast<float>(first)};
+TapTables tapTables(LoweringState &state, const nn::ResizeSampling &sampling, int64_t in, int64_t out,
+                    std::optional<double> scale) {
+  nn::AxisTaps axis = nn::resizeTaps(sampling, in, out, scale);
+  Halide::Buffer<float> index(static_cast<int>(out), axis.taps), weight(static_cast<int>(out), axis.taps);
+  for (int d = 0; d < out; ++d)
+    for (int k = 0; k < axis.taps; ++k) {
+      index(d, k) = static_cast<float>(axis.index[d * axis.taps + k]);
+      weight(d, k) = static_cast<float>(axis.weight[d * axis.taps + k]);
+    }
+  Halide::Var k("k"), d("d");
+  Halide::Expr clamped = Halide::clamp(d, 0, static_cast<int>(out - 1));
+  TapTables tables{axis.taps, Halide::Func(state.freshName("resize_index")), Halide::Func(state.freshName("resize_weight"))};
+  tables.index(k, d) = Halide::cast<int>(state.embed(state.freshName("resize_index_table"), index)(clamped, k));
+  tables.weight(k, d) = state.embed(state.freshName("resize_weight_table"), weight)(clamped, k);
+  return tables;
 }
 } // namespace
 
@@ -154,21 +166,29 @@ LogicalResult lowerResize(Operation *operation, LoweringState &state, std::strin
   auto input = state.tensor(op.getInput(), error);
   if (failed(input))
     return failure();
-  const int H = static_cast<int>(input->shape[2]), W = static_cast<int>(input->shape[3]);
-  const int OH = static_cast<int>(op.getSize()[0]), OW = static_cast<int>(op.getSize()[1]);
+  const int64_t H = input->shape[2], W = input->shape[3], OH = op.getSize()[0], OW = op.getSize()[1];
+  nn::ResizeSampling sampling{op.getMode(), op.getCoordinateMode(), op.getNearestMode(),
+                              op.getCubicCoeffA().convertToDouble(), op.getExcludeOutside()};
+  std::optional<ArrayRef<float>> scales = op.getScales();
+  TapTables rows = tapTables(state, sampling, H, OH, scales ? std::optional<double>((*scales)[0]) : std::nullopt);
+  TapTables cols = tapTables(state, sampling, W, OW, scales ? std::optional<double>((*scales)[1]) : std::nullopt);
   std::vector<Halide::Var> v = storageVars(4);
   Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
-  Halide::Func out(state.freshName("resize"));
-  if (op.getMode() == "nearest") {
-    // ONNX asymmetric + floor: source = floor(dst * in / out), exact in integers.
-    out(v) = input->func(c, Halide::min((x * W) / OW, W - 1), Halide::min((y * H) / OH, H - 1), n);
-  } else {
-    Taps ty = bilinearTaps(y, H, OH, op.getAlignCorners()), tx = bilinearTaps(x, W, OW, op.getAlignCorners());
-    auto at = [&](Halide::Expr row, Halide::Expr col) { return input->func(c, col, row, n); };
-    Halide::Expr top = at(ty.first, tx.first) * (1.0f - tx.weight) + at(ty.first, tx.second) * tx.weight;
-    Halide::Expr bottom = at(ty.second, tx.first) * (1.0f - tx.weight) + at(ty.second, tx.second) * tx.weight;
-    out(v) = top * (1.0f - ty.weight) + bottom * ty.weight;
+  // The tables hold positions inside the input; the clamps tell bounds inference so.
+  auto at = [&](int i, int j) {
+    return input->func(c, Halide::clamp(cols.index(j, x), 0, static_cast<int>(W - 1)),
+                       Halide::clamp(rows.index(i, y), 0, static_cast<int>(H - 1)), n);
+  };
+  // Separable: a weighted sum of taps along x per source row, then along y.
+  Halide::Expr value = 0.0f;
+  for (int i = 0; i < rows.taps; ++i) {
+    Halide::Expr row = 0.0f;
+    for (int j = 0; j < cols.taps; ++j)
+      row += cols.weight(j, x) * at(i, j);
+    value += rows.weight(i, y) * row;
   }
+  Halide::Func out(state.freshName("resize"));
+  out(v) = rows.taps == 1 ? at(0, 0) : value;
   state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, resultShape(operation));
   return success();
 }

@@ -236,12 +236,17 @@ static std::vector<int64_t> halideStrides(const std::vector<int64_t> &shape) {
   return strides;
 }
 
-/// Floats of constant pool `fn` needs: room for each parameter twice (as stored and repacked), aligned.
+/// Floats of constant pool `fn` needs: room for each parameter twice (as stored and repacked), and
+/// for each resize's tap tables (up to 4 taps, a position and a weight each, per output row and
+/// column), aligned.
 static int64_t constantCapacity(func::FuncOp fn) {
   int64_t constantFloats = 1;
-  for (Operation &op : fn.getBody().front())
+  for (Operation &op : fn.getBody().front()) {
     if (auto param = dyn_cast<nn::ParamOp>(op))
       constantFloats += 2 * (HostTensor::numElements(shapeOf(param.getResult())) + 16);
+    if (auto resize = dyn_cast<nn::ResizeOp>(op))
+      constantFloats += 2 * 4 * (resize.getSize()[0] + resize.getSize()[1]) + 4 * 16;
+  }
   return std::min<int64_t>(constantFloats, std::numeric_limits<int>::max());
 }
 

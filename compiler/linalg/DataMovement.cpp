@@ -1,12 +1,13 @@
 // convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.reshape ->
 // collapse to 1-D + expand, nn.concat -> tensor.concat, nn.pad -> tensor.pad, nn.dropout -> its
 // input (the identity at inference), nn.resize -> one linalg.generic reading the input with
-// tensor.extract at rows and columns from compile-time tables (nearest: floor(dst * in / out);
-// bilinear: two rows, two columns and their weights, four taps blended). The schedule vectorises
+// tensor.extract at rows and columns from compile-time tables (nn::resizeTaps: 1, 2 or 4 taps per
+// axis and their weights). The schedule vectorises
 // the extracts into gathers.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ResizeSampling.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -72,34 +73,6 @@ struct PadLowering : OpConversionPattern<nn::PadOp> {
   }
 };
 
-/// The two source rows (or columns) of each bilinear sample along one axis and the second's
-/// weight, as in the reference (compiler/reference/DataMovement.cpp).
-struct BilinearTaps {
-  std::vector<int64_t> first, second;
-  std::vector<float> weight;
-};
-
-BilinearTaps bilinearTaps(int64_t in, int64_t out, bool alignCorners) {
-  BilinearTaps taps;
-  for (int64_t dst = 0; dst < out; ++dst) {
-    double src = alignCorners ? (out > 1 ? double(dst) * double(in - 1) / double(out - 1) : 0.0)
-                              : std::max(0.0, (double(dst) + 0.5) * double(in) / double(out) - 0.5);
-    int64_t first = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
-    taps.first.push_back(first);
-    taps.second.push_back(std::min(first + 1, in - 1));
-    taps.weight.push_back(static_cast<float>(src - double(first)));
-  }
-  return taps;
-}
-
-/// The source row (or column) of each nearest sample along one axis: floor(dst * in / out).
-std::vector<int64_t> nearestTaps(int64_t in, int64_t out) {
-  std::vector<int64_t> taps;
-  for (int64_t dst = 0; dst < out; ++dst)
-    taps.push_back(dst * in / out);
-  return taps;
-}
-
 struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -108,27 +81,33 @@ struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
     MLIRContext *ctx = b.getContext();
     auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
     auto outType = cast<RankedTensorType>(op.getType());
-    int64_t H = inType.getDimSize(2), W = inType.getDimSize(3), OH = outType.getDimSize(2), OW = outType.getDimSize(3);
-    auto table = [&](const auto &values) -> Value {
-      using T = typename std::decay_t<decltype(values)>::value_type;
-      Type element = std::is_same_v<T, float> ? Type(b.getF32Type()) : Type(b.getI64Type());
-      auto type = RankedTensorType::get({static_cast<int64_t>(values.size())}, element);
-      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ArrayRef<T>(values)));
-    };
-    // Row tables are read along the output's H, column tables along its W.
-    AffineMap alongH = AffineMap::get(4, 0, {getAffineDimExpr(2, ctx)}, ctx),
-              alongW = AffineMap::get(4, 0, {getAffineDimExpr(3, ctx)}, ctx);
+    nn::ResizeSampling sampling{op.getMode(), op.getCoordinateMode(), op.getNearestMode(),
+                                op.getCubicCoeffA().convertToDouble(), op.getExcludeOutside()};
+    std::optional<ArrayRef<float>> scales = op.getScales();
+    // Per axis (H, then W) and tap: a table of source positions and one of weights, read along
+    // the output's dimension 2 or 3.
     SmallVector<Value> tables;
     SmallVector<AffineMap> maps;
-    const bool nearest = op.getMode() == "nearest";
-    if (nearest) {
-      tables = {table(nearestTaps(H, OH)), table(nearestTaps(W, OW))};
-      maps = {alongH, alongW};
-    } else {
-      BilinearTaps rows = bilinearTaps(H, OH, op.getAlignCorners()), cols = bilinearTaps(W, OW, op.getAlignCorners());
-      tables = {table(rows.first), table(rows.second), table(rows.weight),
-                table(cols.first), table(cols.second), table(cols.weight)};
-      maps = {alongH, alongH, alongH, alongW, alongW, alongW};
+    int taps = 1;
+    for (int axis = 0; axis < 2; ++axis) {
+      std::optional<double> scale = scales ? std::optional<double>((*scales)[axis]) : std::nullopt;
+      nn::AxisTaps axisTaps = nn::resizeTaps(sampling, inType.getDimSize(2 + axis), outType.getDimSize(2 + axis), scale);
+      taps = axisTaps.taps;
+      const int64_t out = outType.getDimSize(2 + axis);
+      for (int k = 0; k < taps; ++k) {
+        SmallVector<int64_t> index;
+        SmallVector<float> weight;
+        for (int64_t d = 0; d < out; ++d) {
+          index.push_back(axisTaps.index[d * taps + k]);
+          weight.push_back(static_cast<float>(axisTaps.weight[d * taps + k]));
+        }
+        tables.push_back(arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getI64Type()), ArrayRef<int64_t>(index))));
+        if (taps > 1) // nearest: every weight is 1
+          tables.push_back(arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getF32Type()), ArrayRef<float>(weight))));
+      }
+      maps.append(tables.size() - maps.size(), AffineMap::get(4, 0, {getAffineDimExpr(2 + axis, ctx)}, ctx));
     }
     maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
     Value input = adaptor.getInput();
@@ -136,23 +115,29 @@ struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
         linalg::GenericOp::create(
             b, loc, TypeRange{outType}, tables, ValueRange{emptyTensor(b, loc, outType)}, maps,
             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [input, nearest](OpBuilder &nb, Location l, ValueRange a) {
+            [input, taps](OpBuilder &nb, Location l, ValueRange a) {
               Value batch = linalg::IndexOp::create(nb, l, 0), channel = linalg::IndexOp::create(nb, l, 1);
               auto index = [&](Value i64) { return arith::IndexCastOp::create(nb, l, nb.getIndexType(), i64); };
               auto at = [&](Value row, Value col) -> Value {
                 return tensor::ExtractOp::create(nb, l, input, ValueRange{batch, channel, index(row), index(col)});
               };
-              if (nearest) {
+              // a = row index and weight per tap, then column index and weight per tap (nearest: the
+              // two indices), then the output.
+              if (taps == 1) {
                 linalg::YieldOp::create(nb, l, at(a[0], a[1]));
                 return;
               }
-              auto lerp = [&](Value x, Value y, Value t) -> Value { // x + (y - x) * t
-                return arith::AddFOp::create(nb, l, x,
-                                             arith::MulFOp::create(nb, l, arith::SubFOp::create(nb, l, y, x), t));
-              };
-              Value top = lerp(at(a[0], a[3]), at(a[0], a[4]), a[5]);
-              Value bottom = lerp(at(a[1], a[3]), at(a[1], a[4]), a[5]);
-              linalg::YieldOp::create(nb, l, lerp(top, bottom, a[2]));
+              Value total;
+              for (int i = 0; i < taps; ++i) {
+                Value row;
+                for (int j = 0; j < taps; ++j) {
+                  Value term = arith::MulFOp::create(nb, l, a[2 * taps + 2 * j + 1], at(a[2 * i], a[2 * taps + 2 * j]));
+                  row = row ? arith::AddFOp::create(nb, l, row, term).getResult() : term;
+                }
+                Value term = arith::MulFOp::create(nb, l, a[2 * i + 1], row);
+                total = total ? arith::AddFOp::create(nb, l, total, term).getResult() : term;
+              }
+              linalg::YieldOp::create(nb, l, total);
             })
             .getResult(0);
     b.replaceOp(op, result);

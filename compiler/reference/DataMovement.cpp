@@ -1,5 +1,5 @@
 // Reference flatten, concat, reshape, pad, transpose, slice and broadcast (pure data movement)
-// and resize (nearest / bilinear sampling of the H x W plane).
+// and resize (nearest / bilinear / bicubic sampling of the H x W plane, as ONNX Resize).
 #include "compiler/reference/Indexing.h"
 #include "compiler/reference/Kernels.h"
 
@@ -101,39 +101,71 @@ HostTensor broadcastTo(const HostTensor &input, llvm::ArrayRef<int64_t> shape) {
 }
 
 namespace {
-/// The two source rows (or columns) of a bilinear sample and the weight of the second.
-struct Taps {
-  int64_t first, second;
-  double weight;
-};
+/// ONNX's coordinate_transformation_mode: the input coordinate of output position d (the resized
+/// length is in * scale, before rounding).
+double sourceOf(llvm::StringRef mode, int64_t d, int64_t in, double scale) {
+  const double resized = in * scale;
+  if (mode == "align_corners")
+    return resized <= 1.0 ? 0.0 : d * double(in - 1) / (resized - 1.0);
+  if (mode == "asymmetric")
+    return d / scale;
+  if (mode == "tf_half_pixel_for_nn")
+    return (d + 0.5) / scale;
+  if (mode == "pytorch_half_pixel")
+    return resized <= 1.0 ? 0.0 : (d + 0.5) / scale - 0.5;
+  return (d + 0.5) / scale - 0.5;
+}
 
-Taps bilinearTaps(int64_t dst, int64_t in, int64_t out, bool alignCorners) {
-  double src = alignCorners ? (out > 1 ? double(dst) * double(in - 1) / double(out - 1) : 0.0)
-                            : std::max(0.0, (double(dst) + 0.5) * double(in) / double(out) - 0.5);
-  const int64_t first = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
-  return {first, std::min(first + 1, in - 1), src - double(first)};
+/// The interpolation weight of the input position at signed distance t from the sample.
+double interpolationWeight(llvm::StringRef mode, double t, double a) {
+  t = std::fabs(t);
+  if (mode == "bilinear")
+    return std::max(0.0, 1.0 - t);
+  if (t <= 1.0)
+    return (a + 2.0) * t * t * t - (a + 3.0) * t * t + 1.0;
+  return t < 2.0 ? a * t * t * t - 5.0 * a * t * t + 8.0 * a * t - 4.0 * a : 0.0;
 }
 } // namespace
 
-HostTensor resize(const HostTensor &input, llvm::StringRef mode, llvm::ArrayRef<int64_t> size, bool alignCorners) {
+HostTensor resize(const HostTensor &input, const ResizeAttributes &attrs) {
   const int64_t N = input.shape[0], C = input.shape[1], H = input.shape[2], W = input.shape[3];
-  const int64_t OH = size[0], OW = size[1];
+  const int64_t OH = attrs.size[0], OW = attrs.size[1];
+  const double scaleH = attrs.scales.empty() ? double(OH) / H : attrs.scales[0];
+  const double scaleW = attrs.scales.empty() ? double(OW) / W : attrs.scales[1];
   HostTensor out({N, C, OH, OW});
   for (int64_t nc = 0; nc < N * C; ++nc) {
     const float *plane = &input.data[nc * H * W];
     for (int64_t oh = 0; oh < OH; ++oh)
       for (int64_t ow = 0; ow < OW; ++ow) {
-        double value;
-        if (mode == "nearest") {
-          // ONNX asymmetric + floor: source = floor(dst * in / out).
-          const int64_t ih = std::min(H - 1, oh * H / OH), iw = std::min(W - 1, ow * W / OW);
-          value = plane[ih * W + iw];
+        const double y = sourceOf(attrs.coordinateMode, oh, H, scaleH);
+        const double x = sourceOf(attrs.coordinateMode, ow, W, scaleW);
+        double value = 0.0;
+        if (attrs.mode == "nearest") {
+          auto rounded = [&](double v, int64_t in) {
+            double r = attrs.nearestMode == "ceil"                ? std::ceil(v)
+                       : attrs.nearestMode == "round_prefer_ceil" ? std::floor(v + 0.5)
+                       : attrs.nearestMode == "round_prefer_floor" ? std::ceil(v - 0.5)
+                                                                  : std::floor(v);
+            return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), in - 1);
+          };
+          value = plane[rounded(y, H) * W + rounded(x, W)];
         } else {
-          const Taps y = bilinearTaps(oh, H, OH, alignCorners), x = bilinearTaps(ow, W, OW, alignCorners);
-          auto at = [&](int64_t r, int64_t c) { return double(plane[r * W + c]); };
-          const double top = at(y.first, x.first) * (1 - x.weight) + at(y.first, x.second) * x.weight;
-          const double bottom = at(y.second, x.first) * (1 - x.weight) + at(y.second, x.second) * x.weight;
-          value = top * (1 - y.weight) + bottom * y.weight;
+          // Every input cell within the kernel's reach of (y, x), edges repeated, weights 2-D.
+          const int64_t reach = attrs.mode == "bilinear" ? 1 : 2;
+          double total = 0.0;
+          for (int64_t r = int64_t(std::floor(y)) - reach + 1; r <= int64_t(std::floor(y)) + reach; ++r)
+            for (int64_t c = int64_t(std::floor(x)) - reach + 1; c <= int64_t(std::floor(x)) + reach; ++c) {
+              if (attrs.excludeOutside && (r < 0 || r >= H || c < 0 || c >= W))
+                continue;
+              const double w = interpolationWeight(attrs.mode, y - r, attrs.cubicCoeffA) *
+                               interpolationWeight(attrs.mode, x - c, attrs.cubicCoeffA);
+              const int64_t rr = std::min<int64_t>(std::max<int64_t>(r, 0), H - 1);
+              const int64_t cc = std::min<int64_t>(std::max<int64_t>(c, 0), W - 1);
+              value += w * plane[rr * W + cc];
+              total += w;
+            }
+          if (attrs.excludeOutside && total != 0.0)
+            value /= total;
         }
         out.data[(nc * OH + oh) * OW + ow] = static_cast<float>(value);
       }

@@ -239,7 +239,12 @@ private:
               return pad(at(p.getInput()), p.getPads(), p.getValue().convertToFloat());
             })
             .Case([&](nn::ResizeOp r) -> Result {
-              return resize(at(r.getInput()), r.getMode(), r.getSize(), r.getAlignCorners());
+              ResizeAttributes attrs{r.getMode(), r.getCoordinateMode(), r.getNearestMode(), r.getSize()};
+              if (auto scales = r.getScales())
+                attrs.scales.assign(scales->begin(), scales->end());
+              attrs.cubicCoeffA = r.getCubicCoeffA().convertToFloat();
+              attrs.excludeOutside = r.getExcludeOutside();
+              return resize(at(r.getInput()), attrs);
             })
             .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
             .Case([&](nn::ConcatOp c) -> Result { return concat(all(c.getInputs()), static_cast<int64_t>(c.getAxis())); })

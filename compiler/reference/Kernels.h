@@ -79,8 +79,15 @@ HostTensor slice(const HostTensor &input, llvm::ArrayRef<int64_t> starts, llvm::
                  llvm::ArrayRef<int64_t> shape);
 /// `input` repeated along its size-1 (and missing leading) dimensions to `shape`.
 HostTensor broadcastTo(const HostTensor &input, llvm::ArrayRef<int64_t> shape);
-/// mode "nearest" (asymmetric, floor) or "bilinear" (half_pixel, or align_corners); size [OH, OW].
-HostTensor resize(const HostTensor &input, llvm::StringRef mode, llvm::ArrayRef<int64_t> size, bool alignCorners);
+/// The attributes of nn.resize (NNOps.td); `scales` empty when the op has none.
+struct ResizeAttributes {
+  llvm::StringRef mode, coordinateMode, nearestMode;
+  llvm::ArrayRef<int64_t> size;
+  std::vector<float> scales;
+  double cubicCoeffA = -0.75;
+  bool excludeOutside = false;
+};
+HostTensor resize(const HostTensor &input, const ResizeAttributes &attrs);
 
 } // namespace kiln::reference
 

@@ -1,6 +1,8 @@
 // ONNX importer: Reshape, Flatten, Squeeze, Unsqueeze, Constant, Resize, Upsample and Pad.
 #include "frontends/onnx/Importer.h"
 
+#include "kiln/Dialect/NN/ResizeSampling.h"
+
 #include <cmath>
 
 namespace kiln::onnxfe {
@@ -191,8 +193,8 @@ FailureOr<Value> Importer::importConstant(int i) {
 }
 
 /// Resize (opsets 10, 11+) and Upsample (7: scales attribute, 9: scales input) of the H x W plane:
-/// `nearest` with asymmetric coordinates and floor rounding (PyTorch's nearest export), or
-/// `linear` with half_pixel / pytorch_half_pixel / align_corners coordinates (bilinear).
+/// modes nearest, linear and cubic with every coordinate transformation mode and nearest_mode of
+/// nn.resize (opset 10 Resize and Upsample are asymmetric, nearest rounding down).
 FailureOr<Value> Importer::importResize(int i) {
   FailureOr<Value> x = runtimeInput(i, 0, "input");
   if (failed(x) || failed(requireRank(i, *x, 4, "resizing a 4-D input [N, C, H, W]")))
@@ -243,20 +245,8 @@ FailureOr<Value> Importer::importResize(int i) {
   }
   Pair size;
   for (int k = 0; k < 4; ++k) {
-    int64_t out = in[k];
-    if (sizes) {
-      out = (*sizes)[k];
-    } else {
-      double exact = in[k] * double((*scales)[k]);
-      if (std::fabs(exact - std::round(exact)) > 1e-4 * std::max(1.0, exact)) {
-        InFlightDiagnostic diag = nodeError(i);
-        diag << "scale " << (*scales)[k] << " on dimension " << k << " of size " << in[k]
-             << " does not give a whole output size";
-        diag.attachNote() << "Kiln resizes to an integer output size; give 'sizes' or a scale that divides evenly";
-        return failure();
-      }
-      out = static_cast<int64_t>(std::round(exact));
-    }
+    // ONNX: the output size is floor(input size * scale); the coordinates use the scale itself.
+    int64_t out = sizes ? (*sizes)[k] : static_cast<int64_t>(std::floor(in[k] * double((*scales)[k])));
     if (k < 2 && out != in[k]) {
       nodeError(i) << "resizes dimension " << k << " (" << in[k] << " to " << out
                    << "); Kiln resizes only H and W of [N, C, H, W]";
@@ -265,39 +255,34 @@ FailureOr<Value> Importer::importResize(int i) {
     if (k >= 2)
       size[k - 2] = out;
   }
-  std::string nnMode;
-  bool alignCorners = false;
   auto unsupported = [&](const std::string &what) -> FailureOr<Value> {
     InFlightDiagnostic diag = nodeError(i);
     diag << what << " is not supported";
-    diag.attachNote() << "Kiln resizes like PyTorch's Upsample / interpolate: mode='nearest' (asymmetric, floor) "
-                         "or mode='bilinear' (align_corners True or False)";
+    diag.attachNote() << "Kiln resizes with modes nearest, linear and cubic and the coordinate transformation "
+                         "modes half_pixel, pytorch_half_pixel, align_corners, asymmetric and tf_half_pixel_for_nn";
     return failure();
   };
-  if (*exclude)
-    return unsupported("exclude_outside=1");
-  if (*mode == "nearest") {
-    if (coordMode != "asymmetric" || rounding != "floor")
-      return unsupported("mode 'nearest' with coordinate_transformation_mode '" + coordMode + "' and nearest_mode '" +
-                         rounding + "'");
-    nnMode = "nearest";
-  } else if (*mode == "linear" || *mode == "bilinear") {
-    nnMode = "bilinear";
-    if (coordMode == "align_corners")
-      alignCorners = true;
-    else if (coordMode == "pytorch_half_pixel" && (size[0] == 1 || size[1] == 1))
-      return unsupported("pytorch_half_pixel to an output of size 1");
-    else if (coordMode != "half_pixel" && coordMode != "pytorch_half_pixel")
-      return unsupported("mode 'linear' with coordinate_transformation_mode '" + coordMode + "'");
-  } else {
+  static const std::pair<StringRef, StringRef> kModes[] = {
+      {"nearest", "nearest"}, {"linear", "bilinear"}, {"bilinear", "bilinear"}, {"cubic", "bicubic"}};
+  const auto *nnMode = llvm::find_if(kModes, [&](const auto &m) { return m.first == *mode; });
+  if (nnMode == std::end(kModes))
     return unsupported("mode '" + *mode + "'");
-  }
+  if (!llvm::is_contained(nn::resizeCoordinateModes(), coordMode))
+    return unsupported("coordinate_transformation_mode '" + coordMode + "'");
+  if (!llvm::is_contained(nn::resizeNearestModes(), rounding))
+    return unsupported("nearest_mode '" + rounding + "'");
+  auto cubicA = attr(i, attrs.getFloat("cubic_coeff_a", -0.75f, error), error);
+  if (failed(cubicA))
+    return failure();
   std::string why;
-  auto shape = nn::inferResizeShape(in, nnMode, size, why);
+  auto shape = nn::inferResizeShape(in, nnMode->second, size, why);
   if (failed(shape))
     return shapeError(i, {*x}, why);
-  return nn::ResizeOp::create(builder, nodeLoc(i), tensorType(*shape), *x, nnMode, ArrayRef<int64_t>(size),
-                              alignCorners)
+  DenseF32ArrayAttr scaleAttr;
+  if (scales)
+    scaleAttr = builder.getDenseF32ArrayAttr({(*scales)[2], (*scales)[3]});
+  return nn::ResizeOp::create(builder, nodeLoc(i), tensorType(*shape), *x, nnMode->second, ArrayRef<int64_t>(size),
+                              coordMode, rounding, llvm::APFloat(*cubicA), *exclude != 0, scaleAttr)
       .getResult();
 }
 

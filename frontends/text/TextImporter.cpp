@@ -432,13 +432,13 @@ FailureOr<Value> Importer::buildLayer(const LayerStmt &layer, const Attrs &attrs
       return failure();
     const Attr *modeAttr = attrs.find("mode");
     StringRef mode = modeAttr ? StringRef(modeAttr->value) : StringRef("nearest");
-    if (mode != "nearest" && mode != "bilinear")
-      return badValue(*modeAttr, "nearest or bilinear");
+    if (mode != "nearest" && mode != "bilinear" && mode != "bicubic")
+      return badValue(*modeAttr, "nearest, bilinear or bicubic");
     auto alignCorners = boolAttr(attrs, "align_corners", false);
     if (failed(alignCorners))
       return failure();
-    if (*alignCorners && mode != "bilinear")
-      return badValue(*attrs.find("align_corners"), "align_corners only with mode=bilinear");
+    if (*alignCorners && mode == "nearest")
+      return badValue(*attrs.find("align_corners"), "align_corners only with mode=bilinear or bicubic");
     const Attr *scaleAttr = attrs.find("scale"), *sizeAttr = attrs.find("size");
     if (!scaleAttr == !sizeAttr) {
       InFlightDiagnostic diag = error(layer.type.pos);
@@ -456,7 +456,10 @@ FailureOr<Value> Importer::buildLayer(const LayerStmt &layer, const Attrs &attrs
     auto shape = nn::inferResizeShape(in, mode, size, why);
     if (failed(shape))
       return shapeFailure();
-    return nn::ResizeOp::create(builder, loc, tensorType(*shape), x, mode, ArrayRef<int64_t>(size), *alignCorners)
+    // PyTorch's Upsample / interpolate coordinates (nearest: asymmetric, rounding down).
+    StringRef coordinates = mode == "nearest" ? "asymmetric" : *alignCorners ? "align_corners" : "half_pixel";
+    return nn::ResizeOp::create(builder, loc, tensorType(*shape), x, mode, ArrayRef<int64_t>(size), coordinates, "floor",
+                                llvm::APFloat(-0.75f), false, DenseF32ArrayAttr())
         .getResult();
   }
 

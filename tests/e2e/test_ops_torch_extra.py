@@ -57,6 +57,15 @@ def test_resize_bilinear():
           {}, lambda x: F.interpolate(x, size=(11, 13), mode="bilinear", align_corners=True))
 
 
+def test_resize_bicubic():
+    check("resize_bicubic", [(2, 3, 5, 7)], ["y = resize(in0) mode=bicubic scale=2"], {},
+          lambda x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
+    check("resize_bicubic_down", [(1, 2, 9, 8)], ["y = resize(in0) mode=bicubic size=4x5"], {},
+          lambda x: F.interpolate(x, size=(4, 5), mode="bicubic", align_corners=False))
+    check("resize_bicubic_corners", [(1, 2, 5, 7)], ["y = resize(in0) mode=bicubic size=11x3 align_corners=true"],
+          {}, lambda x: F.interpolate(x, size=(11, 3), mode="bicubic", align_corners=True))
+
+
 def test_lrn():
     check("lrn", [(2, 7, 5, 3)], ["y = lrn(in0) size=5 alpha=0.001 beta=0.75 bias=2"], {},
           lambda x: F.local_response_norm(x, 5, alpha=0.001, beta=0.75, k=2.0))
@@ -121,6 +130,6 @@ def test_reshape_sum_mean():
 
 
 main([test_conv_transpose_stride2_output_padding_batch2, test_conv_transpose_groups_dilation_asymmetric_padding,
-      test_resize_nearest_upsample, test_resize_bilinear, test_lrn, test_broadcasting_binary_ops, test_pad,
+      test_resize_nearest_upsample, test_resize_bilinear, test_resize_bicubic, test_lrn, test_broadcasting_binary_ops, test_pad,
       test_clip_hard_sigmoid_hard_swish, test_log_softmax_global_max_pool, test_max_pool_ceil_mode,
       test_avg_pool_ceil_mode, test_reshape_sum_mean])

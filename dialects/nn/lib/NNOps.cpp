@@ -1,5 +1,6 @@
 // Verifiers and result-type inference of the nn ops; the rules themselves are in ShapeRules.cpp.
 #include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ResizeSampling.h"
 #include "kiln/Dialect/NN/ShapeRules.h"
 
 #include "mlir/IR/Builders.h"
@@ -282,6 +283,20 @@ LogicalResult BroadcastOp::verify() {
   std::string why;
   if (failed(checkBroadcastTo(shapeOf(getInput()), shapeOf(getOutput()), why)))
     return emitOpError(why);
+  return success();
+}
+
+LogicalResult ResizeOp::verify() {
+  if (!llvm::is_contained(resizeCoordinateModes(), getCoordinateMode()))
+    return emitOpError("expected coordinate_mode half_pixel, pytorch_half_pixel, align_corners, asymmetric or "
+                       "tf_half_pixel_for_nn, got '")
+           << getCoordinateMode() << "'";
+  if (!llvm::is_contained(resizeNearestModes(), getNearestMode()))
+    return emitOpError("expected nearest_mode floor, ceil, round_prefer_floor or round_prefer_ceil, got '")
+           << getNearestMode() << "'";
+  std::optional<ArrayRef<float>> scales = getScales();
+  if (scales && (scales->size() != 2 || !llvm::all_of(*scales, [](float s) { return s > 0.0f; })))
+    return emitOpError("expected scales to be two positive factors [h, w]");
   return success();
 }
 

@@ -206,8 +206,8 @@ FailureOr<Shape> inferResizeShape(ArrayRef<int64_t> input, StringRef mode, Array
     why = "expected a 4-D input [N, C, H, W], got " + formatShape(input);
     return failure();
   }
-  if (mode != "nearest" && mode != "bilinear") {
-    why = ("expected mode nearest or bilinear, got '" + mode + "'").str();
+  if (mode != "nearest" && mode != "bilinear" && mode != "bicubic") {
+    why = ("expected mode nearest, bilinear or bicubic, got '" + mode + "'").str();
     return failure();
   }
   if (failed(checkPositivePair("size", size, why)))

@@ -80,20 +80,7 @@ SKIPPED = {
     "concat_1d_axis_0": None, "concat_1d_axis_negative_1": None,  # filled in below if they fail
 }
 SKIPPED = {k: v for k, v in SKIPPED.items() if v}
-# Resize: only PyTorch's two forms map onto nn.resize.
-RESIZE_FORMS = "a Resize form PyTorch does not export (Kiln: nearest asymmetric/floor, bilinear half_pixel/align_corners)"
-for name in ["resize_downsample_scales_cubic", "resize_downsample_scales_cubic_A_n0p5_exclude_outside",
-             "resize_downsample_scales_cubic_align_corners", "resize_downsample_sizes_cubic",
-             "resize_upsample_scales_cubic", "resize_upsample_scales_cubic_A_n0p5_exclude_outside",
-             "resize_upsample_scales_cubic_align_corners", "resize_upsample_scales_cubic_asymmetric",
-             "resize_upsample_sizes_cubic", "resize_tf_crop_and_resize", "resize_downsample_scales_nearest",
-             "resize_downsample_sizes_nearest", "resize_upsample_scales_nearest", "resize_upsample_sizes_nearest",
-             "resize_upsample_sizes_nearest_ceil_half_pixel", "resize_upsample_sizes_nearest_floor_align_corners",
-             "resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric",
-             "resize_downsample_sizes_linear_pytorch_half_pixel"]:
-    SKIPPED[name] = RESIZE_FORMS
-SKIPPED["resize_downsample_scales_linear"] = "scale 0.6 does not give a whole output size"
-SKIPPED["resize_downsample_scales_linear_align_corners"] = "scale 0.6 does not give a whole output size"
+SKIPPED["resize_tf_crop_and_resize"] = "coordinate_transformation_mode tf_crop_and_resize (a region of interest)"
 
 
 def kiln(*args):

@@ -174,9 +174,9 @@ public:
   }
   V resize(V x, const std::string &mode, int64_t oh, int64_t ow, bool alignCorners = false) {
     Shape out = {x.shape[0], x.shape[1], oh, ow};
+    std::string coordinates = mode == "nearest" ? "asymmetric" : alignCorners ? "align_corners" : "half_pixel";
     return emit(out, "nn.resize " + x.name + " {mode = \"" + mode + "\", size = " + ints({oh, ow}) +
-                         ", align_corners = " + (alignCorners ? "true" : "false") + "} : (" + typeOf(x.shape) +
-                         ") -> " + typeOf(out));
+                         ", coordinate_mode = \"" + coordinates + "\"} : (" + typeOf(x.shape) + ") -> " + typeOf(out));
   }
   V lrn(V x, int64_t size, float alpha = 1e-2f, float beta = 0.75f, float bias = 1.0f) {
     return emit(x.shape, "nn.lrn " + x.name + " {size = " + std::to_string(size) + " : i64, alpha = " +

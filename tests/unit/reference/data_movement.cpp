@@ -77,7 +77,7 @@ std::string resizeModel(const std::string &attrs, const std::string &x, const st
 }
 
 TEST(Resize, NearestRepeatsCells) {
-  std::string model = resizeModel("mode = \"nearest\", size = array<i64: 2, 6>", "1x1x1x2", "1x1x2x6");
+  std::string model = resizeModel("mode = \"nearest\", size = array<i64: 2, 6>, coordinate_mode = \"asymmetric\"", "1x1x1x2", "1x1x2x6");
   test::expectTensor(test::runOne(model, {}, {tensor({1, 1, 1, 2}, {1, 2})}), {1, 1, 2, 6},
                      {1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2});
 }
@@ -91,7 +91,7 @@ TEST(Resize, BilinearHalfPixelClampsAtTheEdges) {
 TEST(Resize, BilinearAlignCorners) {
   // source d * (2 - 1) / (4 - 1): 0, 1/3, 2/3, 1.
   std::string model =
-      resizeModel("mode = \"bilinear\", size = array<i64: 1, 4>, align_corners = true", "1x1x1x2", "1x1x1x4");
+      resizeModel("mode = \"bilinear\", size = array<i64: 1, 4>, coordinate_mode = \"align_corners\"", "1x1x1x2", "1x1x1x4");
   test::expectTensor(test::runOne(model, {}, {tensor({1, 1, 1, 2}, {0, 3})}), {1, 1, 1, 4}, {0, 1, 2, 3});
 }
 

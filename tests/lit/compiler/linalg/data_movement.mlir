@@ -55,22 +55,24 @@ func.func @pad(%x: tensor<1x2x3x3xf32>) -> tensor<1x3x6x6xf32> {
 // CHECK-COUNT-1: tensor.extract %arg0
 // CHECK-NOT: tensor.extract
 func.func @resize_nearest(%x: tensor<1x2x3x2xf32>) -> tensor<1x2x7x4xf32> {
-  %y = nn.resize %x {mode = "nearest", size = array<i64: 7, 4>} : (tensor<1x2x3x2xf32>) -> tensor<1x2x7x4xf32>
+  %y = nn.resize %x {mode = "nearest", size = array<i64: 7, 4>, coordinate_mode = "asymmetric"} : (tensor<1x2x3x2xf32>) -> tensor<1x2x7x4xf32>
   return %y : tensor<1x2x7x4xf32>
 }
 
 // -----
 
 // Tests that bilinear resize (half-pixel) blends four taps whose rows, columns and weights are
-// compile-time tables: 2 -> 4 samples rows 0, 0, 0, 1 and 1, 1, 1, 1 at weights 0, .25, .75, .25.
+// compile-time tables: 2 -> 4 samples source coordinates -.25, .25, .75, 1.25, so rows 0, 0, 0, 1
+// (the edge repeated) at weights .25, .75, .25, .75 and rows 0, 1, 1, 1 at .75, .25, .75, .25.
 // CHECK-LABEL: func.func @resize_bilinear
 // CHECK-DAG: arith.constant dense<[0, 0, 0, 1]> : tensor<4xi64>
-// CHECK-DAG: arith.constant dense<1> : tensor<4xi64>
-// CHECK-DAG: arith.constant dense<[0.000000e+00, 2.500000e-01, 7.500000e-01, 2.500000e-01]> : tensor<4xf32>
+// CHECK-DAG: arith.constant dense<[0, 1, 1, 1]> : tensor<4xi64>
+// CHECK-DAG: arith.constant dense<[2.500000e-01, 7.500000e-01, 2.500000e-01, 7.500000e-01]> : tensor<4xf32>
+// CHECK-DAG: arith.constant dense<[7.500000e-01, 2.500000e-01, 7.500000e-01, 2.500000e-01]> : tensor<4xf32>
 // CHECK: linalg.generic
 // CHECK-COUNT-4: tensor.extract %arg0
 func.func @resize_bilinear(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
-  %y = nn.resize %x {mode = "bilinear", size = array<i64: 4, 4>, align_corners = false}
+  %y = nn.resize %x {mode = "bilinear", size = array<i64: 4, 4>}
        : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
 }

@@ -255,7 +255,7 @@ func.func @conv_transpose_output_padding(%x: tensor<1x3x5x5xf32>, %w: tensor<3x2
 
 // Tests that resize rejects an unknown mode.
 func.func @resize_mode(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32> {
-  // expected-error @+2 {{expected mode nearest or bilinear, got 'cubic'}}
+  // expected-error @+2 {{expected mode nearest, bilinear or bicubic, got 'cubic'}}
   // expected-error @+1 {{'nn.resize' op failed to infer returned types}}
   %y = nn.resize %x {mode = "cubic", size = array<i64: 10, 10>} : (tensor<1x3x5x5xf32>) -> tensor<1x3x10x10xf32>
   return %y : tensor<1x3x10x10xf32>

@@ -62,10 +62,12 @@ func.func @onnx_ops(%x: tensor<2x4x7x7xf32>, %s: tensor<4x1x1xf32>) -> tensor<2x
   %b = nn.param "up.bias" : tensor<3xf32>
   // CHECK: nn.conv_transpose2d %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, groups = 1 : i64, output_padding = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<2x4x7x7xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>) -> tensor<2x3x14x14xf32>
   %ct = nn.conv_transpose2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, output_padding = array<i64: 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<2x4x7x7xf32>, tensor<4x3x3x3xf32>, tensor<3xf32>) -> tensor<2x3x14x14xf32>
-  // CHECK: nn.resize %{{.*}} {mode = "nearest", size = array<i64: 14, 14>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x14x14xf32>
-  %rn = nn.resize %x {mode = "nearest", size = array<i64: 14, 14>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x14x14xf32>
-  // CHECK: nn.resize %{{.*}} {align_corners = true, mode = "bilinear", size = array<i64: 9, 11>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x9x11xf32>
-  %rb = nn.resize %x {mode = "bilinear", size = array<i64: 9, 11>, align_corners = true} : (tensor<2x4x7x7xf32>) -> tensor<2x4x9x11xf32>
+  // CHECK: nn.resize %{{.*}} {coordinate_mode = "asymmetric", mode = "nearest", size = array<i64: 14, 14>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x14x14xf32>
+  %rn = nn.resize %x {mode = "nearest", size = array<i64: 14, 14>, coordinate_mode = "asymmetric"} : (tensor<2x4x7x7xf32>) -> tensor<2x4x14x14xf32>
+  // CHECK: nn.resize %{{.*}} {coordinate_mode = "align_corners", mode = "bilinear", size = array<i64: 9, 11>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x9x11xf32>
+  %rb = nn.resize %x {mode = "bilinear", size = array<i64: 9, 11>, coordinate_mode = "align_corners"} : (tensor<2x4x7x7xf32>) -> tensor<2x4x9x11xf32>
+  // CHECK: nn.resize %{{.*}} {cubic_coeff_a = -5.000000e-01 : f32, exclude_outside = true, mode = "bicubic", nearest_mode = "round_prefer_ceil", scales = array<f32: 1.500000e+00, 2.000000e+00>, size = array<i64: 10, 14>}
+  %rc = nn.resize %x {mode = "bicubic", size = array<i64: 10, 14>, nearest_mode = "round_prefer_ceil", cubic_coeff_a = -0.5 : f32, exclude_outside = true, scales = array<f32: 1.5, 2.0>} : (tensor<2x4x7x7xf32>) -> tensor<2x4x10x14xf32>
   // CHECK: nn.lrn %{{.*}} {alpha = 9.99999974E-5 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32, size = 3 : i64} : (tensor<2x4x7x7xf32>) -> tensor<2x4x7x7xf32>
   %l = nn.lrn %x {size = 3 : i64, alpha = 1.0e-4 : f32, beta = 0.75 : f32, bias = 1.0 : f32} : (tensor<2x4x7x7xf32>) -> tensor<2x4x7x7xf32>
   // CHECK: nn.add %{{.*}}, %{{.*}} : (tensor<2x4x7x7xf32>, tensor<4x1x1xf32>) -> tensor<2x4x7x7xf32>

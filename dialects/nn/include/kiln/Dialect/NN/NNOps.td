@@ -348,23 +348,43 @@ def NN_ConvTranspose2DOp : NN_LayerOp<"conv_transpose2d"> {
 }
 
 def NN_ResizeOp : NN_LayerOp<"resize"> {
-  let summary = "resizes the H x W plane by nearest-neighbour or bilinear sampling";
+  let summary = "resizes the H x W plane by nearest, bilinear or bicubic sampling (ONNX Resize)";
   let description = [{
-    `size` is the output [OH, OW]. `mode` is `nearest` (ONNX `asymmetric`
-    coordinates with `floor` rounding: source = floor(dst * in / out), as
-    PyTorch's Upsample(mode='nearest') exports) or `bilinear`. Bilinear uses
-    `half_pixel` coordinates, source = (dst + 0.5) * in / out - 0.5 clamped at
-    0, unless `align_corners`, where source = dst * (in - 1) / (out - 1).
+    `size` is the output [OH, OW]. Along each axis, output position d maps to
+    the source coordinate x by `coordinate_mode` (ONNX's
+    coordinate_transformation_mode), with s the axis's scale (`scales` when
+    given, else out / in) and r = in * s the output length before rounding:
+
+    | coordinate_mode | x |
+    |---|---|
+    | half_pixel | (d + 0.5) / s - 0.5 |
+    | pytorch_half_pixel | (d + 0.5) / s - 0.5, or 0 when r <= 1 |
+    | align_corners | d * (in - 1) / (r - 1), or 0 when r <= 1 |
+    | asymmetric | d / s |
+    | tf_half_pixel_for_nn | (d + 0.5) / s |
+
+    `mode` nearest rounds x by `nearest_mode` (floor, ceil,
+    round_prefer_floor, round_prefer_ceil); bilinear blends the two
+    neighbours floor(x) and floor(x) + 1; bicubic the four from floor(x) - 1
+    with Keys' kernel of coefficient `cubic_coeff_a`. Neighbours outside the
+    input take the edge value, or with `exclude_outside` get weight 0 (the
+    others renormalised). PyTorch exports nearest as asymmetric + floor and
+    bilinear / bicubic as pytorch_half_pixel or align_corners.
 
     ```mlir
-    %y = nn.resize %x {mode = "bilinear", size = array<i64: 14, 14>, align_corners = false}
+    %y = nn.resize %x {mode = "bilinear", size = array<i64: 14, 14>, coordinate_mode = "align_corners"}
          : (tensor<1x8x7x7xf32>) -> tensor<1x8x14x14xf32>
     ```
   }];
   let arguments = (ins NN_Image:$input, StrAttr:$mode, DenseI64ArrayAttr:$size,
-                   DefaultValuedAttr<BoolAttr, "false">:$align_corners);
+                   DefaultValuedAttr<StrAttr, "\"half_pixel\"">:$coordinate_mode,
+                   DefaultValuedAttr<StrAttr, "\"floor\"">:$nearest_mode,
+                   DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+                   DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                   OptionalAttr<DenseF32ArrayAttr>:$scales);
   let results = (outs NN_Image:$output);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
 }
 
 def NN_LRNOp : NN_LayerOp<"lrn"> {
