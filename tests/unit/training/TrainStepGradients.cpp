@@ -77,7 +77,29 @@ std::string ForwardModel::text(const std::string &output) const {
          "\n}\n";
 }
 
-void ForwardModel::expectGradients(const std::string &output, std::mt19937 &rng, const FiniteDifference &fd) const {
+HostTensor ForwardModel::evaluate(const std::string &value) const {
+  mlir::MLIRContext context;
+  context.loadDialect<nn::NNDialect, mlir::func::FuncDialect>();
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(text(value), &context);
+  std::vector<HostTensor> values;
+  for (const Argument &a : arguments)
+    values.push_back(a.value);
+  std::string error = "cannot parse the test model:\n" + text(value);
+  auto outputs = module ? interpret(module->lookupSymbol<mlir::func::FuncOp>("forward"), {}, values, error)
+                        : mlir::FailureOr<std::vector<HostTensor>>(mlir::failure());
+  EXPECT_TRUE(mlir::succeeded(outputs)) << error;
+  return mlir::succeeded(outputs) ? outputs->front() : HostTensor(shapes.at(value));
+}
+
+bool ForwardModel::staysClearOf(const std::string &value, const std::vector<double> &kinks, double margin) const {
+  const HostTensor t = evaluate(value);
+  return std::none_of(t.data.begin(), t.data.end(), [&](float v) {
+    return std::any_of(kinks.begin(), kinks.end(), [&](double k) { return std::fabs(v - k) < margin; });
+  });
+}
+
+void ForwardModel::expectGradients(const std::string &output, std::mt19937 &rng, const FiniteDifference &fd,
+                                   bool targetNearOutput) const {
   mlir::MLIRContext context;
   context.loadDialect<nn::NNDialect, mlir::func::FuncDialect>();
   const std::string source = text(output);
@@ -100,7 +122,13 @@ void ForwardModel::expectGradients(const std::string &output, std::mt19937 &rng,
       params.push_back(&a);
     else
       values.push_back(a.value);
-  values.push_back(randomTensor(shapes.at(output), rng));
+  HostTensor target = randomTensor(shapes.at(output), rng);
+  if (targetNearOutput) {
+    const HostTensor y = evaluate(output);
+    for (int64_t i = 0; i < target.size(); ++i)
+      target.data[i] += y.data[i];
+  }
+  values.push_back(target);
   HostTensor hyper({2});
   hyper.data = {learningRate, 1.0f};
   values.push_back(hyper);

@@ -28,13 +28,21 @@ public:
                  const std::string &attributes = "");
   /// The module text of @forward returning `output`.
   std::string text(const std::string &output) const;
+  /// The value of `value` (an argument or an op's result) on the arguments' values.
+  HostTensor evaluate(const std::string &value) const;
+  /// Whether every element of `value` is at least `margin` from each of `kinks`.
+  bool staysClearOf(const std::string &value, const std::vector<double> &kinks, double margin) const;
 
   /// Runs nn-autodiff{loss=mse optimizer=sgd} on text(output) and checks, for every parameter, the
-  /// gradient @train_step gives it ((p - p') / lr after one sgd step) against central
-  /// differences of the step's loss (mse to a random target). Fails the test, naming the parameter
-  /// and its relative L2 error, where that error is above fd.tolerance; a failure of the pass or
-  /// the interpreter fails it too.
-  void expectGradients(const std::string &output, std::mt19937 &rng, const FiniteDifference &fd) const;
+  /// gradient @train_step gives it ((p - p') / lr after one sgd step) against central differences
+  /// of the step's loss: the mse to a target uniform in [-1, 1), or, with `targetNearOutput`, to
+  /// the output plus that noise. The first keeps the loss far from its minimum and so close to
+  /// linear in the output (small truncation error); the second keeps the loss, and so its float
+  /// rounding, small whatever the output's offset, for the small gradients of a network's first
+  /// layers. Fails the test, naming the parameter and its relative L2 error, where that error is
+  /// above fd.tolerance; a failure of the pass or the interpreter fails it too.
+  void expectGradients(const std::string &output, std::mt19937 &rng, const FiniteDifference &fd,
+                       bool targetNearOutput = false) const;
 
 private:
   struct Argument {
