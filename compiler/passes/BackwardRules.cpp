@@ -135,7 +135,9 @@ LogicalResult buildBackwardRule(OpBuilder &builder, Operation *op, Value dy, con
                                              pool.getCeilModeAttr());
         });
       })
-      .Case([&](nn::GlobalAvgPoolOp) { r.give(x, [&] { return nn::GlobalAvgPoolGradOp::create(b, x.getType(), dy); }); })
+      .Case([&](nn::GlobalAvgPoolOp) {
+        r.give(x, [&] { return nn::GlobalAvgPoolGradOp::create(b, x.getType(), dy); });
+      })
       .Case([&](nn::GlobalMaxPoolOp) {
         r.give(x, [&] { return nn::ReduceGradOp::create(b, x.getType(), x, y, dy, "max", ArrayRef<int64_t>{2, 3}); });
       })

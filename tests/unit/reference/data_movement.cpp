@@ -126,7 +126,8 @@ TEST(Slice, NegativeStepsWalkBackwards) {
 }
 
 TEST(Slice, StepsAboveOneAndAFlip) {
-  HostTensor every2 = test::runOp("slice", {iota({4, 5})}, {2, 2}, "starts = array<i64: 0, 1>, steps = array<i64: 2, 2>");
+  HostTensor every2 =
+      test::runOp("slice", {iota({4, 5})}, {2, 2}, "starts = array<i64: 0, 1>, steps = array<i64: 2, 2>");
   test::expectTensor(every2, {2, 2}, {1, 3, 11, 13});
   // The middle dimension of [1, 3, 2] reversed.
   HostTensor flipped =

@@ -128,7 +128,8 @@ TEST(PRelu, SlopePerChannelAndPerRow) {
   const HostTensor x = tensor({2, 3}, {-1, 2, -3, 4, -5, 0});
   test::expectTensor(test::runOp("prelu", {x, tensor({3}, {0.1f, 0.2f, 0.3f})}, {2, 3}), {2, 3},
                      {-0.1f, 2, -0.9f, 4, -1, 0});
-  test::expectTensor(test::runOp("prelu", {x, tensor({2, 1}, {0.5f, 2})}, {2, 3}), {2, 3}, {-0.5f, 2, -1.5f, 4, -10, 0});
+  test::expectTensor(test::runOp("prelu", {x, tensor({2, 1}, {0.5f, 2})}, {2, 3}), {2, 3},
+                     {-0.5f, 2, -1.5f, 4, -10, 0});
   // NCHW with a [C, 1, 1] slope, as PyTorch's PReLU(num_parameters=C) exports.
   const HostTensor image = tensor({1, 2, 1, 2}, {-1, 1, -2, 2});
   test::expectTensor(test::runOp("prelu", {image, tensor({2, 1, 1}, {0.25f, 0.5f})}, {1, 2, 1, 2}), {1, 2, 1, 2},

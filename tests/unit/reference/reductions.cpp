@@ -103,7 +103,8 @@ TEST(ReduceGrad, EveryKindAlongTheLastAxis) {
   // log_sum: dy / sum, the same for every element.
   test::expectTensor(grad("log_sum"), {2, 3}, {1, 1, 1, -1 / 3.5f, -1 / 3.5f, -1 / 3.5f});
   // log_sum_exp: dy * softmax.
-  const float s0 = std::exp(1.0f) + std::exp(-2.0f) + std::exp(3.0f), s1 = std::exp(4.0f) + std::exp(0.5f) + std::exp(-1.0f);
+  const float s0 = std::exp(1.0f) + std::exp(-2.0f) + std::exp(3.0f);
+  const float s1 = std::exp(4.0f) + std::exp(0.5f) + std::exp(-1.0f);
   test::expectTensor(grad("log_sum_exp"), {2, 3},
                      {2 * std::exp(1.0f) / s0, 2 * std::exp(-2.0f) / s0, 2 * std::exp(3.0f) / s0,
                       -std::exp(4.0f) / s1, -std::exp(0.5f) / s1, -std::exp(-1.0f) / s1});

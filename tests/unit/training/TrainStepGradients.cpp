@@ -61,8 +61,9 @@ std::string ForwardModel::op(const std::string &name, const std::vector<std::str
     names += (names.empty() ? "" : ", ") + operand;
     types += (types.empty() ? "" : ", ") + tensorType(shapes.at(operand));
   }
-  body += "  " + value + " = \"nn." + name + "\"(" + names + ") " + (attributes.empty() ? "" : "{" + attributes + "} ") +
-          ": (" + types + ") -> " + tensorType(result) + "\n";
+  const std::string braced = attributes.empty() ? "" : "{" + attributes + "} ";
+  body += "  " + value + " = \"nn." + name + "\"(" + names + ") " + braced + ": (" + types + ") -> " +
+          tensorType(result) + "\n";
   shapes[value] = std::move(result);
   return value;
 }

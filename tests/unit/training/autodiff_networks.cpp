@@ -84,20 +84,22 @@ TEST(AutodiffNetworks, SelfAttentionWithResidual) {
   auto attended = project("o", 4, 6, m.op("matmul", {weights, v}, {2, 5, 4}));
   auto residual = m.op("add", {attended, x}, {2, 5, 6});
   auto activated = m.op("unary", {residual}, {2, 5, 6}, "fn = \"silu\"");
-  m.expectGradients(m.op("reduce", {activated}, {2, 1, 6}, "kind = \"mean\", axes = " + ints({1})), rng, kNetwork, /*targetNearOutput=*/true);
+  auto y = m.op("reduce", {activated}, {2, 1, 6}, "kind = \"mean\", axes = " + ints({1}));
+  m.expectGradients(y, rng, kNetwork, /*targetNearOutput=*/true);
 }
 
-/// 1x1 conv -> hard_swish -> pad -> depthwise 3x3 stride 2 (its last row and column unread) -> relu6 -> squeeze-excite (global avg
-/// pool, dense, hard_sigmoid, mul broadcast over H, W) -> global avg pool -> dense -> prelu ->
-/// log_softmax, on fresh random values; `clear` says whether every input of a piecewise op is at
-/// least `margin` from its kinks. The depthwise biases put the relu6 input of each channel around
-/// 3 (inside), 9 (above 6) or -3 (below 0).
+/// 1x1 conv -> hard_swish -> pad -> depthwise 3x3 stride 2 (its last row and column unread) ->
+/// relu6 -> squeeze-excite (global avg pool, dense, hard_sigmoid, mul broadcast over H, W) ->
+/// global avg pool -> dense -> prelu -> log_softmax, on fresh random values; `clear` says whether
+/// every input of a piecewise op is at least `margin` from its kinks. The depthwise biases put
+/// the relu6 input of each channel around 3 (inside), 9 (above 6) or -3 (below 0).
 std::string mobileNetBlock(ForwardModel &m, std::mt19937 &rng, double margin, bool &clear) {
   auto x = m.input("x", randomTensor({2, 3, 10, 8}, rng));
   auto expand = m.op("conv2d", {x, m.param("expand.weight", randomTensor({6, 3, 1, 1}, rng))}, {2, 6, 10, 8},
                      conv2dAttributes({1, 1}, {0, 0, 0, 0}));
   auto swish = m.op("hard_swish", {expand}, {2, 6, 10, 8});
-  auto padded = m.op("pad", {swish}, {2, 6, 12, 10}, "pads = " + ints({0, 0, 1, 1, 0, 0, 1, 1}) + ", value = 0.0 : f32");
+  auto padded =
+      m.op("pad", {swish}, {2, 6, 12, 10}, "pads = " + ints({0, 0, 1, 1, 0, 0, 1, 1}) + ", value = 0.0 : f32");
   HostTensor depthwiseBias({6});
   depthwiseBias.data = {3.0f, 9.0f, 3.0f, -3.0f, 3.0f, 9.0f};
   auto depthwise = m.op("conv2d", {padded, m.param("dw.weight", randomTensor({6, 1, 3, 3}, rng, -0.3, 0.3)),
