@@ -42,7 +42,8 @@ int64_t flopsOf(Operation *op) {
     ArrayRef<int64_t> w = shapeOf(op->getOperand(1));
     return 2 * elements(op->getOperand(0)) * w[1] * w[2] * w[3] + (op->getNumOperands() > 2 ? out : 0);
   }
-  if (name == "nn.reshape" || name == "nn.pad") // data movement
+  // Data movement.
+  if (llvm::is_contained({"nn.reshape", "nn.pad", "nn.transpose", "nn.slice", "nn.broadcast"}, name))
     return 0;
   return llvm::TypeSwitch<Operation *, int64_t>(op)
       .Case([&](nn::Conv2DOp conv) {
@@ -56,6 +57,8 @@ int64_t flopsOf(Operation *op) {
       })
       .Case([&](nn::MaxPool2DOp pool) { return out * pool.getKernel()[0] * pool.getKernel()[1]; })
       .Case([&](nn::AvgPool2DOp pool) { return out * pool.getKernel()[0] * pool.getKernel()[1]; })
+      .Case([&](nn::MatMulOp matmul) { return 2 * out * shapeOf(matmul.getLhs()).back(); }) // K multiply-adds each
+      .Case([&](nn::ReduceOp reduce) { return elements(reduce.getInput()); })
       .Case([&](nn::GlobalAvgPoolOp pool) { return elements(pool.getInput()); })
       .Case([&](nn::BatchNormOp) { return 2 * out; }) // one multiply-add per element
       .Case<nn::DropoutOp, nn::FlattenOp, nn::ConcatOp>([](Operation *) { return int64_t(0); })
@@ -197,9 +200,10 @@ void printLayerTable(const ModelSummary &summary, llvm::raw_ostream &os) {
         "        running mean and var are counted apart, like PyTorch's buffers);\n"
         "        the total counts each named parameter once\n"
         "FLOPs   a multiply-add counts as 2 FLOPs: conv2d 2*N*F*OH*OW*(C/groups)*KH*KW (+ N*F*OH*OW\n"
-        "        with bias), dense 2*N*M*K (+ N*M with bias); pools one per window element per output\n"
-        "        value; batch_norm 2 per element; flatten, concat, reshape, pad, dropout 0; other\n"
-        "        layers one per output element (docs/inspect.md)\n"
+        "        with bias), dense 2*N*M*K (+ N*M with bias), matmul 2*M*N*K per batch element; pools\n"
+        "        one per window element per output value; reduce one per input element; batch_norm 2\n"
+        "        per element; flatten, concat, reshape, pad, transpose, slice, broadcast, dropout 0;\n"
+        "        other layers one per output element (docs/inspect.md)\n"
         "memory  f32 bytes of every input and layer output, as if all were kept at once\n";
 }
 

@@ -1,7 +1,10 @@
 // nn-autodiff: reverse-mode differentiation of @forward into func @train_step (forward in training
-// form, loss, one backward rule per op, optimizer update), as docs/training.md describes.
+// form, loss, one backward rule per op from BackwardRules.cpp, optimizer update), as
+// docs/training.md describes.
 // Expects @forward after nn-params-to-arguments; leaves @forward unchanged.
 #include "compiler/passes/Passes.h"
+
+#include "compiler/passes/BackwardRules.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 
@@ -10,7 +13,6 @@
 #include "mlir/IR/IRMapping.h"
 
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 
@@ -27,8 +29,6 @@ std::vector<std::string> optimizerSlotNames(StringRef optimizer) {
 }
 
 namespace {
-
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 /// Builds @train_step from @forward.
 class Differentiator {
@@ -210,115 +210,9 @@ LogicalResult Differentiator::differentiate(Operation *op) {
   Value dy = grads.lookup(op->getResult(0));
   if (!dy)
     return success(); // nothing downstream depends on this op
-  Location loc = op->getLoc();
-  auto unsupported = [&](StringRef why) {
-    return op->emitError("nn-autodiff: cannot train through ") << op->getName() << ": " << why;
-  };
-  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case([&](nn::Conv2DOp conv) {
-        Value x = conv.getInput(), w = conv.getFilter();
-        accumulate(w, nn::Conv2DGradFilterOp::create(builder, loc, w.getType(), x, dy, conv.getStridesAttr(),
-                                                     conv.getPaddingAttr(), conv.getDilationsAttr(),
-                                                     conv.getGroupsAttr()));
-        if (conv.getBias())
-          accumulate(conv.getBias(), nn::BiasGradOp::create(builder, loc, conv.getBias().getType(), dy));
-        if (!needsGrad.contains(x))
-          return success();
-        // conv_transpose2d of dy with the same filter, cut or padded back to the input's size.
-        ArrayRef<int64_t> in = tensorType(x).getShape(), out = tensorType(dy).getShape(),
-                          k = tensorType(w).getShape();
-        SmallVector<int64_t> outputPadding;
-        for (int d = 0; d < 2; ++d) {
-          int64_t s = conv.getStrides()[d], dil = conv.getDilations()[d];
-          int64_t full = (out[2 + d] - 1) * s - conv.getPadding()[d] - conv.getPadding()[d + 2] + dil * (k[2 + d] - 1) + 1;
-          outputPadding.push_back(in[2 + d] - full);
-        }
-        accumulate(x, nn::ConvTranspose2DOp::create(builder, loc, x.getType(), dy, w, Value(), conv.getStridesAttr(),
-                                                    conv.getPaddingAttr(), builder.getDenseI64ArrayAttr(outputPadding),
-                                                    conv.getDilationsAttr(), conv.getGroupsAttr()));
-        return success();
-      })
-      .Case([&](nn::DenseOp dense) {
-        Value x = dense.getInput(), w = dense.getWeight();
-        accumulate(w, nn::DenseGradWeightOp::create(builder, loc, w.getType(), x, dy));
-        if (dense.getBias())
-          accumulate(dense.getBias(), nn::BiasGradOp::create(builder, loc, dense.getBias().getType(), dy));
-        if (needsGrad.contains(x))
-          accumulate(x, nn::DenseGradInputOp::create(builder, loc, x.getType(), dy, w));
-        return success();
-      })
-      .Case([&](nn::MaxPool2DOp pool) {
-        accumulate(pool.getInput(), nn::MaxPool2DGradOp::create(builder, loc, pool.getInput().getType(),
-                                                                pool.getInput(), dy, pool.getKernelAttr(),
-                                                                pool.getStridesAttr(), pool.getPaddingAttr(),
-                                                                pool.getCeilModeAttr()));
-        return success();
-      })
-      .Case([&](nn::AvgPool2DOp pool) {
-        accumulate(pool.getInput(),
-                   nn::AvgPool2DGradOp::create(builder, loc, pool.getInput().getType(), dy, pool.getKernelAttr(),
-                                               pool.getStridesAttr(), pool.getPaddingAttr(),
-                                               pool.getCountIncludePadAttr(), pool.getCeilModeAttr()));
-        return success();
-      })
-      .Case([&](nn::GlobalAvgPoolOp pool) {
-        accumulate(pool.getInput(), nn::GlobalAvgPoolGradOp::create(builder, loc, pool.getInput().getType(), dy));
-        return success();
-      })
-      .Case<nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp>([&](Operation *act) {
-        StringRef kind = act->getName().stripDialect();
-        float alpha = 0.0f;
-        if (auto leaky = dyn_cast<nn::LeakyReluOp>(act))
-          alpha = leaky.getAlpha().convertToFloat();
-        accumulate(act->getOperand(0),
-                   nn::ActivationGradOp::create(builder, loc, dy.getType(), act->getResult(0), dy,
-                                                builder.getStringAttr(kind), builder.getF32FloatAttr(alpha)));
-        return success();
-      })
-      .Case([&](nn::DropoutTrainOp dropout) {
-        accumulate(dropout.getInput(), nn::DropoutTrainOp::create(builder, loc, dy.getType(), dy, hyper,
-                                                                  dropout.getRateAttr(), dropout.getSeedAttr()));
-        return success();
-      })
-      .Case([&](nn::BatchNormTrainOp bn) {
-        Value x = bn.getInput();
-        accumulate(bn.getScale(), nn::BatchNormGradScaleOp::create(builder, loc, bn.getScale().getType(), x, dy,
-                                                                   bn.getEpsilonAttr()));
-        accumulate(bn.getShift(), nn::BiasGradOp::create(builder, loc, bn.getShift().getType(), dy));
-        if (needsGrad.contains(x))
-          accumulate(x, nn::BatchNormGradInputOp::create(builder, loc, x.getType(), x, bn.getScale(), dy,
-                                                         bn.getEpsilonAttr()));
-        return success();
-      })
-      .Case<nn::FlattenOp, nn::ReshapeOp>([&](Operation *reshape) {
-        Value x = reshape->getOperand(0);
-        accumulate(x, nn::ReshapeOp::create(builder, loc, x.getType(), dy,
-                                            builder.getDenseI64ArrayAttr(tensorType(x).getShape())));
-        return success();
-      })
-      .Case([&](nn::AddOp add) -> LogicalResult {
-        if (add.getLhs().getType() != add.getType() || add.getRhs().getType() != add.getType())
-          return unsupported("training supports add of two same-shape tensors only (no broadcasting)");
-        accumulate(add.getLhs(), dy);
-        accumulate(add.getRhs(), dy);
-        return success();
-      })
-      .Case([&](nn::ConcatOp concat) {
-        int64_t axis = static_cast<int64_t>(concat.getAxis());
-        SmallVector<int64_t> starts(tensorType(dy).getRank(), 0), steps(tensorType(dy).getRank(), 1);
-        for (Value x : concat.getInputs()) {
-          if (needsGrad.contains(x))
-            accumulate(x, nn::SliceOp::create(builder, loc, x.getType(), dy, builder.getDenseI64ArrayAttr(starts),
-                                              builder.getDenseI64ArrayAttr(steps)));
-          starts[axis] += tensorType(x).getDimSize(axis);
-        }
-        return success();
-      })
-      .Default([&](Operation *) {
-        return unsupported("it has no backward rule (training supports conv2d, dense, max/avg/global_avg "
-                           "pools, relu, leaky_relu, tanh, sigmoid, dropout, batch_norm, flatten, reshape, "
-                           "add, concat, and a softmax at the end)");
-      });
+  auto wanted = [&](Value value) { return needsGrad.contains(value); };
+  auto add = [&](Value value, Value grad) { accumulate(value, grad); };
+  return buildBackwardRule(builder, op, dy, GradientTable{wanted, add});
 }
 
 LogicalResult Differentiator::finish(Value loss) {

@@ -1,6 +1,9 @@
 // Tests reference flatten (keeps C order), concat (along outer, middle and inner axes), reshape,
-// pad and resize (nearest, bilinear with and without align_corners).
+// pad, resize (nearest, bilinear with and without align_corners), transpose, strided slice
+// (negative steps, steps above 1) and its gradient slice_grad, and broadcast.
 #include "run_model.h"
+
+#include "compiler/reference/TrainingKernels.h"
 
 using namespace kiln;
 using kiln::test::tensor;
@@ -93,6 +96,62 @@ TEST(Resize, BilinearAlignCorners) {
   std::string model =
       resizeModel("mode = \"bilinear\", size = array<i64: 1, 4>, coordinate_mode = \"align_corners\"", "1x1x1x2", "1x1x1x4");
   test::expectTensor(test::runOne(model, {}, {tensor({1, 1, 1, 2}, {0, 3})}), {1, 1, 1, 4}, {0, 1, 2, 3});
+}
+
+/// 0, 1, 2, ... in a tensor of `shape`.
+HostTensor iota(std::vector<int64_t> shape) {
+  HostTensor t(std::move(shape));
+  for (int64_t i = 0; i < t.size(); ++i)
+    t.data[i] = static_cast<float>(i);
+  return t;
+}
+
+TEST(Transpose, RotatesThreeDimensions) {
+  // y[i][j][k] = x[j][k][i] = 12j + 4k + i.
+  HostTensor y = test::runOp("transpose", {iota({2, 3, 4})}, {4, 2, 3}, "perm = array<i64: 2, 0, 1>");
+  test::expectTensor(y, {4, 2, 3},
+                     {0, 4, 8, 12, 16, 20, 1, 5, 9, 13, 17, 21, 2, 6, 10, 14, 18, 22, 3, 7, 11, 15, 19, 23});
+}
+
+TEST(Transpose, NchwToNhwc) {
+  // [1, 2, 2, 3] -> [1, 2, 3, 2]: y[0][h][w][c] = x[0][c][h][w] = 6c + 3h + w.
+  HostTensor y = test::runOp("transpose", {iota({1, 2, 2, 3})}, {1, 2, 3, 2}, "perm = array<i64: 0, 2, 3, 1>");
+  test::expectTensor(y, {1, 2, 3, 2}, {0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11});
+}
+
+TEST(Slice, NegativeStepsWalkBackwards) {
+  // x[r][c] = 5r + c of [4, 5]; rows 3, 1 and columns 4, 1.
+  HostTensor y = test::runOp("slice", {iota({4, 5})}, {2, 2}, "starts = array<i64: 3, 4>, steps = array<i64: -2, -3>");
+  test::expectTensor(y, {2, 2}, {19, 16, 9, 6});
+}
+
+TEST(Slice, StepsAboveOneAndAFlip) {
+  HostTensor every2 =
+      test::runOp("slice", {iota({4, 5})}, {2, 2}, "starts = array<i64: 0, 1>, steps = array<i64: 2, 2>");
+  test::expectTensor(every2, {2, 2}, {1, 3, 11, 13});
+  // The middle dimension of [1, 3, 2] reversed.
+  HostTensor flipped =
+      test::runOp("slice", {iota({1, 3, 2})}, {1, 3, 2}, "starts = array<i64: 0, 2, 0>, steps = array<i64: 1, -1, 1>");
+  test::expectTensor(flipped, {1, 3, 2}, {4, 5, 2, 3, 0, 1});
+}
+
+TEST(SliceGrad, ScattersBackWithZerosElsewhere) {
+  // The gradient of Slice.NegativeStepsWalkBackwards: dy lands at (3, 4), (3, 1), (1, 4), (1, 1).
+  HostTensor dx = test::runOp("slice_grad", {tensor({2, 2}, {1, 2, 3, 4})}, {4, 5},
+                              "starts = array<i64: 3, 4>, steps = array<i64: -2, -3>");
+  test::expectTensor(dx, {4, 5}, {0, 0, 0, 0, 0, 0, 4, 0, 0, 3, 0, 0, 0, 0, 0, 0, 2, 0, 0, 1});
+  // A step of 2 along the last axis of a rank-3 tensor.
+  test::expectTensor(reference::sliceGrad(tensor({1, 2, 2}, {1, 2, 3, 4}), {0, 0, 1}, {1, 1, 2}, {1, 2, 5}), {1, 2, 5},
+                     {0, 1, 0, 2, 0, 0, 3, 0, 4, 0});
+}
+
+TEST(Broadcast, RepeatsSizeOneAndMissingDimensions) {
+  HostTensor column = test::runOp("broadcast", {tensor({3, 1}, {1, 2, 3})}, {2, 3, 2});
+  test::expectTensor(column, {2, 3, 2}, {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3});
+  HostTensor row = test::runOp("broadcast", {tensor({1, 2}, {5, 6})}, {2, 3, 2});
+  test::expectTensor(row, {2, 3, 2}, {5, 6, 5, 6, 5, 6, 5, 6, 5, 6, 5, 6});
+  HostTensor scalar = test::runOp("broadcast", {tensor({1}, {7})}, {2, 2});
+  test::expectTensor(scalar, {2, 2}, {7, 7, 7, 7});
 }
 
 } // namespace

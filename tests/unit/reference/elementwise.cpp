@@ -1,5 +1,5 @@
 // Tests the reference activations (relu, tanh, sigmoid, leaky_relu, clip, hard_sigmoid, hard_swish),
-// dropout (identity), the broadcasting binary ops and sum / mean.
+// dropout (identity), the broadcasting binary ops (pow and prelu among them) and sum / mean.
 #include "run_model.h"
 
 #include <limits>
@@ -114,6 +114,26 @@ func.func @forward(%a: tensor<1x2xf32>, %b: tensor<1x2xf32>, %c: tensor<1x2xf32>
   ASSERT_TRUE(mlir::succeeded(out)) << error;
   test::expectTensor((*out)[0], {1, 2}, {9, -3});
   test::expectTensor((*out)[1], {1, 2}, {3, -1});
+}
+
+TEST(Pow, BroadcastsTheExponentAndTakesNegativeBasesToIntegerPowers) {
+  const HostTensor base = tensor({2, 2}, {1, 2, 3, 4});
+  test::expectTensor(test::runOp("pow", {base, tensor({2}, {2, 0.5f})}, {2, 2}), {2, 2}, {1, 1.41421356f, 9, 2});
+  // A column of bases against a row of exponents: [3, 1] ^ [1, 2] -> [3, 2].
+  test::expectTensor(test::runOp("pow", {tensor({3, 1}, {-2, 0.5f, 3}), tensor({1, 2}, {3, -1})}, {3, 2}), {3, 2},
+                     {-8, -0.5f, 0.125f, 2, 27, 1.0f / 3});
+}
+
+TEST(PRelu, SlopePerChannelAndPerRow) {
+  const HostTensor x = tensor({2, 3}, {-1, 2, -3, 4, -5, 0});
+  test::expectTensor(test::runOp("prelu", {x, tensor({3}, {0.1f, 0.2f, 0.3f})}, {2, 3}), {2, 3},
+                     {-0.1f, 2, -0.9f, 4, -1, 0});
+  test::expectTensor(test::runOp("prelu", {x, tensor({2, 1}, {0.5f, 2})}, {2, 3}), {2, 3},
+                     {-0.5f, 2, -1.5f, 4, -10, 0});
+  // NCHW with a [C, 1, 1] slope, as PyTorch's PReLU(num_parameters=C) exports.
+  const HostTensor image = tensor({1, 2, 1, 2}, {-1, 1, -2, 2});
+  test::expectTensor(test::runOp("prelu", {image, tensor({2, 1, 1}, {0.25f, 0.5f})}, {1, 2, 1, 2}), {1, 2, 1, 2},
+                     {-0.25f, 1, -1, 2});
 }
 
 } // namespace

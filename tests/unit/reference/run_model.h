@@ -58,6 +58,32 @@ inline HostTensor runOne(const std::string &text, const WeightStore &weights, co
   return outputs->front();
 }
 
+/// MLIR text of a tensor type of `shape`.
+inline std::string tensorType(const std::vector<int64_t> &shape) {
+  std::string text = "tensor<";
+  for (int64_t d : shape)
+    text += std::to_string(d) + "x";
+  return text + "f32>";
+}
+
+/// Runs one op, `"nn.<op>"(inputs...) {attributes}` in MLIR's generic form, on `inputs` with the
+/// result shape `shape`, and returns its result; a failure fails the test.
+inline HostTensor runOp(const std::string &op, const std::vector<HostTensor> &inputs, const std::vector<int64_t> &shape,
+                        const std::string &attributes = "") {
+  std::string arguments, names, types;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string sep = i ? ", " : "", name = "%a" + std::to_string(i), type = tensorType(inputs[i].shape);
+    arguments += sep + name + ": " + type;
+    names += sep + name;
+    types += sep + type;
+  }
+  const std::string result = tensorType(shape);
+  const std::string text = "func.func @forward(" + arguments + ") -> " + result + " {\n  %y = \"nn." + op + "\"(" +
+                           names + ") " + (attributes.empty() ? "" : "{" + attributes + "} ") + ": (" + types +
+                           ") -> " + result + "\n  return %y : " + result + "\n}\n";
+  return runOne(text, {}, inputs);
+}
+
 inline void expectTensor(const HostTensor &actual, const std::vector<int64_t> &shape,
                          const std::vector<float> &expected, float tolerance = 1e-5f) {
   EXPECT_EQ(actual.shape, shape);

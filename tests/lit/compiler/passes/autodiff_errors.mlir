@@ -21,15 +21,3 @@ func.func @forward(%x: tensor<1x4x5x5xf32> {nn.name = "x"}) -> (tensor<1x4x5x5xf
   %r = nn.relu %x : tensor<1x4x5x5xf32>
   return %r : tensor<1x4x5x5xf32>
 }
-
-// -----
-
-// Tests that a broadcasting add cannot be trained through.
-func.func @forward(%x: tensor<2x3xf32> {nn.name = "x"}) -> (tensor<2x3xf32> {nn.name = "y"}) {
-  %w = nn.param "d.weight" : tensor<3x3xf32>
-  %b = nn.param "shift" : tensor<3xf32>
-  %z = nn.dense %x, %w : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<2x3xf32>
-  // expected-error @+1 {{training supports add of two same-shape tensors only}}
-  %y = nn.add %z, %b : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
-  return %y : tensor<2x3xf32>
-}
