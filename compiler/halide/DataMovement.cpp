@@ -6,6 +6,8 @@
 #include "kiln/Dialect/NN/NNOps.h"
 #include "kiln/Dialect/NN/ResizeSampling.h"
 
+#include <functional>
+
 using namespace mlir;
 
 namespace kiln::halide {
@@ -134,30 +136,80 @@ LogicalResult lowerPad(Operation *operation, LoweringState &state, std::string &
 }
 
 namespace {
-/// The taps of nn.resize along one axis as tables indexed (tap, output position), the edge
-/// repeated beyond the output (vectorised loops may run past it). They live in the constant pool
-/// (positions as exact floats), output positions innermost: Halide 14 emits a small Buffer of its
-/// own, or strided loads from the pool, with aligned vector loads that fault.
+/// Taps along one axis as tables indexed (tap, output position), the edge repeated beyond the
+/// output (vectorised loops may run past it). They live in the constant pool (positions as exact
+/// floats), output positions innermost: Halide 14 emits a small Buffer of its own, or strided
+/// loads from the pool, with aligned vector loads that fault.
 struct TapTables {
   int taps;
+  bool unitWeights;
+  int64_t source; ///< the length of the axis the positions index
   Halide::Func index, weight;
 };
 
-TapTables tapTables(LoweringState &state, const nn::ResizeSampling &sampling, int64_t in, int64_t out,
-                    std::optional<double> scale) {
-  nn::AxisTaps axis = nn::resizeTaps(sampling, in, out, scale);
-  Halide::Buffer<float> index(static_cast<int>(out), axis.taps), weight(static_cast<int>(out), axis.taps);
+TapTables tapTables(LoweringState &state, const nn::AxisTaps &axis, int64_t source) {
+  const int out = static_cast<int>(axis.index.size()) / axis.taps;
+  Halide::Buffer<float> index(out, axis.taps), weight(out, axis.taps);
   for (int d = 0; d < out; ++d)
     for (int k = 0; k < axis.taps; ++k) {
       index(d, k) = static_cast<float>(axis.index[d * axis.taps + k]);
       weight(d, k) = static_cast<float>(axis.weight[d * axis.taps + k]);
     }
   Halide::Var k("k"), d("d");
-  Halide::Expr clamped = Halide::clamp(d, 0, static_cast<int>(out - 1));
-  TapTables tables{axis.taps, Halide::Func(state.freshName("resize_index")), Halide::Func(state.freshName("resize_weight"))};
-  tables.index(k, d) = Halide::cast<int>(state.embed(state.freshName("resize_index_table"), index)(clamped, k));
-  tables.weight(k, d) = state.embed(state.freshName("resize_weight_table"), weight)(clamped, k);
+  Halide::Expr clamped = Halide::clamp(d, 0, out - 1);
+  TapTables tables{axis.taps, axis.unitWeights(), source, Halide::Func(state.freshName("taps_index")),
+                   Halide::Func(state.freshName("taps_weight"))};
+  tables.index(k, d) = Halide::cast<int>(state.embed(state.freshName("taps_index_table"), index)(clamped, k));
+  tables.weight(k, d) = state.embed(state.freshName("taps_weight_table"), weight)(clamped, k);
   return tables;
+}
+
+/// sum over taps k of weight(k, at) * read(position k of `at`): unrolled for a few taps, a loop
+/// for many (a gradient's transposed taps).
+Halide::Expr weightedSum(const TapTables &t, Halide::Expr at, const std::function<Halide::Expr(Halide::Expr)> &read) {
+  // The tables hold positions inside the source; the clamp tells bounds inference so.
+  auto term = [&](Halide::Expr k) {
+    return t.weight(k, at) * read(Halide::clamp(t.index(k, at), 0, static_cast<int>(t.source - 1)));
+  };
+  if (t.taps == 1 && t.unitWeights)
+    return read(Halide::clamp(t.index(0, at), 0, static_cast<int>(t.source - 1)));
+  if (t.taps > 4) {
+    Halide::RDom r(0, t.taps, "tap");
+    return Halide::sum(term(r));
+  }
+  Halide::Expr total = term(0);
+  for (int k = 1; k < t.taps; ++k)
+    total += term(k);
+  return total;
+}
+
+/// `input` [N, C, H, W] resampled separably by `rows` (along H) and `cols` (along W): along W per
+/// source row first (a stage of its own when both have many taps), then along H.
+TensorRef resample(LoweringState &state, const TensorRef &input, const TapTables &rows, const TapTables &cols,
+                   const std::vector<int64_t> &shape, const std::string &name) {
+  std::vector<Halide::Var> v = storageVars(4);
+  Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
+  Halide::Func across(state.freshName(name + "_across"));
+  across(c, x, y, n) = weightedSum(cols, x, [&](Halide::Expr from) { return input.func(c, from, y, n); });
+  if (rows.taps > 4 && cols.taps > 1)
+    state.addStage(StageKind::Pointwise, across, {shape[0], shape[1], rows.source, shape[3]});
+  Halide::Func out(state.freshName(name));
+  out(v) = weightedSum(rows, y, [&](Halide::Expr from) { return across(c, x, from, n); });
+  return state.addStage(StageKind::Pointwise, out, shape);
+}
+
+/// The sampling attributes of nn.resize or nn.resize_grad.
+template <typename ResizeLike>
+nn::ResizeSampling samplingOf(ResizeLike op) {
+  return {op.getMode(), op.getCoordinateMode(), op.getNearestMode(), op.getCubicCoeffA().convertToDouble(),
+          op.getExcludeOutside()};
+}
+
+/// The resize's taps along axis 0 (H) or 1 (W) from `in` to `out` positions.
+template <typename ResizeLike>
+nn::AxisTaps axisTaps(ResizeLike op, int axis, int64_t in, int64_t out) {
+  std::optional<ArrayRef<float>> scales = op.getScales();
+  return nn::resizeTaps(samplingOf(op), in, out, scales ? std::optional<double>((*scales)[axis]) : std::nullopt);
 }
 } // namespace
 
@@ -167,29 +219,21 @@ LogicalResult lowerResize(Operation *operation, LoweringState &state, std::strin
   if (failed(input))
     return failure();
   const int64_t H = input->shape[2], W = input->shape[3], OH = op.getSize()[0], OW = op.getSize()[1];
-  nn::ResizeSampling sampling{op.getMode(), op.getCoordinateMode(), op.getNearestMode(),
-                              op.getCubicCoeffA().convertToDouble(), op.getExcludeOutside()};
-  std::optional<ArrayRef<float>> scales = op.getScales();
-  TapTables rows = tapTables(state, sampling, H, OH, scales ? std::optional<double>((*scales)[0]) : std::nullopt);
-  TapTables cols = tapTables(state, sampling, W, OW, scales ? std::optional<double>((*scales)[1]) : std::nullopt);
-  std::vector<Halide::Var> v = storageVars(4);
-  Halide::Var c = v[0], x = v[1], y = v[2], n = v[3];
-  // The tables hold positions inside the input; the clamps tell bounds inference so.
-  auto at = [&](int i, int j) {
-    return input->func(c, Halide::clamp(cols.index(j, x), 0, static_cast<int>(W - 1)),
-                       Halide::clamp(rows.index(i, y), 0, static_cast<int>(H - 1)), n);
-  };
-  // Separable: a weighted sum of taps along x per source row, then along y.
-  Halide::Expr value = 0.0f;
-  for (int i = 0; i < rows.taps; ++i) {
-    Halide::Expr row = 0.0f;
-    for (int j = 0; j < cols.taps; ++j)
-      row += cols.weight(j, x) * at(i, j);
-    value += rows.weight(i, y) * row;
-  }
-  Halide::Func out(state.freshName("resize"));
-  out(v) = rows.taps == 1 ? at(0, 0) : value;
-  state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, resultShape(operation));
+  TapTables rows = tapTables(state, axisTaps(op, 0, H, OH), H), cols = tapTables(state, axisTaps(op, 1, W, OW), W);
+  state.values[op.getResult()] = resample(state, *input, rows, cols, resultShape(operation), "resize");
+  return success();
+}
+
+LogicalResult lowerResizeGrad(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::ResizeGradOp>(operation);
+  auto dy = state.tensor(op.getGradOutput(), error);
+  if (failed(dy))
+    return failure();
+  std::vector<int64_t> shape = resultShape(operation);
+  const int64_t H = shape[2], W = shape[3], OH = dy->shape[2], OW = dy->shape[3];
+  TapTables rows = tapTables(state, nn::transposeTaps(axisTaps(op, 0, H, OH), H), OH);
+  TapTables cols = tapTables(state, nn::transposeTaps(axisTaps(op, 1, W, OW), W), OW);
+  state.values[op.getGradInput()] = resample(state, *dy, rows, cols, shape, "resize_grad");
   return success();
 }
 

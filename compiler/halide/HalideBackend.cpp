@@ -237,15 +237,18 @@ static std::vector<int64_t> halideStrides(const std::vector<int64_t> &shape) {
 }
 
 /// Floats of constant pool `fn` needs: room for each parameter twice (as stored and repacked), and
-/// for each resize's tap tables (up to 4 taps, a position and a weight each, per output row and
-/// column), aligned.
+/// for the tap tables of each resize (up to 4 taps, a position and a weight each, per output row
+/// and column) and resize gradient (transposed: at most 4 * (out + 2 * in) entries per axis),
+/// aligned.
 static int64_t constantCapacity(func::FuncOp fn) {
   int64_t constantFloats = 1;
   for (Operation &op : fn.getBody().front()) {
     if (auto param = dyn_cast<nn::ParamOp>(op))
       constantFloats += 2 * (HostTensor::numElements(shapeOf(param.getResult())) + 16);
-    if (auto resize = dyn_cast<nn::ResizeOp>(op))
-      constantFloats += 2 * 4 * (resize.getSize()[0] + resize.getSize()[1]) + 4 * 16;
+    if (isa<nn::ResizeOp, nn::ResizeGradOp>(op)) {
+      std::vector<int64_t> in = shapeOf(op.getOperand(0)), out = shapeOf(op.getResult(0));
+      constantFloats += 2 * 4 * (out[2] + out[3] + 2 * (in[2] + in[3])) + 4 * 16;
+    }
   }
   return std::min<int64_t>(constantFloats, std::numeric_limits<int>::max());
 }
@@ -314,6 +317,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
         .Case<nn::ReshapeOp>([&](Operation *o) { result = lowerReshape(o, state, error); })
         .Case<nn::PadOp>([&](Operation *o) { result = lowerPad(o, state, error); })
         .Case<nn::ResizeOp>([&](Operation *o) { result = lowerResize(o, state, error); })
+        .Case<nn::ResizeGradOp>([&](Operation *o) { result = lowerResizeGrad(o, state, error); })
         .Case<nn::FlattenOp>([&](Operation *o) { result = lowerFlatten(o, state, error); })
         .Case<nn::ConcatOp>([&](Operation *o) { result = lowerConcat(o, state, error); })
         .Case<nn::Conv2DGradFilterOp>([&](Operation *o) { result = lowerConv2DGradFilter(o, state, error); })

@@ -247,6 +247,7 @@ mlir::LogicalResult lowerConcat(mlir::Operation *op, LoweringState &state, std::
 mlir::LogicalResult lowerReshape(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerPad(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerResize(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerResizeGrad(mlir::Operation *op, LoweringState &state, std::string &error);
 
 // Training ops.
 mlir::LogicalResult lowerConv2DGradFilter(mlir::Operation *op, LoweringState &state, std::string &error);

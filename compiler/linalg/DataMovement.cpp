@@ -2,8 +2,8 @@
 // collapse to 1-D + expand, nn.concat -> tensor.concat, nn.pad -> tensor.pad, nn.dropout -> its
 // input (the identity at inference), nn.resize -> one linalg.generic reading the input with
 // tensor.extract at rows and columns from compile-time tables (nn::resizeTaps: 1, 2 or 4 taps per
-// axis and their weights). The schedule vectorises
-// the extracts into gathers.
+// axis and their weights; nn.resize_grad: the transposed taps, one axis per generic). The
+// schedule vectorises the extracts into gathers.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -73,74 +73,108 @@ struct PadLowering : OpConversionPattern<nn::PadOp> {
   }
 };
 
-struct ResizeLowering : OpConversionPattern<nn::ResizeOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// `input` [N, C, H, W] resampled along the dimensions of `axes` (2 or 3, each with its taps) into
+/// `type`: one linalg.generic reading the input with tensor.extract at positions from
+/// compile-time tables (a position and a weight table per tap, read along the output's dimension),
+/// summing the products of the axes' weights over every combination of taps.
+Value resampled(OpBuilder &b, Location loc, Value input, RankedTensorType type,
+                ArrayRef<std::pair<int64_t, nn::AxisTaps>> axes) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Value> tables;
+  SmallVector<AffineMap> maps;
+  for (const auto &[dim, taps] : axes) {
+    const int64_t out = type.getDimSize(dim);
+    for (int k = 0; k < taps.taps; ++k) {
+      SmallVector<int64_t> index;
+      SmallVector<float> weight;
+      for (int64_t d = 0; d < out; ++d) {
+        index.push_back(taps.index[d * taps.taps + k]);
+        weight.push_back(static_cast<float>(taps.weight[d * taps.taps + k]));
+      }
+      tables.push_back(arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getI64Type()), ArrayRef<int64_t>(index))));
+      if (!taps.unitWeights()) // nearest: a plain gather
+        tables.push_back(arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getF32Type()), ArrayRef<float>(weight))));
+    }
+    maps.append(tables.size() - maps.size(), AffineMap::get(4, 0, {getAffineDimExpr(dim, ctx)}, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
+  struct Axis {
+    int64_t dim;
+    int taps;
+    bool weighted;
+  };
+  SmallVector<Axis> dims; // in table order
+  for (const auto &[dim, taps] : axes)
+    dims.push_back({dim, taps.taps, !taps.unitWeights()});
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, tables, ValueRange{emptyTensor(b, loc, type)}, maps,
+             SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+             [input, dims](OpBuilder &nb, Location l, ValueRange a) {
+               // a = position and weight per tap of the first axis (only positions when every
+               // weight is 1), then of the second, then the output.
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < 4; ++d)
+                 at.push_back(linalg::IndexOp::create(nb, l, d));
+               Value total;
+               // Each combination of taps: k = tap of axis 0 + taps(0) * tap of axis 1.
+               int combinations = 1;
+               for (const Axis &axis : dims)
+                 combinations *= axis.taps;
+               for (int k = 0; k < combinations; ++k) {
+                 Value weight;
+                 int rest = k, offset = 0;
+                 for (const Axis &axis : dims) {
+                   const int tap = rest % axis.taps, stride = axis.weighted ? 2 : 1;
+                   rest /= axis.taps;
+                   at[axis.dim] = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[offset + stride * tap]);
+                   if (axis.weighted) {
+                     Value w = a[offset + 2 * tap + 1];
+                     weight = weight ? arith::MulFOp::create(nb, l, weight, w).getResult() : w;
+                   }
+                   offset += stride * axis.taps;
+                 }
+                 Value term = tensor::ExtractOp::create(nb, l, input, at);
+                 if (weight)
+                   term = arith::MulFOp::create(nb, l, weight, term);
+                 total = total ? arith::AddFOp::create(nb, l, total, term).getResult() : term;
+               }
+               linalg::YieldOp::create(nb, l, total);
+             })
+      .getResult(0);
+}
 
-  LogicalResult matchAndRewrite(nn::ResizeOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+/// nn.resize: one generic over both axes (nn::resizeTaps: 1, 2 or 4 taps each); nn.resize_grad:
+/// the transposed taps, along W and then along H (a gradient's taps can be many).
+template <typename Op, bool Grad>
+struct ResizeLowering : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using Adaptor = typename OpConversionPattern<Op>::OpAdaptor;
+
+  LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
-    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    Value input = adaptor.getOperands()[0];
+    auto inType = cast<RankedTensorType>(input.getType());
     auto outType = cast<RankedTensorType>(op.getType());
     nn::ResizeSampling sampling{op.getMode(), op.getCoordinateMode(), op.getNearestMode(),
                                 op.getCubicCoeffA().convertToDouble(), op.getExcludeOutside()};
     std::optional<ArrayRef<float>> scales = op.getScales();
-    // Per axis (H, then W) and tap: a table of source positions and one of weights, read along
-    // the output's dimension 2 or 3.
-    SmallVector<Value> tables;
-    SmallVector<AffineMap> maps;
-    int taps = 1;
-    for (int axis = 0; axis < 2; ++axis) {
-      std::optional<double> scale = scales ? std::optional<double>((*scales)[axis]) : std::nullopt;
-      nn::AxisTaps axisTaps = nn::resizeTaps(sampling, inType.getDimSize(2 + axis), outType.getDimSize(2 + axis), scale);
-      taps = axisTaps.taps;
-      const int64_t out = outType.getDimSize(2 + axis);
-      for (int k = 0; k < taps; ++k) {
-        SmallVector<int64_t> index;
-        SmallVector<float> weight;
-        for (int64_t d = 0; d < out; ++d) {
-          index.push_back(axisTaps.index[d * taps + k]);
-          weight.push_back(static_cast<float>(axisTaps.weight[d * taps + k]));
-        }
-        tables.push_back(arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getI64Type()), ArrayRef<int64_t>(index))));
-        if (taps > 1) // nearest: every weight is 1
-          tables.push_back(arith::ConstantOp::create(
-              b, loc, DenseElementsAttr::get(RankedTensorType::get({out}, b.getF32Type()), ArrayRef<float>(weight))));
-      }
-      maps.append(tables.size() - maps.size(), AffineMap::get(4, 0, {getAffineDimExpr(2 + axis, ctx)}, ctx));
+    SmallVector<std::pair<int64_t, nn::AxisTaps>> axes;
+    for (int64_t dim : {2, 3}) {
+      std::optional<double> scale = scales ? std::optional<double>((*scales)[dim - 2]) : std::nullopt;
+      const int64_t in = inType.getDimSize(dim), out = outType.getDimSize(dim);
+      axes.push_back({dim, Grad ? nn::transposeTaps(nn::resizeTaps(sampling, out, in, scale), out)
+                                : nn::resizeTaps(sampling, in, out, scale)});
     }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(4, ctx));
-    Value input = adaptor.getInput();
-    Value result =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{outType}, tables, ValueRange{emptyTensor(b, loc, outType)}, maps,
-            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [input, taps](OpBuilder &nb, Location l, ValueRange a) {
-              Value batch = linalg::IndexOp::create(nb, l, 0), channel = linalg::IndexOp::create(nb, l, 1);
-              auto index = [&](Value i64) { return arith::IndexCastOp::create(nb, l, nb.getIndexType(), i64); };
-              auto at = [&](Value row, Value col) -> Value {
-                return tensor::ExtractOp::create(nb, l, input, ValueRange{batch, channel, index(row), index(col)});
-              };
-              // a = row index and weight per tap, then column index and weight per tap (nearest: the
-              // two indices), then the output.
-              if (taps == 1) {
-                linalg::YieldOp::create(nb, l, at(a[0], a[1]));
-                return;
-              }
-              Value total;
-              for (int i = 0; i < taps; ++i) {
-                Value row;
-                for (int j = 0; j < taps; ++j) {
-                  Value term = arith::MulFOp::create(nb, l, a[2 * taps + 2 * j + 1], at(a[2 * i], a[2 * taps + 2 * j]));
-                  row = row ? arith::AddFOp::create(nb, l, row, term).getResult() : term;
-                }
-                Value term = arith::MulFOp::create(nb, l, a[2 * i + 1], row);
-                total = total ? arith::AddFOp::create(nb, l, total, term).getResult() : term;
-              }
-              linalg::YieldOp::create(nb, l, total);
-            })
-            .getResult(0);
-    b.replaceOp(op, result);
+    if (!Grad) {
+      b.replaceOp(op, resampled(b, loc, input, outType, axes));
+      return success();
+    }
+    SmallVector<int64_t> acrossShape(inType.getShape());
+    acrossShape[3] = outType.getDimSize(3);
+    Value across = resampled(b, loc, input, RankedTensorType::get(acrossShape, outType.getElementType()), {axes[1]});
+    b.replaceOp(op, resampled(b, loc, across, outType, {axes[0]}));
     return success();
   }
 };
@@ -169,7 +203,8 @@ struct DropoutLowering : OpConversionPattern<nn::DropoutOp> {
 } // namespace
 
 void populateDataMovementPatterns(RewritePatternSet &patterns) {
-  patterns.add<FlattenLowering, ReshapeLowering, ConcatLowering, PadLowering, DropoutLowering, ResizeLowering>(patterns.getContext());
+  patterns.add<FlattenLowering, ReshapeLowering, ConcatLowering, PadLowering, DropoutLowering,
+               ResizeLowering<nn::ResizeOp, false>, ResizeLowering<nn::ResizeGradOp, true>>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -115,6 +115,29 @@ LogicalResult buildBackwardRule(OpBuilder &builder, Operation *op, Value dy, con
                                                conv.getDilationsAttr(), conv.getGroupsAttr());
         });
       })
+      .Case([&](nn::ConvTranspose2DOp conv) {
+        // The input's gradient is the conv2d of dy with the same filter ([C, F/groups, KH, KW] is
+        // conv2d's [out, in/groups, KH, KW] from F to C channels), the filter's the conv2d filter
+        // gradient with input and output swapped.
+        Value w = conv.getFilter();
+        r.give(w, [&] {
+          return nn::Conv2DGradFilterOp::create(b, w.getType(), dy, x, conv.getStridesAttr(), conv.getPaddingAttr(),
+                                                conv.getDilationsAttr(), conv.getGroupsAttr());
+        });
+        if (conv.getBias())
+          r.give(conv.getBias(), [&] { return nn::BiasGradOp::create(b, conv.getBias().getType(), dy); });
+        r.give(x, [&] {
+          return nn::Conv2DOp::create(b, x.getType(), dy, w, Value(), conv.getStridesAttr(), conv.getPaddingAttr(),
+                                      conv.getDilationsAttr(), conv.getGroupsAttr());
+        });
+      })
+      .Case([&](nn::ResizeOp resize) {
+        r.give(x, [&] {
+          return nn::ResizeGradOp::create(b, x.getType(), dy, resize.getModeAttr(), resize.getCoordinateModeAttr(),
+                                          resize.getNearestModeAttr(), resize.getCubicCoeffAAttr(),
+                                          resize.getExcludeOutsideAttr(), resize.getScalesAttr());
+        });
+      })
       .Case([&](nn::DenseOp dense) {
         Value w = dense.getWeight();
         r.give(w, [&] { return nn::DenseGradWeightOp::create(b, w.getType(), x, dy); });

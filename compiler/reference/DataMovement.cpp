@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace kiln::reference {
 
@@ -125,52 +126,77 @@ double interpolationWeight(llvm::StringRef mode, double t, double a) {
     return (a + 2.0) * t * t * t - (a + 3.0) * t * t + 1.0;
   return t < 2.0 ? a * t * t * t - 5.0 * a * t * t + 8.0 * a * t - 4.0 * a : 0.0;
 }
+
+/// The input cells (row, column) output cell (oh, ow) of an H x W plane reads, with their weights.
+std::vector<std::tuple<int64_t, int64_t, double>> cellsRead(const ResizeAttributes &attrs, int64_t H, int64_t W,
+                                                            int64_t oh, int64_t ow) {
+  const double scaleH = attrs.scales.empty() ? double(attrs.size[0]) / H : attrs.scales[0];
+  const double scaleW = attrs.scales.empty() ? double(attrs.size[1]) / W : attrs.scales[1];
+  const double y = sourceOf(attrs.coordinateMode, oh, H, scaleH);
+  const double x = sourceOf(attrs.coordinateMode, ow, W, scaleW);
+  auto edge = [](int64_t v, int64_t in) { return std::min<int64_t>(std::max<int64_t>(v, 0), in - 1); };
+  if (attrs.mode == "nearest") {
+    auto rounded = [&](double v, int64_t in) {
+      double r = attrs.nearestMode == "ceil"                ? std::ceil(v)
+                 : attrs.nearestMode == "round_prefer_ceil" ? std::floor(v + 0.5)
+                 : attrs.nearestMode == "round_prefer_floor" ? std::ceil(v - 0.5)
+                                                            : std::floor(v);
+      return edge(static_cast<int64_t>(r), in);
+    };
+    return {{rounded(y, H), rounded(x, W), 1.0}};
+  }
+  // Every input cell within the kernel's reach of (y, x), edges repeated, weights 2-D.
+  const int64_t reach = attrs.mode == "bilinear" ? 1 : 2;
+  std::vector<std::tuple<int64_t, int64_t, double>> cells;
+  double total = 0.0;
+  for (int64_t r = int64_t(std::floor(y)) - reach + 1; r <= int64_t(std::floor(y)) + reach; ++r)
+    for (int64_t c = int64_t(std::floor(x)) - reach + 1; c <= int64_t(std::floor(x)) + reach; ++c) {
+      if (attrs.excludeOutside && (r < 0 || r >= H || c < 0 || c >= W))
+        continue;
+      const double w = interpolationWeight(attrs.mode, y - r, attrs.cubicCoeffA) *
+                       interpolationWeight(attrs.mode, x - c, attrs.cubicCoeffA);
+      cells.push_back({edge(r, H), edge(c, W), w});
+      total += w;
+    }
+  if (attrs.excludeOutside && total != 0.0)
+    for (auto &cell : cells)
+      std::get<2>(cell) /= total;
+  return cells;
+}
+
+/// Walks every (output cell, input cell it reads, weight) of a resize between an input of
+/// `inputShape` and attrs.size, planes (n, c) innermost.
+template <typename F>
+void forEachRead(const ResizeAttributes &attrs, llvm::ArrayRef<int64_t> inputShape, F f) {
+  const int64_t H = inputShape[2], W = inputShape[3], OH = attrs.size[0], OW = attrs.size[1];
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow)
+      for (auto [r, c, w] : cellsRead(attrs, H, W, oh, ow))
+        for (int64_t nc = 0; nc < inputShape[0] * inputShape[1]; ++nc)
+          f((nc * OH + oh) * OW + ow, (nc * H + r) * W + c, w);
+}
+
+/// float32 of accumulated sums.
+HostTensor toTensor(std::vector<int64_t> shape, const std::vector<double> &sums) {
+  HostTensor out(std::move(shape));
+  for (size_t i = 0; i < sums.size(); ++i)
+    out.data[i] = static_cast<float>(sums[i]);
+  return out;
+}
 } // namespace
 
 HostTensor resize(const HostTensor &input, const ResizeAttributes &attrs) {
-  const int64_t N = input.shape[0], C = input.shape[1], H = input.shape[2], W = input.shape[3];
-  const int64_t OH = attrs.size[0], OW = attrs.size[1];
-  const double scaleH = attrs.scales.empty() ? double(OH) / H : attrs.scales[0];
-  const double scaleW = attrs.scales.empty() ? double(OW) / W : attrs.scales[1];
-  HostTensor out({N, C, OH, OW});
-  for (int64_t nc = 0; nc < N * C; ++nc) {
-    const float *plane = &input.data[nc * H * W];
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const double y = sourceOf(attrs.coordinateMode, oh, H, scaleH);
-        const double x = sourceOf(attrs.coordinateMode, ow, W, scaleW);
-        double value = 0.0;
-        if (attrs.mode == "nearest") {
-          auto rounded = [&](double v, int64_t in) {
-            double r = attrs.nearestMode == "ceil"                ? std::ceil(v)
-                       : attrs.nearestMode == "round_prefer_ceil" ? std::floor(v + 0.5)
-                       : attrs.nearestMode == "round_prefer_floor" ? std::ceil(v - 0.5)
-                                                                  : std::floor(v);
-            return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), in - 1);
-          };
-          value = plane[rounded(y, H) * W + rounded(x, W)];
-        } else {
-          // Every input cell within the kernel's reach of (y, x), edges repeated, weights 2-D.
-          const int64_t reach = attrs.mode == "bilinear" ? 1 : 2;
-          double total = 0.0;
-          for (int64_t r = int64_t(std::floor(y)) - reach + 1; r <= int64_t(std::floor(y)) + reach; ++r)
-            for (int64_t c = int64_t(std::floor(x)) - reach + 1; c <= int64_t(std::floor(x)) + reach; ++c) {
-              if (attrs.excludeOutside && (r < 0 || r >= H || c < 0 || c >= W))
-                continue;
-              const double w = interpolationWeight(attrs.mode, y - r, attrs.cubicCoeffA) *
-                               interpolationWeight(attrs.mode, x - c, attrs.cubicCoeffA);
-              const int64_t rr = std::min<int64_t>(std::max<int64_t>(r, 0), H - 1);
-              const int64_t cc = std::min<int64_t>(std::max<int64_t>(c, 0), W - 1);
-              value += w * plane[rr * W + cc];
-              total += w;
-            }
-          if (attrs.excludeOutside && total != 0.0)
-            value /= total;
-        }
-        out.data[(nc * OH + oh) * OW + ow] = static_cast<float>(value);
-      }
-  }
-  return out;
+  std::vector<int64_t> shape{input.shape[0], input.shape[1], attrs.size[0], attrs.size[1]};
+  std::vector<double> sums(HostTensor::numElements(shape), 0.0);
+  forEachRead(attrs, input.shape, [&](int64_t out, int64_t in, double w) { sums[out] += w * input.data[in]; });
+  return toTensor(shape, sums);
+}
+
+HostTensor resizeGrad(const HostTensor &gradOutput, const ResizeAttributes &attrs, llvm::ArrayRef<int64_t> inputShape) {
+  std::vector<int64_t> shape(inputShape.begin(), inputShape.end());
+  std::vector<double> sums(HostTensor::numElements(shape), 0.0);
+  forEachRead(attrs, inputShape, [&](int64_t out, int64_t in, double w) { sums[in] += w * gradOutput.data[out]; });
+  return toTensor(shape, sums);
 }
 
 } // namespace kiln::reference

@@ -121,6 +121,17 @@ private:
 
   static llvm::ArrayRef<int64_t> shapeOf(Value v) { return cast<RankedTensorType>(v.getType()).getShape(); }
 
+  /// The sampling attributes of nn.resize or nn.resize_grad; `size` is the resized H x W.
+  template <typename ResizeLike>
+  static reference::ResizeAttributes resizeAttributes(ResizeLike op, llvm::ArrayRef<int64_t> size) {
+    reference::ResizeAttributes attrs{op.getMode(), op.getCoordinateMode(), op.getNearestMode(), size};
+    if (auto scales = op.getScales())
+      attrs.scales.assign(scales->begin(), scales->end());
+    attrs.cubicCoeffA = op.getCubicCoeffA().convertToFloat();
+    attrs.excludeOutside = op.getExcludeOutside();
+    return attrs;
+  }
+
   const HostTensor &at(Value v) { return values.find(v)->second; }
   const HostTensor *ifPresent(Value v) { return v ? &at(v) : nullptr; }
   std::vector<const HostTensor *> all(ValueRange range) {
@@ -238,13 +249,10 @@ private:
             .Case([&](nn::PadOp p) -> Result {
               return pad(at(p.getInput()), p.getPads(), p.getValue().convertToFloat());
             })
-            .Case([&](nn::ResizeOp r) -> Result {
-              ResizeAttributes attrs{r.getMode(), r.getCoordinateMode(), r.getNearestMode(), r.getSize()};
-              if (auto scales = r.getScales())
-                attrs.scales.assign(scales->begin(), scales->end());
-              attrs.cubicCoeffA = r.getCubicCoeffA().convertToFloat();
-              attrs.excludeOutside = r.getExcludeOutside();
-              return resize(at(r.getInput()), attrs);
+            .Case([&](nn::ResizeOp r) -> Result { return resize(at(r.getInput()), resizeAttributes(r, r.getSize())); })
+            .Case([&](nn::ResizeGradOp r) -> Result {
+              return resizeGrad(at(r.getGradOutput()), resizeAttributes(r, shapeOf(r.getGradOutput()).drop_front(2)),
+                                shapeOf(r.getGradInput()));
             })
             .Case([&](nn::FlattenOp f) -> Result { return flatten(at(f.getInput())); })
             .Case([&](nn::ConcatOp c) -> Result { return concat(all(c.getInputs()), static_cast<int64_t>(c.getAxis())); })

@@ -5,6 +5,7 @@
 #ifndef KILN_REFERENCE_TRAININGKERNELS_H
 #define KILN_REFERENCE_TRAININGKERNELS_H
 
+#include "compiler/reference/Kernels.h"
 #include "kiln/Dialect/NN/HostTensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -65,6 +66,9 @@ HostTensor runningStatUpdate(const HostTensor &running, const HostTensor &input,
 /// nn.slice_grad: zeros of `inputShape` with grad_output[i] at starts + i * steps.
 HostTensor sliceGrad(const HostTensor &gradOutput, llvm::ArrayRef<int64_t> starts, llvm::ArrayRef<int64_t> steps,
                      llvm::ArrayRef<int64_t> inputShape);
+/// nn.resize_grad (DataMovement.cpp): every output cell's gradient added to the input cells it read,
+/// times their weights; `inputShape` is the resize's input shape.
+HostTensor resizeGrad(const HostTensor &gradOutput, const ResizeAttributes &attrs, llvm::ArrayRef<int64_t> inputShape);
 /// nn.unary_grad: gradOutput * fn'(input).
 HostTensor unaryGrad(const HostTensor &input, const HostTensor &gradOutput, llvm::StringRef fn, double alpha,
                      double beta);

@@ -76,6 +76,13 @@ LogicalResult AvgPool2DGradOp::verify() {
   return expectRule(*this, "grad_output (the pool's output shape)", out, why, shapeOf(getGradOutput()));
 }
 
+LogicalResult ResizeGradOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getGradInput()), out = shapeOf(getGradOutput());
+  std::string why;
+  auto rule = inferResizeShape(in, getMode(), out.drop_front(2), why);
+  return expectRule(*this, "grad_output (the resize's output shape)", rule, why, out);
+}
+
 LogicalResult GlobalAvgPoolGradOp::verify() {
   std::string why;
   return expectRule(*this, "grad_output", inferGlobalPoolShape(shapeOf(getGradInput()), why), why,

@@ -88,4 +88,21 @@ AxisTaps resizeTaps(const ResizeSampling &sampling, int64_t in, int64_t out, std
   return taps;
 }
 
+AxisTaps transposeTaps(const AxisTaps &forward, int64_t in) {
+  std::vector<std::vector<std::pair<int64_t, double>>> readers(in);
+  const int64_t out = static_cast<int64_t>(forward.index.size()) / forward.taps;
+  for (int64_t d = 0; d < out; ++d)
+    for (int k = 0; k < forward.taps; ++k)
+      readers[forward.index[d * forward.taps + k]].push_back({d, forward.weight[d * forward.taps + k]});
+  AxisTaps taps;
+  for (const auto &list : readers)
+    taps.taps = std::max(taps.taps, static_cast<int>(list.size()));
+  for (const auto &list : readers)
+    for (int k = 0; k < taps.taps; ++k) {
+      taps.index.push_back(k < static_cast<int>(list.size()) ? list[k].first : 0);
+      taps.weight.push_back(k < static_cast<int>(list.size()) ? list[k].second : 0.0);
+    }
+  return taps;
+}
+
 } // namespace kiln::nn

@@ -298,6 +298,37 @@ TEST(HardSigmoidRule, OnnxAndPyTorchConstants) {
   }
 }
 
+TEST(ResizeRule, EveryModeUpAndDown) {
+  std::mt19937 rng = testRng();
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> cases{
+      {"mode = \"nearest\", coordinate_mode = \"asymmetric\", size = " + ints({10, 7}), {2, 3, 10, 7}},
+      {"mode = \"nearest\", nearest_mode = \"round_prefer_ceil\", size = " + ints({3, 2}), {2, 3, 3, 2}},
+      {"mode = \"bilinear\", size = " + ints({11, 9}), {2, 3, 11, 9}},
+      {"mode = \"bilinear\", coordinate_mode = \"align_corners\", size = " + ints({2, 3}), {2, 3, 2, 3}},
+      {"mode = \"bicubic\", size = " + ints({9, 13}), {2, 3, 9, 13}},
+      {"mode = \"bicubic\", exclude_outside = true, scales = array<f32: 0.6, 0.8>, size = " + ints({3, 3}),
+       {2, 3, 3, 3}}};
+  for (const auto &[attrs, shape] : cases) {
+    ForwardModel m;
+    auto x = m.param("x", randomTensor({2, 3, 5, 4}, rng));
+    m.expectGradients(m.op("resize", {x}, shape, attrs), rng, kLinear);
+  }
+}
+
+TEST(ConvTransposeRule, InputFilterAndBiasWithStridesGroupsAndPadding) {
+  std::mt19937 rng = testRng();
+  ForwardModel m;
+  auto x = m.param("x", randomTensor({2, 4, 3, 5}, rng));
+  auto w = m.param("w", randomTensor({4, 3, 3, 2}, rng));
+  auto b = m.param("b", randomTensor({6}, rng));
+  // groups 2: [C=4, F/groups=3] -> 6 output channels; H: (3-1)*2 - 1 - 0 + 2*(3-1) + 1 + 1 = 9,
+  // W: (5-1)*1 - 0 - 1 + 1*(2-1) + 0 + 1 = 5.
+  auto y = m.op("conv_transpose2d", {x, w, b}, {2, 6, 9, 5},
+                "strides = " + ints({2, 1}) + ", padding = " + ints({1, 0, 0, 1}) + ", output_padding = " +
+                    ints({1, 0}) + ", dilations = " + ints({2, 1}) + ", groups = 2 : i64");
+  m.expectGradients(y, rng, kSmooth);
+}
+
 TEST(HardSwishRule, AllThreePieces) {
   std::mt19937 rng = testRng();
   ForwardModel m;

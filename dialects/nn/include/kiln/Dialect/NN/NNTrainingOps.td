@@ -111,6 +111,28 @@ def NN_AvgPool2DGradOp : NN_TrainingOp<"avg_pool2d_grad"> {
   let results = (outs NN_Image:$grad_input);
 }
 
+def NN_ResizeGradOp : NN_TrainingOp<"resize_grad"> {
+  let summary = "gradient of nn.resize: each output cell's gradient given back to the cells it read";
+  let description = [{
+    The attributes are the resize's (its `size` is grad_output's H x W); the
+    result type is the resize's input type. Input cell i gets the sum over the
+    output cells that read it of their gradient times the weight they read it
+    with (nn::resizeTaps, transposed).
+
+    ```mlir
+    %dx = nn.resize_grad %dy {mode = "bilinear", coordinate_mode = "half_pixel"}
+          : (tensor<1x8x14x14xf32>) -> tensor<1x8x7x7xf32>
+    ```
+  }];
+  let arguments = (ins NN_Image:$grad_output, StrAttr:$mode,
+                   DefaultValuedAttr<StrAttr, "\"half_pixel\"">:$coordinate_mode,
+                   DefaultValuedAttr<StrAttr, "\"floor\"">:$nearest_mode,
+                   DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+                   DefaultValuedAttr<BoolAttr, "false">:$exclude_outside,
+                   OptionalAttr<DenseF32ArrayAttr>:$scales);
+  let results = (outs NN_Image:$grad_input);
+}
+
 def NN_GlobalAvgPoolGradOp : NN_TrainingOp<"global_avg_pool_grad"> {
   let summary = "gradient of global_avg_pool: grad_output / (H * W) at every position";
   let description = [{
