@@ -1,4 +1,4 @@
-// convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d and nn.dense.
+// convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d, nn.dense and nn.matmul.
 //
 // Layout decision for conv2d (the nn value stays NCHW at the op boundary):
 //  - groups == 1: linalg.conv_2d_nhwc_hwcf. The input is transposed to NHWC, the filter is
@@ -168,10 +168,79 @@ struct DenseLowering : OpConversionPattern<nn::DenseOp> {
   }
 };
 
+/// The groups folding [..., M, K] into [B, M, K] (batch) or into [B * M, K] (rows).
+SmallVector<ReassociationIndices> batchGroups(int64_t rank) {
+  ReassociationIndices batch;
+  for (int64_t d = 0; d + 2 < rank; ++d)
+    batch.push_back(d);
+  return {batch, {rank - 2}, {rank - 1}};
+}
+SmallVector<ReassociationIndices> rowGroups(int64_t rank) {
+  ReassociationIndices rows;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    rows.push_back(d);
+  return {rows, {rank - 1}};
+}
+
+/// `value` reshaped to `type` by the folding `groups` (either direction), or itself when the ranks agree.
+Value refolded(OpBuilder &b, Location loc, Value value, RankedTensorType type,
+               const SmallVector<ReassociationIndices> &groups) {
+  int64_t from = cast<RankedTensorType>(value.getType()).getRank();
+  if (from == type.getRank())
+    return value;
+  if (from > type.getRank())
+    return tensor::CollapseShapeOp::create(b, loc, type, value, groups);
+  return tensor::ExpandShapeOp::create(b, loc, type, value, groups);
+}
+
+/// nn.matmul. An rhs without batch (rank 2, or leading extents all 1): one linalg.matmul of the
+/// lhs with its batch folded into the rows. Otherwise both operands broadcast to the full batch
+/// (materialised only where they differ from it), folded to one batch dimension,
+/// linalg.batch_matmul, and unfolded.
+struct MatMulLowering : OpConversionPattern<nn::MatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::MatMulOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto outType = cast<RankedTensorType>(op.getType());
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    auto lhsType = cast<RankedTensorType>(lhs.getType()), rhsType = cast<RankedTensorType>(rhs.getType());
+    int64_t rank = outType.getRank(), M = outType.getDimSize(rank - 2), N = outType.getDimSize(rank - 1),
+            K = lhsType.getShape().back(), batch = outType.getNumElements() / (M * N);
+    if (rhsType.getNumElements() == K * N) {
+      auto rowsType = f32Tensor(b, {batch * M, N});
+      Value rows = refolded(b, loc, lhs, f32Tensor(b, {batch * M, K}), rowGroups(lhsType.getRank()));
+      Value weights = refolded(b, loc, rhs, f32Tensor(b, {K, N}), rowGroups(rhsType.getRank()));
+      Value product = linalg::MatmulOp::create(b, loc, TypeRange{rowsType}, ValueRange{rows, weights},
+                                               ValueRange{filledTensor(b, loc, rowsType, 0.0f)})
+                          .getResult(0);
+      b.replaceOp(op, refolded(b, loc, product, outType, rowGroups(rank)));
+      return success();
+    }
+    ArrayRef<int64_t> batchShape = outType.getShape().drop_back(2);
+    auto batched = [&](Value value, int64_t rows, int64_t cols) -> Value {
+      SmallVector<int64_t> full(batchShape);
+      full.append({rows, cols});
+      auto fullType = f32Tensor(b, full);
+      auto type = cast<RankedTensorType>(value.getType());
+      if (type != fullType)
+        value = gathered(b, loc, value, fullType, broadcastMap(type, fullType));
+      return refolded(b, loc, value, f32Tensor(b, {batch, rows, cols}), batchGroups(rank));
+    };
+    auto productType = f32Tensor(b, {batch, M, N});
+    Value product = linalg::BatchMatmulOp::create(b, loc, TypeRange{productType},
+                                                  ValueRange{batched(lhs, M, K), batched(rhs, K, N)},
+                                                  ValueRange{filledTensor(b, loc, productType, 0.0f)})
+                        .getResult(0);
+    b.replaceOp(op, refolded(b, loc, product, outType, batchGroups(rank)));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateLinearPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DLowering, ConvTranspose2DLowering, DenseLowering>(patterns.getContext());
+  patterns.add<Conv2DLowering, ConvTranspose2DLowering, DenseLowering, MatMulLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -1,9 +1,9 @@
 // Schedules for the linalg backend, kept apart from the conversion: a transform-dialect script
 // generated per op from LinalgScheduleOptions, then applied with the transform interpreter.
 //
-// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, pooling_nchw_{max,sum}) get
-// a register tile: the chain of single-use elementwise consumers after the anchor (including the
-// transpose back to NCHW) is tiled with scf.forall at the root of the chain, and the chain, the
+// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, batch_matmul,
+// pooling_nchw_{max,sum}) get a register tile: the chain of single-use elementwise consumers after
+// the anchor (including the transpose back to NCHW) is tiled with scf.forall at the root of the chain, and the chain, the
 // anchor and its accumulator init are fused into those tiles; the anchor's reduction is then tiled
 // with scf.for and 2-D windows are decomposed to 1-D so they vectorise. Every other linalg op is
 // tiled to one vector along its innermost parallel loop (and a large reduction, e.g. a gradient's
@@ -70,6 +70,10 @@ std::optional<AnchorPlan> planAnchor(linalg::LinalgOp op, const LinalgScheduleOp
     int64_t K = op.getStaticLoopRanges()[2];
     plan.resultTile = {1, fit(shape[1], o.denseBlock)};
     plan.reductionTile = {0, 0, fit(K, o.denseReductionBlock)};
+  } else if (isa<linalg::BatchMatmulOp>(op)) { // b, m, n, k: a matmul's plan per batch element
+    int64_t K = op.getStaticLoopRanges()[3];
+    plan.resultTile = {1, 1, fit(shape[2], o.denseBlock)};
+    plan.reductionTile = {0, 0, 0, fit(K, o.denseReductionBlock)};
   } else {
     return std::nullopt;
   }
