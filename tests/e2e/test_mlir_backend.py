@@ -251,6 +251,10 @@ def test_transpose_slice_broadcast():
     check_nn_op("slice_flip_mixed", [(2, 5, 6, 3)],
                 "nn.slice %in0 {starts = array<i64: 1, 4, 1, 0>, steps = array<i64: 1, -1, 2, 1>}", (1, 5, 3, 3))
     check_nn_op("slice_flip_rank1", [(11,)], "nn.slice %in0 {starts = array<i64: 10>, steps = array<i64: -1>}", (11,))
+    check_nn("slice_steps_then_exp", [(2, 64, 40)], [
+        "%s = nn.slice %in0 {starts = array<i64: 0, 1, 3>, steps = array<i64: 1, 2, 2>} "
+        ": (tensor<2x64x40xf32>) -> tensor<2x32x16xf32>",
+        '%y = nn.unary %s {fn = "exp"} : tensor<2x32x16xf32>'], (2, 32, 16))
     check_nn_op("broadcast_rank5", [(3, 1, 5)], "nn.broadcast %in0", (2, 4, 3, 7, 5))
     check_nn_op("broadcast_scalar", [(1,)], "nn.broadcast %in0", (3, 4))
 
@@ -278,13 +282,16 @@ def reduce_text(op, kind, axes):
 
 def test_reduce():
     """Every kind over two of four axes (batch 3), sums over a rank-1 and all of a rank-3 tensor,
-    arg_max / arg_min with ties (the first extreme wins)."""
+    reductions long enough for the schedule to tile them, arg_max / arg_min with ties (the first
+    extreme wins)."""
     for kind in REDUCE_KINDS:
         data, axes = reduce_case(kind)
         shape = data.shape if isinstance(data, np.ndarray) else data
         check_nn_op(f"reduce_{kind}", [data], reduce_text("nn.reduce %in0", kind, axes), reduced_shape(shape, axes))
     check_nn_op("reduce_rank1", [(13,)], reduce_text("nn.reduce %in0", "mean", [0]), (1,))
     check_nn_op("reduce_all", [(3, 7, 5)], reduce_text("nn.reduce %in0", "sum", [0, 1, 2]), (1, 1, 1))
+    check_nn_op("reduce_sum_tiled", [(4, 67, 33)], reduce_text("nn.reduce %in0", "sum", [1, 2]), (4, 1, 1))
+    check_nn_op("reduce_arg_min_tiled", [(4, 33, 67)], reduce_text("nn.reduce %in0", "arg_min", [2]), (4, 33, 1))
     ties = rng.integers(0, 3, (4, 9)).astype(np.float32)
     for kind in ("arg_max", "arg_min"):
         check_nn_op(f"reduce_{kind}_ties", [ties], reduce_text("nn.reduce %in0", kind, [1]), (4, 1))
@@ -321,7 +328,7 @@ def test_unary_fused_after_conv_and_matmul():
 def test_training_ops():
     """The gradient ops in @forward (inputs x and dy, output dx): unary_grad of every function,
     reduce_grad of every kind (y from nn.reduce of x, so max / min ties are real), slice_grad with
-    positive and negative steps."""
+    positive and negative steps, small and large enough to be vectorised."""
     for i, fn in enumerate(UNARY_FUNCTIONS):
         shape = RANKS_1_TO_6[i % len(RANKS_1_TO_6)]
         check_nn_op(f"unary_grad_{fn}", [unary_input(fn, shape), shape],
@@ -339,6 +346,8 @@ def test_training_ops():
                 "nn.slice_grad %in0 {starts = array<i64: 1, 2, 0>, steps = array<i64: 1, 2, 3>}", (3, 7, 9))
     check_nn_op("slice_grad_negative_steps", [(3, 3, 3)],
                 "nn.slice_grad %in0 {starts = array<i64: 2, 6, 8>, steps = array<i64: -1, -2, -3>}", (3, 7, 9))
+    check_nn_op("slice_grad_vectorised", [(2, 32, 20)],
+                "nn.slice_grad %in0 {starts = array<i64: 0, 63, 1>, steps = array<i64: 1, -2, 2>}", (2, 64, 40))
 
 
 main([test_lenet5_classic, test_lenet5_modern_batch3, test_convolutions, test_pooling, test_elementwise,
