@@ -3,9 +3,10 @@
 //
 // Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, batch_matmul,
 // pooling_nchw_{max,sum}) get a register tile: the chain of single-use elementwise consumers after
-// the anchor (including the transpose back to NCHW) is tiled with scf.forall at the root of the chain, and the chain, the
-// anchor and its accumulator init are fused into those tiles; the anchor's reduction is then tiled
-// with scf.for and 2-D windows are decomposed to 1-D so they vectorise. Every other linalg op is
+// the anchor (including the transpose back to NCHW) is tiled with scf.forall at the root of the
+// chain, and the chain, the anchor and its accumulator init are fused into those tiles; the
+// anchor's reduction is then tiled with scf.for and 2-D windows are decomposed to 1-D so they
+// vectorise. Every other linalg op is
 // tiled to one vector along its innermost parallel loop (and a large reduction, e.g. a gradient's
 // sum over the batch, with scf.for to one vector). Finally the whole function is vectorised
 // (tensor.extract in a generic's body, e.g. resize's, becomes a gather or a contiguous load),

@@ -14,8 +14,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-#include "llvm/ADT/StringSwitch.h"
-
 using namespace mlir;
 
 namespace kiln::linalg_backend {
@@ -249,26 +247,24 @@ struct SliceGradLowering : OpConversionPattern<nn::SliceGradOp> {
     Value dy = adaptor.getGradOutput();
     ArrayRef<int64_t> taken = cast<RankedTensorType>(dy.getType()).getShape();
     SmallVector<int64_t> starts(op.getStarts()), steps(op.getSteps());
-    b.replaceOp(op, mapped(b, op.getLoc(), type, ValueRange{}, {}, [&](OpBuilder &nb, Location l, ValueRange) {
-                  auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(nb, l, v); };
-                  Value hit = arith::ConstantIntOp::create(nb, l, 1, 1);
-                  SmallVector<Value> at;
-                  for (int64_t d = 0; d < type.getRank(); ++d) {
-                    Value offset = arith::SubIOp::create(nb, l, linalg::IndexOp::create(nb, l, d), index(starts[d]));
-                    Value i = arith::DivSIOp::create(nb, l, offset, index(steps[d]));
-                    Value exact =
-                        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                              arith::RemSIOp::create(nb, l, offset, index(steps[d])), index(0));
-                    Value inRange = arith::AndIOp::create(
-                        nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, i, index(0)),
-                        arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, index(taken[d])));
-                    hit = arith::AndIOp::create(nb, l, hit, arith::AndIOp::create(nb, l, exact, inRange));
-                    at.push_back(
-                        arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, i, index(0)), index(taken[d] - 1)));
-                  }
-                  Value value = tensor::ExtractOp::create(nb, l, dy, at);
-                  return arith::SelectOp::create(nb, l, hit, value, f32Constant(nb, l, 0.0f)).getResult();
-                }));
+    ScalarFn gather = [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+      auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(nb, l, v); };
+      Value hit = arith::ConstantIntOp::create(nb, l, 1, 1);
+      SmallVector<Value> at;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        Value offset = arith::SubIOp::create(nb, l, linalg::IndexOp::create(nb, l, d), index(starts[d]));
+        Value i = arith::DivSIOp::create(nb, l, offset, index(steps[d]));
+        Value remainder = arith::RemSIOp::create(nb, l, offset, index(steps[d]));
+        Value exact = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, remainder, index(0));
+        Value inRange =
+            arith::AndIOp::create(nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, i, index(0)),
+                                  arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, index(taken[d])));
+        hit = arith::AndIOp::create(nb, l, hit, arith::AndIOp::create(nb, l, exact, inRange));
+        at.push_back(arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, i, index(0)), index(taken[d] - 1)));
+      }
+      return arith::SelectOp::create(nb, l, hit, tensor::ExtractOp::create(nb, l, dy, at), f32Constant(nb, l, 0.0f));
+    };
+    b.replaceOp(op, mapped(b, op.getLoc(), type, ValueRange{}, {}, gather));
     return success();
   }
 };
@@ -281,16 +277,18 @@ struct ReduceGradLowering : OpConversionPattern<nn::ReduceGradOp> {
   LogicalResult matchAndRewrite(nn::ReduceGradOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    Value x = adaptor.getInput(), y = adaptor.getOutput(), dy = adaptor.getGradOutput();
-    auto reducedType = cast<RankedTensorType>(y.getType());
+    Value input = adaptor.getInput(), output = adaptor.getOutput();
+    auto reducedType = cast<RankedTensorType>(output.getType());
     std::string kind = op.getKind().str();
+    if (!llvm::is_contained(nn::reduceKinds(), kind))
+      return b.notifyMatchFailure(op, "nn.reduce_grad: unknown kind '" + kind + "'");
     if (kind == "arg_max" || kind == "arg_min") {
       b.replaceOp(op, filledTensor(b, loc, type, 0.0f));
       return success();
     }
     double count = static_cast<double>(type.getNumElements() / reducedType.getNumElements());
     AffineMap spread = broadcastMap(reducedType, type);
-    SmallVector<Value> inputs{x, y, dy};
+    SmallVector<Value> inputs{input, output, adaptor.getGradOutput()};
     SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext()), spread, spread};
     if (kind == "max" || kind == "min") {
       SmallVector<int64_t> kept;
@@ -298,7 +296,7 @@ struct ReduceGradLowering : OpConversionPattern<nn::ReduceGradOp> {
         if (!llvm::is_contained(op.getAxes(), d))
           kept.push_back(d);
       Value ties = reduce(
-          b, loc, type.getShape(), kept, ValueRange{x, y},
+          b, loc, type.getShape(), kept, ValueRange{input, output},
           [](OpBuilder &nb, Location l, ValueRange a) {
             ScalarBuilder s{nb, l};
             return s.select(s.eq(a[0], a[1]), s.c(1.0), s.c(0.0));
@@ -307,32 +305,28 @@ struct ReduceGradLowering : OpConversionPattern<nn::ReduceGradOp> {
       inputs.push_back(withReducedDims(b, loc, ties, reducedType));
       maps.push_back(spread);
     }
-    using Formula = std::function<Value(const ScalarBuilder &, Value, Value, Value, ValueRange)>;
-    Formula formula =
-        llvm::StringSwitch<Formula>(kind)
-            .Case("sum", [](const ScalarBuilder &, Value, Value, Value dy, ValueRange) { return dy; })
-            .Case("mean",
-                  [count](const ScalarBuilder &s, Value, Value, Value dy, ValueRange) { return s.div(dy, s.c(count)); })
-            .Case("sum_square", [](const ScalarBuilder &s, Value x, Value, Value dy,
-                                   ValueRange) { return s.mul(s.mul(s.c(2.0), x), dy); })
-            .Case("l1", [](const ScalarBuilder &s, Value x, Value, Value dy,
-                           ValueRange) { return s.mul(unaryFunction(s, "sign", x, 1.0f, 1.0f), dy); })
-            .Case("l2", [](const ScalarBuilder &s, Value x, Value y, Value dy,
-                           ValueRange) { return s.select(s.eq(y, s.c(0.0)), s.c(0.0), s.mul(s.div(x, y), dy)); })
-            .Case("log_sum",
-                  [](const ScalarBuilder &s, Value, Value y, Value dy, ValueRange) { return s.div(dy, s.exp(y)); })
-            .Case("log_sum_exp", [](const ScalarBuilder &s, Value x, Value y, Value dy,
-                                    ValueRange) { return s.mul(s.exp(s.sub(x, y)), dy); })
-            .Case("prod",
-                  [](const ScalarBuilder &s, Value x, Value y, Value dy, ValueRange) { return s.mul(s.div(y, x), dy); })
-            .Cases({"max", "min"}, [](const ScalarBuilder &s, Value x, Value y, Value dy,
-                                      ValueRange a) { return s.select(s.eq(x, y), s.div(dy, a[3]), s.c(0.0)); })
-            .Default(nullptr);
-    if (!formula)
-      return b.notifyMatchFailure(op, "nn.reduce_grad: unknown kind '" + kind + "'");
-    b.replaceOp(op, mapped(b, loc, type, inputs, maps, [&](OpBuilder &nb, Location l, ValueRange a) {
-                  return formula(ScalarBuilder{nb, l}, a[0], a[1], a[2], a);
-                }));
+    ScalarFn gradient = [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      ScalarBuilder s{nb, l};
+      Value x = a[0], y = a[1], dy = a[2];
+      if (kind == "sum")
+        return dy;
+      if (kind == "mean")
+        return s.div(dy, s.c(count));
+      if (kind == "sum_square")
+        return s.mul(s.mul(s.c(2.0), x), dy);
+      if (kind == "l1")
+        return s.mul(unaryFunction(s, "sign", x, 1.0f, 1.0f), dy);
+      if (kind == "l2")
+        return s.select(s.eq(y, s.c(0.0)), s.c(0.0), s.mul(s.div(x, y), dy));
+      if (kind == "log_sum")
+        return s.div(dy, s.exp(y));
+      if (kind == "log_sum_exp")
+        return s.mul(s.exp(s.sub(x, y)), dy);
+      if (kind == "prod")
+        return s.mul(s.div(y, x), dy);
+      return s.select(s.eq(x, y), s.div(dy, a[3]), s.c(0.0)); // max, min: dy shared by the ties
+    };
+    b.replaceOp(op, mapped(b, loc, type, inputs, maps, gradient));
     return success();
   }
 };
