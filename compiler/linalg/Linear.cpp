@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
 #include <algorithm>
 
@@ -168,71 +169,51 @@ struct DenseLowering : OpConversionPattern<nn::DenseOp> {
   }
 };
 
-/// The groups folding [..., M, K] into [B, M, K] (batch) or into [B * M, K] (rows).
-SmallVector<ReassociationIndices> batchGroups(int64_t rank) {
-  ReassociationIndices batch;
-  for (int64_t d = 0; d + 2 < rank; ++d)
-    batch.push_back(d);
-  return {batch, {rank - 2}, {rank - 1}};
-}
-SmallVector<ReassociationIndices> rowGroups(int64_t rank) {
-  ReassociationIndices rows;
-  for (int64_t d = 0; d + 1 < rank; ++d)
-    rows.push_back(d);
-  return {rows, {rank - 1}};
-}
-
-/// `value` reshaped to `type` by the folding `groups` (either direction), or itself when the ranks agree.
-Value refolded(OpBuilder &b, Location loc, Value value, RankedTensorType type,
-               const SmallVector<ReassociationIndices> &groups) {
-  int64_t from = cast<RankedTensorType>(value.getType()).getRank();
-  if (from == type.getRank())
-    return value;
-  if (from > type.getRank())
-    return tensor::CollapseShapeOp::create(b, loc, type, value, groups);
-  return tensor::ExpandShapeOp::create(b, loc, type, value, groups);
-}
-
-/// nn.matmul. An rhs without batch (rank 2, or leading extents all 1): one linalg.matmul of the
-/// lhs with its batch folded into the rows. Otherwise both operands broadcast to the full batch
-/// (materialised only where they differ from it), folded to one batch dimension,
-/// linalg.batch_matmul, and unfolded.
+/// nn.matmul as one linalg.contract over the loops (batch..., m, n, k) writing the result in its
+/// own shape: each operand reads the batch dimensions it has (its extent-1 dimensions that
+/// broadcast are folded away first), so no broadcast is copied, no product reshaped, and
+/// elementwise consumers fuse into the schedule's tiles.
 struct MatMulLowering : OpConversionPattern<nn::MatMulOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult matchAndRewrite(nn::MatMulOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
     auto outType = cast<RankedTensorType>(op.getType());
-    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
-    auto lhsType = cast<RankedTensorType>(lhs.getType()), rhsType = cast<RankedTensorType>(rhs.getType());
-    int64_t rank = outType.getRank(), M = outType.getDimSize(rank - 2), N = outType.getDimSize(rank - 1),
-            K = lhsType.getShape().back(), batch = outType.getNumElements() / (M * N);
-    if (rhsType.getNumElements() == K * N) {
-      auto rowsType = f32Tensor(b, {batch * M, N});
-      Value rows = refolded(b, loc, lhs, f32Tensor(b, {batch * M, K}), rowGroups(lhsType.getRank()));
-      Value weights = refolded(b, loc, rhs, f32Tensor(b, {K, N}), rowGroups(rhsType.getRank()));
-      Value product = linalg::MatmulOp::create(b, loc, TypeRange{rowsType}, ValueRange{rows, weights},
-                                               ValueRange{filledTensor(b, loc, rowsType, 0.0f)})
-                          .getResult(0);
-      b.replaceOp(op, refolded(b, loc, product, outType, rowGroups(rank)));
-      return success();
-    }
-    ArrayRef<int64_t> batchShape = outType.getShape().drop_back(2);
-    auto batched = [&](Value value, int64_t rows, int64_t cols) -> Value {
-      SmallVector<int64_t> full(batchShape);
-      full.append({rows, cols});
-      auto fullType = f32Tensor(b, full);
+    int64_t rank = outType.getRank(), batch = rank - 2;
+    AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
+               k = getAffineDimExpr(batch + 2, ctx);
+    SmallVector<Value> operands;
+    SmallVector<AffineMap> maps;
+    auto read = [&](Value value, AffineExpr row, AffineExpr col) {
       auto type = cast<RankedTensorType>(value.getType());
-      if (type != fullType)
-        value = gathered(b, loc, value, fullType, broadcastMap(type, fullType));
-      return refolded(b, loc, value, f32Tensor(b, {batch, rows, cols}), batchGroups(rank));
+      int64_t operandBatch = type.getRank() - 2;
+      SmallVector<int64_t> shape;
+      SmallVector<AffineExpr> exprs;
+      for (int64_t i = 0; i < operandBatch; ++i) {
+        int64_t d = batch - operandBatch + i;
+        if (type.getDimSize(i) == 1 && outType.getDimSize(d) != 1)
+          continue;
+        shape.push_back(type.getDimSize(i));
+        exprs.push_back(getAffineDimExpr(d, ctx));
+      }
+      shape.append({type.getDimSize(operandBatch), type.getDimSize(operandBatch + 1)});
+      exprs.append({row, col});
+      auto folded = f32Tensor(b, shape);
+      if (folded != type)
+        value = tensor::CollapseShapeOp::create(b, loc, folded, value, *getReassociationIndicesForReshape(type, folded));
+      operands.push_back(value);
+      maps.push_back(AffineMap::get(rank + 1, 0, exprs, ctx));
     };
-    auto productType = f32Tensor(b, {batch, M, N});
-    Value product = linalg::BatchMatmulOp::create(b, loc, TypeRange{productType},
-                                                  ValueRange{batched(lhs, M, K), batched(rhs, K, N)},
-                                                  ValueRange{filledTensor(b, loc, productType, 0.0f)})
-                        .getResult(0);
-    b.replaceOp(op, refolded(b, loc, product, outType, batchGroups(rank)));
+    read(adaptor.getLhs(), m, k);
+    read(adaptor.getRhs(), k, n);
+    SmallVector<AffineExpr> result;
+    for (int64_t d = 0; d < rank; ++d)
+      result.push_back(getAffineDimExpr(d, ctx));
+    maps.push_back(AffineMap::get(rank + 1, 0, result, ctx));
+    b.replaceOpWithNewOp<linalg::ContractOp>(op, TypeRange{outType}, operands,
+                                             ValueRange{filledTensor(b, loc, outType, 0.0f)},
+                                             b.getAffineMapArrayAttr(maps));
     return success();
   }
 };

@@ -1,7 +1,7 @@
 // Schedules for the linalg backend, kept apart from the conversion: a transform-dialect script
 // generated per op from LinalgScheduleOptions, then applied with the transform interpreter.
 //
-// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, batch_matmul,
+// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, contract (nn.matmul),
 // pooling_nchw_{max,sum}) get a register tile: the chain of single-use elementwise consumers after
 // the anchor (including the transpose back to NCHW) is tiled with scf.forall at the root of the
 // chain, and the chain, the anchor and its accumulator init are fused into those tiles; the
@@ -71,10 +71,12 @@ std::optional<AnchorPlan> planAnchor(linalg::LinalgOp op, const LinalgScheduleOp
     int64_t K = op.getStaticLoopRanges()[2];
     plan.resultTile = {1, fit(shape[1], o.denseBlock)};
     plan.reductionTile = {0, 0, fit(K, o.denseReductionBlock)};
-  } else if (isa<linalg::BatchMatmulOp>(op)) { // b, m, n, k: a matmul's plan per batch element
-    int64_t K = op.getStaticLoopRanges()[3];
-    plan.resultTile = {1, 1, fit(shape[2], o.denseBlock)};
-    plan.reductionTile = {0, 0, 0, fit(K, o.denseReductionBlock)};
+  } else if (isa<linalg::ContractOp>(op)) { // batch..., m, n, k (nn.matmul): matmul's plan per batch
+    SmallVector<int64_t> loops = op.getStaticLoopRanges();
+    plan.resultTile.assign(shape.size(), 1);
+    plan.resultTile.back() = fit(shape.back(), o.denseBlock);
+    plan.reductionTile.assign(loops.size(), 0);
+    plan.reductionTile.back() = fit(loops.back(), o.denseReductionBlock);
   } else {
     return std::nullopt;
   }

@@ -131,11 +131,14 @@ func.func @conv_transpose_grouped(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf3
 
 // -----
 
-// Tests that matmul by a 2-D rhs folds the lhs's batch into the rows of one linalg.matmul.
+// Tests that matmul by a 2-D rhs is one linalg.contract over (d0, d1, d2) batch and row, d3
+// column, d4 the sum, writing the result in its own shape (no reshape after it).
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d4, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @matmul_rows
-// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1, 2], [3]] : tensor<2x3x5x7xf32> into tensor<30x7xf32>
-// CHECK: %[[PRODUCT:.*]] = linalg.matmul ins(%[[ROWS]], %arg1 : tensor<30x7xf32>, tensor<7x4xf32>)
-// CHECK: tensor.expand_shape %[[PRODUCT]] {{\[\[}}0, 1, 2], [3]] output_shape [2, 3, 5, 4]
+// CHECK: linalg.contract indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]] ins(%arg0, %arg1 : tensor<2x3x5x7xf32>, tensor<7x4xf32>)
+// CHECK-NOT: tensor.expand_shape
 func.func @matmul_rows(%a: tensor<2x3x5x7xf32>, %b: tensor<7x4xf32>) -> tensor<2x3x5x4xf32> {
   %y = nn.matmul %a, %b : (tensor<2x3x5x7xf32>, tensor<7x4xf32>) -> tensor<2x3x5x4xf32>
   return %y : tensor<2x3x5x4xf32>
@@ -143,28 +146,15 @@ func.func @matmul_rows(%a: tensor<2x3x5x7xf32>, %b: tensor<7x4xf32>) -> tensor<2
 
 // -----
 
-// Tests that batched matmul broadcasts both operands to the full batch [2, 3] (the lhs's extent-1
-// dimension read at 0, the rhs's missing one repeated), folds it to 6 and unfolds the product.
-// CHECK: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
-// CHECK: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// Tests that batch dimensions broadcast without copies: the lhs's extent-1 batch dimension is
+// folded away and its map skips d1, the rhs's map skips the missing d0.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d3)>
 // CHECK-LABEL: func.func @matmul_broadcast_batch
-// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #{{.*}}]{{.*}} outs(%{{.*}} : tensor<2x3x5x7xf32>)
-// CHECK: tensor.collapse_shape {{.*}} {{\[\[}}0, 1], [2], [3]] : tensor<2x3x5x7xf32> into tensor<6x5x7xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[RHS]], #{{.*}}]{{.*}} outs(%{{.*}} : tensor<2x3x7x4xf32>)
-// CHECK: linalg.batch_matmul ins({{.*}} : tensor<6x5x7xf32>, tensor<6x7x4xf32>)
-// CHECK: tensor.expand_shape {{.*}} output_shape [2, 3, 5, 4] : tensor<6x5x4xf32> into tensor<2x3x5x4xf32>
+// CHECK: %[[FOLDED:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1, 2], [3]] : tensor<2x1x5x7xf32> into tensor<2x5x7xf32>
+// CHECK: linalg.contract indexing_maps = [#[[LHS]], #[[RHS]], #{{.*}}] ins(%[[FOLDED]], %arg1 : tensor<2x5x7xf32>, tensor<3x7x4xf32>) outs(%{{.*}} : tensor<2x3x5x4xf32>)
+// CHECK-NOT: linalg.generic
 func.func @matmul_broadcast_batch(%a: tensor<2x1x5x7xf32>, %b: tensor<3x7x4xf32>) -> tensor<2x3x5x4xf32> {
   %y = nn.matmul %a, %b : (tensor<2x1x5x7xf32>, tensor<3x7x4xf32>) -> tensor<2x3x5x4xf32>
   return %y : tensor<2x3x5x4xf32>
-}
-
-// -----
-
-// Tests that equal batches of rank 3 go straight to linalg.batch_matmul.
-// CHECK-LABEL: func.func @matmul_batched
-// CHECK-NOT: linalg.generic
-// CHECK: linalg.batch_matmul ins(%arg0, %arg1 : tensor<4x5x7xf32>, tensor<4x7x6xf32>)
-func.func @matmul_batched(%a: tensor<4x5x7xf32>, %b: tensor<4x7x6xf32>) -> tensor<4x5x6xf32> {
-  %y = nn.matmul %a, %b : (tensor<4x5x7xf32>, tensor<4x7x6xf32>) -> tensor<4x5x6xf32>
-  return %y : tensor<4x5x6xf32>
 }
