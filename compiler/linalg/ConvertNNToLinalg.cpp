@@ -10,6 +10,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+#include <limits>
 
 using namespace mlir;
 
@@ -77,15 +80,7 @@ Value transposed(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> perm
 Value gathered(OpBuilder &b, Location loc, Value value, RankedTensorType resultType, AffineMap sourceOf) {
   if (DenseElementsAttr data = denseConstant(value))
     return arith::ConstantOp::create(b, loc, gatherAtCompileTime(data, resultType, sourceOf));
-  MLIRContext *ctx = b.getContext();
-  SmallVector<AffineMap> maps = {sourceOf, AffineMap::getMultiDimIdentityMap(resultType.getRank(), ctx)};
-  return linalg::GenericOp::create(b, loc, TypeRange{resultType}, ValueRange{value},
-                                   ValueRange{emptyTensor(b, loc, resultType)}, maps,
-                                   allParallel(resultType.getRank()),
-                                   [](OpBuilder &nb, Location nl, ValueRange args) {
-                                     linalg::YieldOp::create(nb, nl, args[0]);
-                                   })
-      .getResult(0);
+  return mapped(b, loc, resultType, value, sourceOf, firstInput);
 }
 
 Value padded(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
@@ -106,14 +101,28 @@ Value padded(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low, Arr
 
 Value broadcastAlong(OpBuilder &b, Location loc, Value vector, RankedTensorType type, int64_t dim) {
   MLIRContext *ctx = b.getContext();
-  int64_t rank = type.getRank();
-  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, {getAffineDimExpr(dim, ctx)}, ctx),
-                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
-  return linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{vector}, ValueRange{emptyTensor(b, loc, type)},
-                                   maps, allParallel(rank),
-                                   [](OpBuilder &nb, Location nl, ValueRange args) {
-                                     linalg::YieldOp::create(nb, nl, args[0]);
-                                   })
+  return mapped(b, loc, type, vector, AffineMap::get(type.getRank(), 0, {getAffineDimExpr(dim, ctx)}, ctx), firstInput);
+}
+
+AffineMap broadcastMap(RankedTensorType operand, RankedTensorType result) {
+  MLIRContext *ctx = operand.getContext();
+  int64_t rank = result.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < operand.getRank(); ++i) {
+    int64_t d = rank - operand.getRank() + i;
+    exprs.push_back(operand.getDimSize(i) == 1 && result.getDimSize(d) != 1 ? getAffineConstantExpr(0, ctx)
+                                                                            : getAffineDimExpr(d, ctx));
+  }
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+Value mapped(OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+             const ScalarFn &body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext()));
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, inputs, ValueRange{emptyTensor(b, loc, type)}, maps, allParallel(type.getRank()),
+             [&](OpBuilder &nb, Location nl, ValueRange args) { linalg::YieldOp::create(nb, nl, body(nb, nl, args)); })
       .getResult(0);
 }
 
@@ -121,24 +130,62 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType type, ValueRange 
                   int64_t channelDim) {
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getRank();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
   SmallVector<AffineMap> maps;
-  for (Value input : inputs) {
-    int64_t inputRank = cast<RankedTensorType>(input.getType()).getRank();
-    maps.push_back(inputRank == rank ? identity : AffineMap::get(rank, 0, {getAffineDimExpr(channelDim, ctx)}, ctx));
-  }
-  maps.push_back(identity);
-  return linalg::GenericOp::create(b, loc, TypeRange{type}, inputs, ValueRange{emptyTensor(b, loc, type)}, maps,
-                                   allParallel(rank),
-                                   [&](OpBuilder &nb, Location nl, ValueRange args) {
-                                     linalg::YieldOp::create(nb, nl, body(nb, nl, args));
-                                   })
-      .getResult(0);
+  for (Value input : inputs)
+    maps.push_back(cast<RankedTensorType>(input.getType()).getRank() == rank
+                       ? AffineMap::getMultiDimIdentityMap(rank, ctx)
+                       : AffineMap::get(rank, 0, {getAffineDimExpr(channelDim, ctx)}, ctx));
+  return mapped(b, loc, type, inputs, maps, body);
 }
 
 Value scalarAt(OpBuilder &b, Location loc, Value vector, int64_t index) {
   Value at = arith::ConstantIndexOp::create(b, loc, index);
   return tensor::ExtractOp::create(b, loc, vector, ValueRange{at});
+}
+
+Value withReducedDims(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+  auto kept = cast<RankedTensorType>(value.getType());
+  if (kept.getRank() == type.getRank())
+    return value;
+  std::optional<SmallVector<ReassociationIndices>> groups = getReassociationIndicesForReshape(kept, type);
+  assert(groups && "a reduction's kept dimensions regroup into its result type");
+  return tensor::ExpandShapeOp::create(b, loc, type, value, *groups);
+}
+
+Value ScalarBuilder::c(double value) const { return f32Constant(b, l, static_cast<float>(value)); }
+Value ScalarBuilder::add(Value x, Value y) const { return arith::AddFOp::create(b, l, x, y); }
+Value ScalarBuilder::sub(Value x, Value y) const { return arith::SubFOp::create(b, l, x, y); }
+Value ScalarBuilder::mul(Value x, Value y) const { return arith::MulFOp::create(b, l, x, y); }
+Value ScalarBuilder::div(Value x, Value y) const { return arith::DivFOp::create(b, l, x, y); }
+Value ScalarBuilder::gt(Value x, Value y) const { return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, y); }
+Value ScalarBuilder::lt(Value x, Value y) const { return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, y); }
+Value ScalarBuilder::eq(Value x, Value y) const { return arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, x, y); }
+Value ScalarBuilder::select(Value condition, Value x, Value y) const {
+  return arith::SelectOp::create(b, l, condition, x, y);
+}
+Value ScalarBuilder::abs(Value x) const { return math::AbsFOp::create(b, l, x); }
+Value ScalarBuilder::exp(Value x) const { return math::ExpOp::create(b, l, x); }
+Value ScalarBuilder::log(Value x) const { return math::LogOp::create(b, l, x); }
+Value ScalarBuilder::sqrt(Value x) const { return math::SqrtOp::create(b, l, x); }
+Value ScalarBuilder::tanh(Value x) const { return math::TanhOp::create(b, l, x); }
+Value ScalarBuilder::erf(Value x) const { return math::ErfOp::create(b, l, x); }
+Value ScalarBuilder::pow(Value x, Value y) const { return math::PowFOp::create(b, l, x, y); }
+
+Value ScalarBuilder::expm1(Value x) const {
+  // u = exp(x): x where u rounds to 1, -1 where u - 1 does, u where it overflows, else
+  // (u - 1) * x / log(u).
+  Value u = exp(x), uMinusOne = sub(u, c(1.0));
+  Value corrected = mul(uMinusOne, div(x, log(u)));
+  Value large = select(eq(u, c(std::numeric_limits<float>::infinity())), u, corrected);
+  return select(eq(u, c(1.0)), x, select(eq(uMinusOne, c(-1.0)), c(-1.0), large));
+}
+
+Value ScalarBuilder::log1p(Value x) const {
+  // u = 1 + x: x where u rounds to 1, log(u) where u overflows, else log(u) * x / (u - 1).
+  Value u = add(x, c(1.0)), logU = log(u);
+  Value corrected = mul(logU, div(x, sub(u, c(1.0))));
+  Value large = select(eq(u, c(std::numeric_limits<float>::infinity())), logU, corrected);
+  return select(eq(u, c(1.0)), x, large);
 }
 
 namespace {
@@ -166,6 +213,7 @@ struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<
     populatePoolingPatterns(patterns);
     populateElementwisePatterns(patterns);
     populateDataMovementPatterns(patterns);
+    populateReductionPatterns(patterns);
     populateLinearGradPatterns(patterns);
     populatePoolingGradPatterns(patterns);
     populateLossPatterns(patterns);

@@ -1,9 +1,11 @@
 // convert-nn-to-linalg, data movement: nn.flatten -> tensor.collapse_shape, nn.reshape ->
 // collapse to 1-D + expand, nn.concat -> tensor.concat, nn.pad -> tensor.pad, nn.dropout -> its
-// input (the identity at inference), nn.resize -> one linalg.generic reading the input with
-// tensor.extract at rows and columns from compile-time tables (nn::resizeTaps: 1, 2 or 4 taps per
-// axis and their weights; nn.resize_grad: the transposed taps, one axis per generic). The
-// schedule vectorises the extracts into gathers.
+// input (the identity at inference), nn.transpose -> linalg.transpose, nn.slice ->
+// tensor.extract_slice (or a generic reading backwards for negative steps), nn.broadcast -> a
+// generic reading through a broadcasting map (constants at compile time), nn.resize -> one
+// linalg.generic reading the input with tensor.extract at rows and columns from compile-time tables
+// (nn::resizeTaps: 1, 2 or 4 taps per axis and their weights; nn.resize_grad: the transposed taps,
+// one axis per generic). The schedule vectorises the extracts into gathers.
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
@@ -191,6 +193,51 @@ struct ConcatLowering : OpConversionPattern<nn::ConcatOp> {
   }
 };
 
+struct TransposeLowering : OpConversionPattern<nn::TransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::TransposeOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    b.replaceOp(op, transposed(b, op.getLoc(), adaptor.getInput(), op.getPerm()));
+    return success();
+  }
+};
+
+/// Positive steps: tensor.extract_slice. A negative step anywhere: one generic reading
+/// input[starts + i * steps] (the schedule leaves it whole: it becomes loops).
+struct SliceLowering : OpConversionPattern<nn::SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::SliceOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
+    if (llvm::any_of(steps, [](int64_t step) { return step < 0; })) {
+      SmallVector<AffineExpr> source;
+      for (auto [d, start, step] : llvm::enumerate(starts, steps))
+        source.push_back(getAffineDimExpr(d, b.getContext()) * step + start);
+      b.replaceOp(op, gathered(b, op.getLoc(), adaptor.getInput(), type,
+                               AffineMap::get(type.getRank(), 0, source, b.getContext())));
+      return success();
+    }
+    auto indices = [&](ArrayRef<int64_t> values) {
+      return llvm::map_to_vector(values, [&](int64_t v) -> OpFoldResult { return b.getIndexAttr(v); });
+    };
+    b.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, type, adaptor.getInput(), indices(starts),
+                                                 indices(type.getShape()), indices(steps));
+    return success();
+  }
+};
+
+struct BroadcastLowering : OpConversionPattern<nn::BroadcastOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::BroadcastOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value input = adaptor.getInput();
+    b.replaceOp(op, gathered(b, op.getLoc(), input, type, broadcastMap(cast<RankedTensorType>(input.getType()), type)));
+    return success();
+  }
+};
+
 struct DropoutLowering : OpConversionPattern<nn::DropoutOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -204,7 +251,8 @@ struct DropoutLowering : OpConversionPattern<nn::DropoutOp> {
 
 void populateDataMovementPatterns(RewritePatternSet &patterns) {
   patterns.add<FlattenLowering, ReshapeLowering, ConcatLowering, PadLowering, DropoutLowering,
-               ResizeLowering<nn::ResizeOp, false>, ResizeLowering<nn::ResizeGradOp, true>>(patterns.getContext());
+               ResizeLowering<nn::ResizeOp, false>, ResizeLowering<nn::ResizeGradOp, true>, TransposeLowering,
+               SliceLowering, BroadcastLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -1,16 +1,22 @@
 // convert-nn-to-linalg, elementwise ops as linalg.generic: batch_norm (per-channel affine from the
 // statistics, channel = dimension 1), relu / leaky_relu / tanh / sigmoid / clip / hard_sigmoid /
-// hard_swish, the broadcasting binary ops (add, sub, mul, div, max, min), sum / mean, lrn (the
-// squares of `size` channel-shifted slices of the zero-padded input, summed and scaled), and
+// hard_swish, nn.unary's 23 functions (and their derivatives, for nn.unary_grad in
+// TrainingForms.cpp), the broadcasting binary ops (add, sub, mul, div, max, min, pow, prelu),
+// sum / mean, lrn (the squares of `size` channel-shifted slices of the zero-padded input, summed and scaled), and
 // softmax / log_softmax (max, sum of exp, then divide or subtract the log: three generics, the two
 // reductions keeping every dimension but `axis`).
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ShapeRules.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -101,13 +107,10 @@ Value UnaryLowering<nn::HardSwishOp>::apply(nn::HardSwishOp, OpBuilder &b, Locat
 
 template <>
 Value UnaryLowering<nn::SigmoidOp>::apply(nn::SigmoidOp, OpBuilder &b, Location l, Value x) {
-  Value expNeg = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x));
-  Value one = f32Constant(b, l, 1.0f);
-  return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, expNeg));
+  return sigmoid(ScalarBuilder{b, l}, x);
 }
 
-/// add / sub / mul / div / max / min with numpy-style broadcasting: each operand's map reads
-/// dimension 0 where it has extent 1 and the result does not.
+/// add / sub / mul / div / max / min / pow / prelu with numpy-style broadcasting.
 template <typename Op>
 struct BinaryLowering : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
@@ -116,29 +119,12 @@ struct BinaryLowering : OpConversionPattern<Op> {
   static Value apply(OpBuilder &b, Location l, Value x, Value y);
 
   LogicalResult matchAndRewrite(Op op, Adaptor adaptor, ConversionPatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
     auto type = cast<RankedTensorType>(op.getType());
-    int64_t rank = type.getRank();
-    SmallVector<AffineMap> maps;
-    for (Value operand : {adaptor.getLhs(), adaptor.getRhs()}) {
-      auto operandType = cast<RankedTensorType>(operand.getType());
-      SmallVector<AffineExpr> exprs;
-      for (int64_t i = 0; i < operandType.getRank(); ++i) {
-        int64_t d = rank - operandType.getRank() + i;
-        exprs.push_back(operandType.getDimSize(i) == 1 && type.getDimSize(d) != 1 ? getAffineConstantExpr(0, ctx)
-                                                                                  : getAffineDimExpr(d, ctx));
-      }
-      maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
-    }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-    b.replaceOp(op, linalg::GenericOp::create(b, loc, TypeRange{type}, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
-                                              ValueRange{emptyTensor(b, loc, type)}, maps,
-                                              SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-                                              [](OpBuilder &nb, Location l, ValueRange a) {
-                                                linalg::YieldOp::create(nb, l, apply(nb, l, a[0], a[1]));
-                                              })
-                        .getResult(0));
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    SmallVector<AffineMap> maps{broadcastMap(cast<RankedTensorType>(lhs.getType()), type),
+                                broadcastMap(cast<RankedTensorType>(rhs.getType()), type)};
+    b.replaceOp(op, mapped(b, op.getLoc(), type, ValueRange{lhs, rhs}, maps,
+                           [](OpBuilder &nb, Location l, ValueRange a) { return apply(nb, l, a[0], a[1]); }));
     return success();
   }
 };
@@ -161,6 +147,30 @@ template <> Value BinaryLowering<nn::MaxOp>::apply(OpBuilder &b, Location l, Val
 template <> Value BinaryLowering<nn::MinOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
   return arith::MinimumFOp::create(b, l, x, y);
 }
+template <> Value BinaryLowering<nn::PowOp>::apply(OpBuilder &b, Location l, Value x, Value y) {
+  return ScalarBuilder{b, l}.pow(x, y);
+}
+template <> Value BinaryLowering<nn::PReluOp>::apply(OpBuilder &b, Location l, Value x, Value slope) {
+  ScalarBuilder s{b, l};
+  return s.select(s.gt(x, s.c(0.0)), x, s.mul(slope, x));
+}
+
+/// nn.unary: one generic applying unaryFunction.
+struct UnaryFunctionLowering : OpConversionPattern<nn::UnaryOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::UnaryOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    std::string fn = op.getFn().str();
+    if (!llvm::is_contained(nn::unaryFunctions(), fn))
+      return b.notifyMatchFailure(op, "nn.unary: unknown function '" + fn + "'");
+    float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+    b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()), ValueRange{adaptor.getInput()},
+                                [&](OpBuilder &nb, Location l, ValueRange a) {
+                                  return unaryFunction(ScalarBuilder{nb, l}, fn, a[0], alpha, beta);
+                                }));
+    return success();
+  }
+};
 
 /// sum / mean of same-shape inputs.
 template <typename Op, bool Mean>
@@ -257,17 +267,134 @@ struct SoftmaxLowering : OpConversionPattern<Op> {
   }
 };
 
+/// max(0, x) and min(0, x) as the reference's std::max / std::min (0 when x is NaN).
+Value positivePart(const ScalarBuilder &s, Value x) { return s.select(s.gt(x, s.c(0.0)), x, s.c(0.0)); }
+Value negativePart(const ScalarBuilder &s, Value x) { return s.select(s.lt(x, s.c(0.0)), x, s.c(0.0)); }
+
+Value sign(const ScalarBuilder &s, Value x) {
+  return s.select(s.gt(x, s.c(0.0)), s.c(1.0), s.select(s.lt(x, s.c(0.0)), s.c(-1.0), s.c(0.0)));
+}
+
+/// x > 0 ? x : alpha * (exp(x) - 1).
+Value elu(const ScalarBuilder &s, Value x, float alpha) {
+  return s.select(s.gt(x, s.c(0.0)), x, s.mul(s.c(alpha), s.expm1(x)));
+}
+
+/// log(1 + exp(x)) = max(0, x) + log1p(exp(-|x|)), the reference's two branches in one.
+Value softplus(const ScalarBuilder &s, Value x) {
+  return s.add(positivePart(s, x), s.log1p(s.exp(s.sub(s.c(0.0), s.abs(x)))));
+}
+
+constexpr double kPi = 3.14159265358979323846;
+
+/// tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), the inner function of gelu_tanh.
+Value geluTanhInner(const ScalarBuilder &s, Value x) {
+  Value cube = s.mul(s.mul(x, x), x);
+  return s.tanh(s.mul(s.c(std::sqrt(2.0 / kPi)), s.add(x, s.mul(s.c(0.044715), cube))));
+}
+
 } // namespace
 
+Value sigmoid(const ScalarBuilder &s, Value x) { return s.div(s.c(1.0), s.add(s.c(1.0), s.exp(s.sub(s.c(0.0), x)))); }
+
+Value unaryFunction(const ScalarBuilder &s, StringRef fn, Value x, float alpha, float beta) {
+  using F = std::function<Value()>;
+  F formula = llvm::StringSwitch<F>(fn)
+                  .Case("exp", [&] { return s.exp(x); })
+                  .Case("log", [&] { return s.log(x); })
+                  .Case("sqrt", [&] { return s.sqrt(x); })
+                  .Case("abs", [&] { return s.abs(x); })
+                  .Case("erf", [&] { return s.erf(x); })
+                  .Case("floor", [&] { return math::FloorOp::create(s.b, s.l, x).getResult(); })
+                  .Case("ceil", [&] { return math::CeilOp::create(s.b, s.l, x).getResult(); })
+                  .Case("neg", [&] { return arith::NegFOp::create(s.b, s.l, x).getResult(); })
+                  .Case("reciprocal", [&] { return s.div(s.c(1.0), x); })
+                  .Case("round", [&] { return math::RoundEvenOp::create(s.b, s.l, x).getResult(); })
+                  .Case("sign", [&] { return sign(s, x); })
+                  .Case("step", [&] { return s.select(s.gt(x, s.c(0.0)), s.c(1.0), s.c(0.0)); })
+                  .Case("pow", [&] { return s.pow(x, s.c(alpha)); })
+                  .Case("elu", [&] { return elu(s, x, alpha); })
+                  .Case("selu", [&] { return s.mul(s.c(beta), elu(s, x, alpha)); })
+                  .Case("celu",
+                        [&] {
+                          Value scaled = s.mul(s.c(alpha), s.expm1(s.div(x, s.c(alpha))));
+                          return s.add(positivePart(s, x), negativePart(s, scaled));
+                        })
+                  .Case("softplus", [&] { return softplus(s, x); })
+                  .Case("softsign", [&] { return s.div(x, s.add(s.c(1.0), s.abs(x))); })
+                  .Case("mish", [&] { return s.mul(x, s.tanh(softplus(s, x))); })
+                  .Case("gelu",
+                        [&] {
+                          Value erf = s.erf(s.mul(x, s.c(1.0 / std::sqrt(2.0))));
+                          return s.mul(s.mul(s.c(0.5), x), s.add(s.c(1.0), erf));
+                        })
+                  .Case("gelu_tanh", [&] { return s.mul(s.mul(s.c(0.5), x), s.add(s.c(1.0), geluTanhInner(s, x))); })
+                  .Case("thresholded_relu", [&] { return s.select(s.gt(x, s.c(alpha)), x, s.c(0.0)); })
+                  .Case("silu", [&] { return s.mul(x, sigmoid(s, x)); })
+                  .Default(nullptr);
+  return formula ? formula() : Value();
+}
+
+Value unaryDerivative(const ScalarBuilder &s, StringRef fn, Value x, float alpha, float beta) {
+  using F = std::function<Value()>;
+  auto isPositive = [&] { return s.gt(x, s.c(0.0)); };
+  F formula =
+      llvm::StringSwitch<F>(fn)
+          .Case("exp", [&] { return s.exp(x); })
+          .Case("log", [&] { return s.div(s.c(1.0), x); })
+          .Case("sqrt", [&] { return s.div(s.c(0.5), s.sqrt(x)); })
+          .Case("abs", [&] { return sign(s, x); })
+          .Case("erf", [&] { return s.mul(s.c(2.0 / std::sqrt(kPi)), s.exp(s.sub(s.c(0.0), s.mul(x, x)))); })
+          .Cases({"floor", "ceil", "round", "sign", "step"}, [&] { return s.c(0.0); })
+          .Case("neg", [&] { return s.c(-1.0); })
+          .Case("reciprocal", [&] { return s.div(s.c(-1.0), s.mul(x, x)); })
+          .Case("pow", [&] { return alpha == 0.0f ? s.c(0.0) : s.mul(s.c(alpha), s.pow(x, s.c(alpha - 1.0))); })
+          .Case("elu", [&] { return s.select(isPositive(), s.c(1.0), s.mul(s.c(alpha), s.exp(x))); })
+          .Case("selu", [&] { return s.mul(s.c(beta), s.select(isPositive(), s.c(1.0), s.mul(s.c(alpha), s.exp(x)))); })
+          .Case("celu", [&] { return s.select(isPositive(), s.c(1.0), s.exp(s.div(x, s.c(alpha)))); })
+          .Case("softplus", [&] { return sigmoid(s, x); })
+          .Case("softsign",
+                [&] {
+                  Value denominator = s.add(s.c(1.0), s.abs(x));
+                  return s.div(s.c(1.0), s.mul(denominator, denominator));
+                })
+          .Case("mish",
+                [&] {
+                  Value t = s.tanh(softplus(s, x));
+                  return s.add(t, s.mul(s.mul(x, s.sub(s.c(1.0), s.mul(t, t))), sigmoid(s, x)));
+                })
+          .Case("gelu",
+                [&] {
+                  Value cdf = s.mul(s.c(0.5), s.add(s.c(1.0), s.erf(s.mul(x, s.c(1.0 / std::sqrt(2.0))))));
+                  Value density = s.mul(s.exp(s.mul(s.c(-0.5), s.mul(x, x))), s.c(1.0 / std::sqrt(2.0 * kPi)));
+                  return s.add(cdf, s.mul(x, density));
+                })
+          .Case("gelu_tanh",
+                [&] {
+                  Value t = geluTanhInner(s, x);
+                  Value inner =
+                      s.mul(s.c(std::sqrt(2.0 / kPi)), s.add(s.c(1.0), s.mul(s.c(3.0 * 0.044715), s.mul(x, x))));
+                  return s.add(s.mul(s.c(0.5), s.add(s.c(1.0), t)),
+                               s.mul(s.mul(s.mul(s.c(0.5), x), s.sub(s.c(1.0), s.mul(t, t))), inner));
+                })
+          .Case("thresholded_relu", [&] { return s.select(s.gt(x, s.c(alpha)), s.c(1.0), s.c(0.0)); })
+          .Case("silu",
+                [&] {
+                  Value sig = sigmoid(s, x);
+                  return s.mul(sig, s.add(s.c(1.0), s.mul(x, s.sub(s.c(1.0), sig))));
+                })
+          .Default(nullptr);
+  return formula ? formula() : Value();
+}
+
 void populateElementwisePatterns(RewritePatternSet &patterns) {
-  patterns.add<BatchNormLowering, UnaryLowering<nn::ReluOp>, UnaryLowering<nn::LeakyReluOp>,
-               UnaryLowering<nn::TanhOp>, UnaryLowering<nn::SigmoidOp>, UnaryLowering<nn::ClipOp>,
-               UnaryLowering<nn::HardSigmoidOp>, UnaryLowering<nn::HardSwishOp>, BinaryLowering<nn::AddOp>,
-               BinaryLowering<nn::SubOp>, BinaryLowering<nn::MulOp>, BinaryLowering<nn::DivOp>,
-               BinaryLowering<nn::MaxOp>, BinaryLowering<nn::MinOp>, VariadicLowering<nn::SumOp, false>,
-               VariadicLowering<nn::MeanOp, true>, LRNLowering, SoftmaxLowering<nn::SoftmaxOp, false>,
-               SoftmaxLowering<nn::LogSoftmaxOp, true>>(
-      patterns.getContext());
+  patterns.add<BatchNormLowering, UnaryLowering<nn::ReluOp>, UnaryLowering<nn::LeakyReluOp>, UnaryLowering<nn::TanhOp>,
+               UnaryLowering<nn::SigmoidOp>, UnaryLowering<nn::ClipOp>, UnaryLowering<nn::HardSigmoidOp>,
+               UnaryLowering<nn::HardSwishOp>, BinaryLowering<nn::AddOp>, BinaryLowering<nn::SubOp>,
+               BinaryLowering<nn::MulOp>, BinaryLowering<nn::DivOp>, BinaryLowering<nn::MaxOp>,
+               BinaryLowering<nn::MinOp>, BinaryLowering<nn::PowOp>, BinaryLowering<nn::PReluOp>, UnaryFunctionLowering,
+               VariadicLowering<nn::SumOp, false>, VariadicLowering<nn::MeanOp, true>, LRNLowering,
+               SoftmaxLowering<nn::SoftmaxOp, false>, SoftmaxLowering<nn::LogSoftmaxOp, true>>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -1,4 +1,4 @@
-// convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d and nn.dense.
+// convert-nn-to-linalg, linear layers: nn.conv2d, nn.conv_transpose2d, nn.dense and nn.matmul.
 //
 // Layout decision for conv2d (the nn value stays NCHW at the op boundary):
 //  - groups == 1: linalg.conv_2d_nhwc_hwcf. The input is transposed to NHWC, the filter is
@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
 #include <algorithm>
 
@@ -168,10 +169,59 @@ struct DenseLowering : OpConversionPattern<nn::DenseOp> {
   }
 };
 
+/// nn.matmul as one linalg.contract over the loops (batch..., m, n, k) writing the result in its
+/// own shape: each operand reads the batch dimensions it has (its extent-1 dimensions that
+/// broadcast are folded away first), so no broadcast is copied, no product reshaped, and
+/// elementwise consumers fuse into the schedule's tiles.
+struct MatMulLowering : OpConversionPattern<nn::MatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::MatMulOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto outType = cast<RankedTensorType>(op.getType());
+    int64_t rank = outType.getRank(), batch = rank - 2;
+    AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
+               k = getAffineDimExpr(batch + 2, ctx);
+    SmallVector<Value> operands;
+    SmallVector<AffineMap> maps;
+    auto read = [&](Value value, AffineExpr row, AffineExpr col) {
+      auto type = cast<RankedTensorType>(value.getType());
+      int64_t operandBatch = type.getRank() - 2;
+      SmallVector<int64_t> shape;
+      SmallVector<AffineExpr> exprs;
+      for (int64_t i = 0; i < operandBatch; ++i) {
+        int64_t d = batch - operandBatch + i;
+        if (type.getDimSize(i) == 1 && outType.getDimSize(d) != 1)
+          continue;
+        shape.push_back(type.getDimSize(i));
+        exprs.push_back(getAffineDimExpr(d, ctx));
+      }
+      shape.append({type.getDimSize(operandBatch), type.getDimSize(operandBatch + 1)});
+      exprs.append({row, col});
+      auto folded = f32Tensor(b, shape);
+      if (folded != type)
+        value = tensor::CollapseShapeOp::create(b, loc, folded, value, *getReassociationIndicesForReshape(type, folded));
+      operands.push_back(value);
+      maps.push_back(AffineMap::get(rank + 1, 0, exprs, ctx));
+    };
+    read(adaptor.getLhs(), m, k);
+    read(adaptor.getRhs(), k, n);
+    SmallVector<AffineExpr> result;
+    for (int64_t d = 0; d < rank; ++d)
+      result.push_back(getAffineDimExpr(d, ctx));
+    maps.push_back(AffineMap::get(rank + 1, 0, result, ctx));
+    b.replaceOpWithNewOp<linalg::ContractOp>(op, TypeRange{outType}, operands,
+                                             ValueRange{filledTensor(b, loc, outType, 0.0f)},
+                                             b.getAffineMapArrayAttr(maps));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateLinearPatterns(RewritePatternSet &patterns) {
-  patterns.add<Conv2DLowering, ConvTranspose2DLowering, DenseLowering>(patterns.getContext());
+  patterns.add<Conv2DLowering, ConvTranspose2DLowering, DenseLowering, MatMulLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

@@ -143,8 +143,10 @@ LogicalResult compileLinalgToObject(ModuleOp module, LinalgStage stopAfter, cons
                        "convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf",
                        error)))
     return failure();
-  // 5. Math: tanh and friends expanded to exp-based formulas, anything left calls libm.
-  if (failed(runPasses(module, "math-expand-ops,convert-math-to-llvm,convert-math-to-libm", error)))
+  // 5. Math: tanh expanded to an exp-based formula; exp, log, sqrt, pow, floor, ceil, roundeven and
+  //    abs become LLVM intrinsics (pow keeps libm's powf semantics: a negative base with an integer
+  //    exponent is real, where the exp(y * log(x)) expansion gives NaN); erf calls libm's erff.
+  if (failed(runPasses(module, "math-expand-ops{ops=tanh},convert-math-to-llvm,convert-math-to-libm", error)))
     return failure();
   // 6. To the LLVM dialect. The entry takes bare pointers (static shapes, identity layouts); heap
   //    buffers call _mlir_memref_to_llvm_{alloc,free}, which the glue serves from the context's

@@ -1,5 +1,5 @@
 // Internal to convert-nn-to-linalg: the pattern sets of each op category (Linear.cpp, Pooling.cpp,
-// Elementwise.cpp, DataMovement.cpp; for training LinearGrad.cpp, PoolingGrad.cpp, Losses.cpp,
+// Elementwise.cpp, DataMovement.cpp, Reductions.cpp; for training LinearGrad.cpp, PoolingGrad.cpp, Losses.cpp,
 // TrainingForms.cpp, Optimizers.cpp) and the small IR builders they share (ConvertNNToLinalg.cpp,
 // Reductions.cpp, and the pooling windows of Pooling.cpp).
 // Every builder works on static f32 tensors; results stay in the nn value's layout (NCHW for
@@ -19,6 +19,7 @@ void populateLinearPatterns(mlir::RewritePatternSet &patterns);
 void populatePoolingPatterns(mlir::RewritePatternSet &patterns);
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
+void populateReductionPatterns(mlir::RewritePatternSet &patterns);
 void populateLinearGradPatterns(mlir::RewritePatternSet &patterns);
 void populatePoolingGradPatterns(mlir::RewritePatternSet &patterns);
 void populateLossPatterns(mlir::RewritePatternSet &patterns);
@@ -50,24 +51,72 @@ mlir::Value padded(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, ll
 mlir::Value broadcastAlong(mlir::OpBuilder &b, mlir::Location loc, mlir::Value vector, mlir::RankedTensorType type,
                            int64_t dim);
 
+/// The map reading an `operand` broadcast numpy-style to `result` (aligned at the last dimension):
+/// the result's dimension where the extents agree, 0 where the operand has extent 1 and the result not.
+mlir::AffineMap broadcastMap(mlir::RankedTensorType operand, mlir::RankedTensorType result);
+
 /// The body of an elementwise linalg.generic: block arguments (inputs..., output) -> result.
 using ScalarFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+/// linalg.generic over `type` (all loops parallel, identity output map) reading `inputs` through
+/// `inputMaps`.
+mlir::Value mapped(mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType type, mlir::ValueRange inputs,
+                   llvm::ArrayRef<mlir::AffineMap> inputMaps, const ScalarFn &body);
 /// linalg.generic over `type` (all loops parallel): identity maps for `inputs` of rank == rank of
 /// `type`, and for a 1-D input a broadcast along `channelDim` (the channel of [N, C, ...]).
 mlir::Value elementwise(mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType type, mlir::ValueRange inputs,
                         const ScalarFn &body, int64_t channelDim = 1);
 /// The scalar element `index` of a rank-1 tensor (a hyper-parameter such as the learning rate).
 mlir::Value scalarAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value vector, int64_t index);
+/// `value` (a reduction's result, the kept dimensions only) reshaped to `type`, the same
+/// dimensions with the reduced ones back as extent 1.
+mlir::Value withReducedDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value, mlir::RankedTensorType type);
+
+/// f32 arithmetic in a generic's body, so that formulas read as formulas (s.mul(x, s.c(0.5))).
+/// Comparisons are ordered (false when either side is NaN).
+struct ScalarBuilder {
+  mlir::OpBuilder &b;
+  mlir::Location l;
+
+  mlir::Value c(double value) const;
+  mlir::Value add(mlir::Value x, mlir::Value y) const;
+  mlir::Value sub(mlir::Value x, mlir::Value y) const;
+  mlir::Value mul(mlir::Value x, mlir::Value y) const;
+  mlir::Value div(mlir::Value x, mlir::Value y) const;
+  mlir::Value gt(mlir::Value x, mlir::Value y) const;
+  mlir::Value lt(mlir::Value x, mlir::Value y) const;
+  mlir::Value eq(mlir::Value x, mlir::Value y) const;
+  mlir::Value select(mlir::Value condition, mlir::Value x, mlir::Value y) const;
+  mlir::Value abs(mlir::Value x) const;
+  mlir::Value exp(mlir::Value x) const;
+  mlir::Value log(mlir::Value x) const;
+  mlir::Value sqrt(mlir::Value x) const;
+  mlir::Value tanh(mlir::Value x) const;
+  mlir::Value erf(mlir::Value x) const;
+  mlir::Value pow(mlir::Value x, mlir::Value y) const;
+  /// exp(x) - 1 and log(1 + x) without the cancellation near x = 0 (Kahan's forms: the error of
+  /// exp or log is divided out), as the reference's std::expm1 / std::log1p.
+  mlir::Value expm1(mlir::Value x) const;
+  mlir::Value log1p(mlir::Value x) const;
+};
+
+// Elementwise.cpp
+/// 1 / (1 + exp(-x)).
+mlir::Value sigmoid(const ScalarBuilder &s, mlir::Value x);
+/// nn.unary's function `fn` of x and its derivative, formulas as compiler/reference/Elementwise.cpp;
+/// null for an unknown `fn`.
+mlir::Value unaryFunction(const ScalarBuilder &s, llvm::StringRef fn, mlir::Value x, float alpha, float beta);
+mlir::Value unaryDerivative(const ScalarBuilder &s, llvm::StringRef fn, mlir::Value x, float alpha, float beta);
 
 // Reductions.cpp
 /// The term of a plain sum or max: the first block argument.
 mlir::Value firstInput(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange args);
-/// How reduce() combines the terms, starting from the combiner's identity (0, -inf).
-enum class Combiner { Add, Max };
+/// How reduce() combines the terms, starting from the combiner's identity (0, -inf, +inf, 1).
+enum class Combiner { Add, Max, Min, Mul };
 /// One linalg.generic combining term(inputs) over every dimension of `shape` except `kept` (in
 /// increasing order; the result's dimensions, a 0-d tensor when empty). Each input has the rank of
-/// `shape` (identity map) or kept.size() (indexed by the kept dimensions). `term` receives the block
-/// arguments (inputs..., accumulator) and may read linalg.index.
+/// `shape` (read with broadcastMap: the identity, or extent-1 dimensions repeated, e.g. a reduction's
+/// result with its dimensions kept) or kept.size() (indexed by the kept dimensions). `term`
+/// receives the block arguments (inputs..., accumulator) and may read linalg.index.
 mlir::Value reduce(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape, llvm::ArrayRef<int64_t> kept,
                    mlir::ValueRange inputs, const ScalarFn &term, Combiner combiner);
 /// The per-channel (dimension 1) batch mean and biased variance of `x` [N, C, ...], each [C]: two

@@ -1,8 +1,10 @@
 // Reductions shared by the lowerings (as compiler/halide/Reductions.cpp for the Halide backend): one
 // linalg.generic combining a term over every dimension but a kept few (channel sums, row
 // statistics, whole-tensor sums), softmax's max and sum of exponentials along an axis, and a
-// batch's per-channel mean and variance.
+// batch's per-channel mean and variance; and nn.reduce, every kind, built from them.
 #include "compiler/linalg/PopulatePatterns.h"
+
+#include "kiln/Dialect/NN/NNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -27,24 +29,134 @@ Value reduce(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<int64
     keptExprs.push_back(getAffineDimExpr(d, ctx));
     iterators[d] = utils::IteratorType::parallel;
   }
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx), keptMap = AffineMap::get(rank, 0, keptExprs, ctx);
+  auto shapeType = RankedTensorType::get(shape, b.getF32Type());
+  AffineMap keptMap = AffineMap::get(rank, 0, keptExprs, ctx);
   SmallVector<AffineMap> maps;
-  for (Value input : inputs)
-    maps.push_back(cast<RankedTensorType>(input.getType()).getRank() == rank ? identity : keptMap);
+  for (Value input : inputs) {
+    auto inputType = cast<RankedTensorType>(input.getType());
+    maps.push_back(inputType.getRank() == rank ? broadcastMap(inputType, shapeType) : keptMap);
+  }
   maps.push_back(keptMap);
-  float start = combiner == Combiner::Add ? 0.0f : -std::numeric_limits<float>::infinity();
+  const float inf = std::numeric_limits<float>::infinity();
+  float start = combiner == Combiner::Add   ? 0.0f
+                : combiner == Combiner::Max ? -inf
+                : combiner == Combiner::Min ? inf
+                                            : 1.0f;
   auto type = RankedTensorType::get(keptShape, b.getF32Type());
   return linalg::GenericOp::create(b, loc, TypeRange{type}, inputs, ValueRange{filledTensor(b, loc, type, start)}, maps,
                                    iterators,
                                    [&](OpBuilder &nb, Location nl, ValueRange args) {
                                      Value value = term(nb, nl, args), acc = args.back();
-                                     Value combined = combiner == Combiner::Add
-                                                          ? arith::AddFOp::create(nb, nl, acc, value).getResult()
-                                                          : arith::MaximumFOp::create(nb, nl, acc, value).getResult();
+                                     Value combined;
+                                     switch (combiner) {
+                                     case Combiner::Add:
+                                       combined = arith::AddFOp::create(nb, nl, acc, value);
+                                       break;
+                                     case Combiner::Max:
+                                       combined = arith::MaximumFOp::create(nb, nl, acc, value);
+                                       break;
+                                     case Combiner::Min:
+                                       combined = arith::MinimumFOp::create(nb, nl, acc, value);
+                                       break;
+                                     case Combiner::Mul:
+                                       combined = arith::MulFOp::create(nb, nl, acc, value);
+                                       break;
+                                     }
                                      linalg::YieldOp::create(nb, nl, combined);
                                    })
       .getResult(0);
 }
+
+namespace {
+
+/// nn.reduce: reduce() over the kept dimensions (two passes for log_sum_exp, the maximum first, and
+/// for arg_max / arg_min, the extreme first and then the least index holding it), a finishing
+/// generic for mean / l2 / log_sum / log_sum_exp, then the reduced dimensions back as extent 1.
+struct ReduceLowering : OpConversionPattern<nn::ReduceOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::ReduceOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(x.getType()).getShape();
+    ArrayRef<int64_t> axes = op.getAxes();
+    SmallVector<int64_t> kept;
+    double count = 1.0;
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+      if (llvm::is_contained(axes, d))
+        count *= static_cast<double>(shape[d]);
+      else
+        kept.push_back(d);
+    }
+    auto reduceWith = [&](ValueRange inputs, const ScalarFn &term, Combiner combiner) {
+      return reduce(b, loc, shape, kept, inputs, term, combiner);
+    };
+    auto finish = [&](ValueRange inputs, const ScalarFn &body) {
+      return elementwise(b, loc, cast<RankedTensorType>(inputs[0].getType()), inputs, body);
+    };
+    auto squared = [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return ScalarBuilder{nb, l}.mul(a[0], a[0]);
+    };
+    StringRef kind = op.getKind();
+    Value result;
+    if (kind == "sum" || kind == "mean" || kind == "log_sum") {
+      result = reduceWith(x, firstInput, Combiner::Add);
+      if (kind != "sum")
+        result = finish(result, [&](OpBuilder &nb, Location l, ValueRange a) {
+          ScalarBuilder s{nb, l};
+          return kind == "mean" ? s.div(a[0], s.c(count)) : s.log(a[0]);
+        });
+    } else if (kind == "max" || kind == "min" || kind == "prod") {
+      result = reduceWith(x, firstInput, kind == "max" ? Combiner::Max : kind == "min" ? Combiner::Min : Combiner::Mul);
+    } else if (kind == "sum_square" || kind == "l2") {
+      result = reduceWith(x, squared, Combiner::Add);
+      if (kind == "l2")
+        result = finish(result, [](OpBuilder &nb, Location l, ValueRange a) {
+          return ScalarBuilder{nb, l}.sqrt(a[0]);
+        });
+    } else if (kind == "l1") {
+      result = reduceWith(
+          x,
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            return ScalarBuilder{nb, l}.abs(a[0]);
+          },
+          Combiner::Add);
+    } else if (kind == "log_sum_exp") {
+      Value max = reduceWith(x, firstInput, Combiner::Max);
+      Value sum = reduceWith(
+          ValueRange{x, max},
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            ScalarBuilder s{nb, l};
+            return s.exp(s.sub(a[0], a[1]));
+          },
+          Combiner::Add);
+      result = finish(ValueRange{max, sum}, [](OpBuilder &nb, Location l, ValueRange a) {
+        ScalarBuilder s{nb, l};
+        return s.add(a[0], s.log(a[1]));
+      });
+    } else if (kind == "arg_max" || kind == "arg_min") {
+      Value extreme = reduceWith(x, firstInput, kind == "arg_max" ? Combiner::Max : Combiner::Min);
+      int64_t axis = axes[0];
+      result = reduceWith(
+          ValueRange{x, extreme},
+          [axis](OpBuilder &nb, Location l, ValueRange a) {
+            ScalarBuilder s{nb, l};
+            Value index = arith::IndexCastOp::create(nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
+            Value position = arith::SIToFPOp::create(nb, l, nb.getF32Type(), index);
+            return s.select(s.eq(a[0], a[1]), position, s.c(std::numeric_limits<float>::infinity()));
+          },
+          Combiner::Min);
+    } else {
+      return b.notifyMatchFailure(op, "nn.reduce: unknown kind '" + kind + "'");
+    }
+    b.replaceOp(op, withReducedDims(b, loc, result, cast<RankedTensorType>(op.getType())));
+    return success();
+  }
+};
+
+} // namespace
+
+void populateReductionPatterns(RewritePatternSet &patterns) { patterns.add<ReduceLowering>(patterns.getContext()); }
 
 SoftmaxStatistics softmaxStatistics(OpBuilder &b, Location loc, Value x, int64_t axis) {
   ArrayRef<int64_t> shape = cast<RankedTensorType>(x.getType()).getShape();

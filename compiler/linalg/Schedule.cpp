@@ -1,11 +1,12 @@
 // Schedules for the linalg backend, kept apart from the conversion: a transform-dialect script
 // generated per op from LinalgScheduleOptions, then applied with the transform interpreter.
 //
-// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, pooling_nchw_{max,sum}) get
-// a register tile: the chain of single-use elementwise consumers after the anchor (including the
-// transpose back to NCHW) is tiled with scf.forall at the root of the chain, and the chain, the
-// anchor and its accumulator init are fused into those tiles; the anchor's reduction is then tiled
-// with scf.for and 2-D windows are decomposed to 1-D so they vectorise. Every other linalg op is
+// Anchors (conv_2d_nhwc_hwcf, depthwise_conv_2d_nhwc_hwc, matmul, contract (nn.matmul),
+// pooling_nchw_{max,sum}) get a register tile: the chain of single-use elementwise consumers after
+// the anchor (including the transpose back to NCHW) is tiled with scf.forall at the root of the
+// chain, and the chain, the anchor and its accumulator init are fused into those tiles; the
+// anchor's reduction is then tiled with scf.for and 2-D windows are decomposed to 1-D so they
+// vectorise. Every other linalg op is
 // tiled to one vector along its innermost parallel loop (and a large reduction, e.g. a gradient's
 // sum over the batch, with scf.for to one vector). Finally the whole function is vectorised
 // (tensor.extract in a generic's body, e.g. resize's, becomes a gather or a contiguous load),
@@ -70,6 +71,12 @@ std::optional<AnchorPlan> planAnchor(linalg::LinalgOp op, const LinalgScheduleOp
     int64_t K = op.getStaticLoopRanges()[2];
     plan.resultTile = {1, fit(shape[1], o.denseBlock)};
     plan.reductionTile = {0, 0, fit(K, o.denseReductionBlock)};
+  } else if (isa<linalg::ContractOp>(op)) { // batch..., m, n, k (nn.matmul): matmul's plan per batch
+    SmallVector<int64_t> loops = op.getStaticLoopRanges();
+    plan.resultTile.assign(shape.size(), 1);
+    plan.resultTile.back() = fit(shape.back(), o.denseBlock);
+    plan.reductionTile.assign(loops.size(), 0);
+    plan.reductionTile.back() = fit(loops.back(), o.denseReductionBlock);
   } else {
     return std::nullopt;
   }

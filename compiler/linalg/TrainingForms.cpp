@@ -2,11 +2,13 @@
 // compiler/halide/TrainingForms.cpp): activation_grad and dropout_train (elementwise generics; the
 // dropout mask is DropoutHash.h's hash in i32 arithmetic of the step, the seed and the flat index),
 // batch_norm_train / batch_norm_grad_input / batch_norm_grad_scale / running_stat_update (from the
-// batch's per-channel statistics, Reductions.cpp), and slice (tensor.extract_slice).
+// batch's per-channel statistics, Reductions.cpp), and the gradients of nn.unary (Elementwise.cpp's
+// derivatives), nn.slice (a gather over the input's shape) and nn.reduce (elementwise from x, y, dy).
 #include "compiler/linalg/PopulatePatterns.h"
 
 #include "kiln/Dialect/NN/DropoutHash.h"
 #include "kiln/Dialect/NN/NNOps.h"
+#include "kiln/Dialect/NN/ShapeRules.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -215,20 +217,116 @@ struct RunningStatUpdateLowering : OpConversionPattern<nn::RunningStatUpdateOp> 
   }
 };
 
-struct SliceLowering : OpConversionPattern<nn::SliceOp> {
+struct UnaryGradLowering : OpConversionPattern<nn::UnaryGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
-  LogicalResult matchAndRewrite(nn::SliceOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+  LogicalResult matchAndRewrite(nn::UnaryGradOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    std::string fn = op.getFn().str();
+    if (!llvm::is_contained(nn::unaryFunctions(), fn))
+      return b.notifyMatchFailure(op, "nn.unary_grad: unknown function '" + fn + "'");
+    float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+    b.replaceOp(op, elementwise(b, op.getLoc(), cast<RankedTensorType>(op.getType()),
+                                ValueRange{adaptor.getInput(), adaptor.getGradOutput()},
+                                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                  ScalarBuilder s{nb, l};
+                                  return s.mul(a[1], unaryDerivative(s, fn, a[0], alpha, beta));
+                                }));
+    return success();
+  }
+};
+
+/// result[j] = grad_output[i] where j = starts + i * steps along every dimension, else 0: one
+/// generic over the result reading grad_output with tensor.extract at i = (j - start) / step
+/// (clamped into range, the select discards it) wherever j - start is a multiple of the step and i
+/// is in range. Negative steps need no special case.
+struct SliceGradLowering : OpConversionPattern<nn::SliceGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::SliceGradOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (llvm::any_of(op.getSteps(), [](int64_t step) { return step < 0; }))
-      return b.notifyMatchFailure(op, "negative steps are not lowered yet");
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    for (auto [start, extent, step] : llvm::zip(op.getStarts(), type.getShape(), op.getSteps())) {
-      offsets.push_back(b.getIndexAttr(start));
-      sizes.push_back(b.getIndexAttr(extent));
-      strides.push_back(b.getIndexAttr(step));
+    Value dy = adaptor.getGradOutput();
+    ArrayRef<int64_t> taken = cast<RankedTensorType>(dy.getType()).getShape();
+    SmallVector<int64_t> starts(op.getStarts()), steps(op.getSteps());
+    ScalarFn gather = [&](OpBuilder &nb, Location l, ValueRange) -> Value {
+      auto index = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(nb, l, v); };
+      Value hit = arith::ConstantIntOp::create(nb, l, 1, 1);
+      SmallVector<Value> at;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        Value offset = arith::SubIOp::create(nb, l, linalg::IndexOp::create(nb, l, d), index(starts[d]));
+        Value i = arith::DivSIOp::create(nb, l, offset, index(steps[d]));
+        Value remainder = arith::RemSIOp::create(nb, l, offset, index(steps[d]));
+        Value exact = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, remainder, index(0));
+        Value inRange =
+            arith::AndIOp::create(nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, i, index(0)),
+                                  arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, i, index(taken[d])));
+        hit = arith::AndIOp::create(nb, l, hit, arith::AndIOp::create(nb, l, exact, inRange));
+        at.push_back(arith::MinSIOp::create(nb, l, arith::MaxSIOp::create(nb, l, i, index(0)), index(taken[d] - 1)));
+      }
+      return arith::SelectOp::create(nb, l, hit, tensor::ExtractOp::create(nb, l, dy, at), f32Constant(nb, l, 0.0f));
+    };
+    b.replaceOp(op, mapped(b, op.getLoc(), type, ValueRange{}, {}, gather));
+    return success();
+  }
+};
+
+/// dx from x and the broadcast y and dy (ODS description of nn.reduce_grad): one generic, after a
+/// count of the elements equal to the extreme for max / min.
+struct ReduceGradLowering : OpConversionPattern<nn::ReduceGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(nn::ReduceGradOp op, OpAdaptor adaptor, ConversionPatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value input = adaptor.getInput(), output = adaptor.getOutput();
+    auto reducedType = cast<RankedTensorType>(output.getType());
+    std::string kind = op.getKind().str();
+    if (!llvm::is_contained(nn::reduceKinds(), kind))
+      return b.notifyMatchFailure(op, "nn.reduce_grad: unknown kind '" + kind + "'");
+    if (kind == "arg_max" || kind == "arg_min") {
+      b.replaceOp(op, filledTensor(b, loc, type, 0.0f));
+      return success();
     }
-    b.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, type, adaptor.getInput(), offsets, sizes, strides);
+    double count = static_cast<double>(type.getNumElements() / reducedType.getNumElements());
+    AffineMap spread = broadcastMap(reducedType, type);
+    SmallVector<Value> inputs{input, output, adaptor.getGradOutput()};
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext()), spread, spread};
+    if (kind == "max" || kind == "min") {
+      SmallVector<int64_t> kept;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (!llvm::is_contained(op.getAxes(), d))
+          kept.push_back(d);
+      Value ties = reduce(
+          b, loc, type.getShape(), kept, ValueRange{input, output},
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            ScalarBuilder s{nb, l};
+            return s.select(s.eq(a[0], a[1]), s.c(1.0), s.c(0.0));
+          },
+          Combiner::Add);
+      inputs.push_back(withReducedDims(b, loc, ties, reducedType));
+      maps.push_back(spread);
+    }
+    ScalarFn gradient = [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      ScalarBuilder s{nb, l};
+      Value x = a[0], y = a[1], dy = a[2];
+      if (kind == "sum")
+        return dy;
+      if (kind == "mean")
+        return s.div(dy, s.c(count));
+      if (kind == "sum_square")
+        return s.mul(s.mul(s.c(2.0), x), dy);
+      if (kind == "l1")
+        return s.mul(unaryFunction(s, "sign", x, 1.0f, 1.0f), dy);
+      if (kind == "l2")
+        return s.select(s.eq(y, s.c(0.0)), s.c(0.0), s.mul(s.div(x, y), dy));
+      if (kind == "log_sum")
+        return s.div(dy, s.exp(y));
+      if (kind == "log_sum_exp")
+        return s.mul(s.exp(s.sub(x, y)), dy);
+      if (kind == "prod")
+        return s.mul(s.div(y, x), dy);
+      return s.select(s.eq(x, y), s.div(dy, a[3]), s.c(0.0)); // max, min: dy shared by the ties
+    };
+    b.replaceOp(op, mapped(b, loc, type, inputs, maps, gradient));
     return success();
   }
 };
@@ -237,7 +335,8 @@ struct SliceLowering : OpConversionPattern<nn::SliceOp> {
 
 void populateTrainingFormPatterns(RewritePatternSet &patterns) {
   patterns.add<ActivationGradLowering, DropoutTrainLowering, BatchNormTrainLowering, BatchNormGradInputLowering,
-               BatchNormGradScaleLowering, RunningStatUpdateLowering, SliceLowering>(patterns.getContext());
+               BatchNormGradScaleLowering, RunningStatUpdateLowering, UnaryGradLowering, SliceGradLowering,
+               ReduceGradLowering>(patterns.getContext());
 }
 
 } // namespace kiln::linalg_backend

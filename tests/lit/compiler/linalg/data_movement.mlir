@@ -76,3 +76,47 @@ func.func @resize_bilinear(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
        : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
   return %y : tensor<1x1x4x4xf32>
 }
+
+// -----
+
+// Tests that transpose is a linalg.transpose with the op's permutation.
+// CHECK-LABEL: func.func @transpose
+// CHECK: linalg.transpose ins(%arg0 : tensor<2x3x5xf32>) outs(%{{.*}} : tensor<5x2x3xf32>) permutation = [2, 0, 1]
+func.func @transpose(%x: tensor<2x3x5xf32>) -> tensor<5x2x3xf32> {
+  %y = nn.transpose %x {perm = array<i64: 2, 0, 1>} : (tensor<2x3x5xf32>) -> tensor<5x2x3xf32>
+  return %y : tensor<5x2x3xf32>
+}
+
+// -----
+
+// Tests that a slice with positive steps is a tensor.extract_slice with its starts and steps.
+// CHECK-LABEL: func.func @slice
+// CHECK: tensor.extract_slice %arg0[0, 2, 0, 1] [1, 3, 4, 2] [1, 1, 1, 2] : tensor<1x6x4x4xf32> to tensor<1x3x4x2xf32>
+func.func @slice(%x: tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32> {
+  %y = nn.slice %x {starts = array<i64: 0, 2, 0, 1>, steps = array<i64: 1, 1, 1, 2>} : (tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32>
+  return %y : tensor<1x3x4x2xf32>
+}
+
+// -----
+
+// Tests that a slice with a negative step is a generic reading input[start + i * step].
+// CHECK: #[[BACKWARDS:.*]] = affine_map<(d0, d1, d2) -> (-d0 + 2, d1 * -2 + 6, d2 * 3)>
+// CHECK-LABEL: func.func @slice_negative_steps
+// CHECK: linalg.generic {indexing_maps = [#[[BACKWARDS]], #{{.*}}]{{.*}} ins(%arg0 : tensor<3x7x9xf32>)
+// CHECK-NOT: tensor.extract_slice
+func.func @slice_negative_steps(%x: tensor<3x7x9xf32>) -> tensor<3x3x3xf32> {
+  %y = nn.slice %x {starts = array<i64: 2, 6, 0>, steps = array<i64: -1, -2, 3>} : (tensor<3x7x9xf32>) -> tensor<3x3x3xf32>
+  return %y : tensor<3x3x3xf32>
+}
+
+// -----
+
+// Tests that broadcast is a generic reading the input aligned at the last dimension, its extent-1
+// dimension at 0.
+// CHECK: #[[READ:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, 0, d3)>
+// CHECK-LABEL: func.func @broadcast
+// CHECK: linalg.generic {indexing_maps = [#[[READ]], #{{.*}}]{{.*}} ins(%arg0 : tensor<3x1x5xf32>) outs(%{{.*}} : tensor<2x3x7x5xf32>)
+func.func @broadcast(%x: tensor<3x1x5xf32>) -> tensor<2x3x7x5xf32> {
+  %y = nn.broadcast %x : (tensor<3x1x5xf32>) -> tensor<2x3x7x5xf32>
+  return %y : tensor<2x3x7x5xf32>
+}

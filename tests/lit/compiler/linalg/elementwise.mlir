@@ -98,3 +98,66 @@ func.func @lrn(%x: tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32> {
        : (tensor<1x6x3x3xf32>) -> tensor<1x6x3x3xf32>
   return %y : tensor<1x6x3x3xf32>
 }
+
+// -----
+
+// Tests that nn.unary is one elementwise generic with the function's formula: gelu from erf of
+// x / sqrt(2), round halves to even, pow of a constant exponent, elu from expm1 in Kahan's form
+// (exp, then log of it).
+// CHECK-LABEL: func.func @unary
+// CHECK: linalg.generic {{.*}}ins(%arg0 : tensor<2x5xf32>)
+// CHECK: arith.constant 0.707106769 : f32
+// CHECK: math.erf
+// CHECK: linalg.generic
+// CHECK: math.roundeven
+// CHECK: linalg.generic
+// CHECK: %[[THREE:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK: math.powf %in, %[[THREE]] : f32
+// CHECK: linalg.generic
+// CHECK: %[[U:.*]] = math.exp %in : f32
+// CHECK: math.log %[[U]] : f32
+// CHECK: arith.cmpf ogt, %in
+// CHECK: arith.select
+func.func @unary(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  %a = nn.unary %x {fn = "gelu"} : tensor<2x5xf32>
+  %b = nn.unary %a {fn = "round"} : tensor<2x5xf32>
+  %c = nn.unary %b {fn = "pow", alpha = 3.0 : f32} : tensor<2x5xf32>
+  %d = nn.unary %c {fn = "elu", alpha = 0.5 : f32} : tensor<2x5xf32>
+  return %d : tensor<2x5xf32>
+}
+
+// -----
+
+// Tests that softplus is max(0, x) + log1p(exp(-|x|)), log1p in Kahan's form (x where 1 + x
+// rounds to 1).
+// CHECK-LABEL: func.func @softplus
+// CHECK: %[[ABS:.*]] = math.absf %in : f32
+// CHECK: %[[E:.*]] = math.exp
+// CHECK: %[[U:.*]] = arith.addf %[[E]]
+// CHECK: math.log %[[U]] : f32
+// CHECK: %[[LOG1P:.*]] = arith.select %{{.*}}, %[[E]], %{{.*}} : f32
+// CHECK: %[[POSITIVE_PART:.*]] = arith.select
+// CHECK: arith.addf %[[POSITIVE_PART]], %[[LOG1P]] : f32
+func.func @softplus(%x: tensor<7xf32>) -> tensor<7xf32> {
+  %y = nn.unary %x {fn = "softplus"} : tensor<7xf32>
+  return %y : tensor<7xf32>
+}
+
+// -----
+
+// Tests that pow and prelu broadcast like the other binary ops (the [3, 1] operand read at
+// (d1, 0)): math.powf, and x > 0 ? x : slope * x.
+// CHECK: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, 0)>
+// CHECK-LABEL: func.func @pow_prelu
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[B]], #[[ID]]]
+// CHECK: math.powf %in, %in_0 : f32
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[B]], #[[ID]]]
+// CHECK-DAG: %[[SCALED:.*]] = arith.mulf %in_0, %in : f32
+// CHECK-DAG: %[[POSITIVE:.*]] = arith.cmpf ogt, %in, %{{.*}} : f32
+// CHECK: arith.select %[[POSITIVE]], %in, %[[SCALED]] : f32
+func.func @pow_prelu(%x: tensor<2x3x5xf32>, %e: tensor<3x1xf32>) -> tensor<2x3x5xf32> {
+  %p = nn.pow %x, %e : (tensor<2x3x5xf32>, tensor<3x1xf32>) -> tensor<2x3x5xf32>
+  %y = nn.prelu %p, %e : (tensor<2x3x5xf32>, tensor<3x1xf32>) -> tensor<2x3x5xf32>
+  return %y : tensor<2x3x5xf32>
+}

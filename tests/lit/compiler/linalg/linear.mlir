@@ -128,3 +128,33 @@ func.func @conv_transpose_grouped(%x: tensor<1x6x4x4xf32>, %w: tensor<6x2x3x3xf3
        : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x4x6x6xf32>
   return %y : tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// Tests that matmul by a 2-D rhs is one linalg.contract over (d0, d1, d2) batch and row, d3
+// column, d4 the sum, writing the result in its own shape (no reshape after it).
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d4, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @matmul_rows
+// CHECK: linalg.contract indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]] ins(%arg0, %arg1 : tensor<2x3x5x7xf32>, tensor<7x4xf32>)
+// CHECK-NOT: tensor.expand_shape
+func.func @matmul_rows(%a: tensor<2x3x5x7xf32>, %b: tensor<7x4xf32>) -> tensor<2x3x5x4xf32> {
+  %y = nn.matmul %a, %b : (tensor<2x3x5x7xf32>, tensor<7x4xf32>) -> tensor<2x3x5x4xf32>
+  return %y : tensor<2x3x5x4xf32>
+}
+
+// -----
+
+// Tests that batch dimensions broadcast without copies: the lhs's extent-1 batch dimension is
+// folded away and its map skips d1, the rhs's map skips the missing d0.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d3)>
+// CHECK-LABEL: func.func @matmul_broadcast_batch
+// CHECK: %[[FOLDED:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0], [1, 2], [3]] : tensor<2x1x5x7xf32> into tensor<2x5x7xf32>
+// CHECK: linalg.contract indexing_maps = [#[[LHS]], #[[RHS]], #{{.*}}] ins(%[[FOLDED]], %arg1 : tensor<2x5x7xf32>, tensor<3x7x4xf32>) outs(%{{.*}} : tensor<2x3x5x4xf32>)
+// CHECK-NOT: linalg.generic
+func.func @matmul_broadcast_batch(%a: tensor<2x1x5x7xf32>, %b: tensor<3x7x4xf32>) -> tensor<2x3x5x4xf32> {
+  %y = nn.matmul %a, %b : (tensor<2x1x5x7xf32>, tensor<3x7x4xf32>) -> tensor<2x3x5x4xf32>
+  return %y : tensor<2x3x5x4xf32>
+}

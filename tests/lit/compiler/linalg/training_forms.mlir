@@ -86,12 +86,84 @@ func.func @running_var(%v: tensor<3xf32>, %x: tensor<2x3x4x4xf32>) -> tensor<3xf
   return %v1 : tensor<3xf32>
 }
 
+
 // -----
 
-// Tests that slice is a tensor.extract_slice with its starts and steps.
-// CHECK-LABEL: func.func @slice
-// CHECK: tensor.extract_slice %arg0[0, 2, 0, 1] [1, 3, 4, 2] [1, 1, 1, 2] : tensor<1x6x4x4xf32> to tensor<1x3x4x2xf32>
-func.func @slice(%x: tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32> {
-  %y = nn.slice %x {starts = array<i64: 0, 2, 0, 1>, steps = array<i64: 1, 1, 1, 2>} : (tensor<1x6x4x4xf32>) -> tensor<1x3x4x2xf32>
-  return %y : tensor<1x3x4x2xf32>
+// Tests that unary_grad multiplies dy by fn'(x) in one generic over x and dy (gelu: the normal
+// cdf from erf plus x times the density).
+// CHECK-LABEL: func.func @unary_grad_gelu
+// CHECK: linalg.generic {{.*}}ins(%arg0, %arg1 : tensor<2x5xf32>, tensor<2x5xf32>)
+// CHECK: math.erf
+// CHECK: math.exp
+// CHECK: arith.mulf %in_0, %{{.*}} : f32
+func.func @unary_grad_gelu(%x: tensor<2x5xf32>, %dy: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  %dx = nn.unary_grad %x, %dy {fn = "gelu"} : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<2x5xf32>
+  return %dx : tensor<2x5xf32>
+}
+
+// -----
+
+// Tests that the functions without a useful derivative give dy * 0.
+// CHECK-LABEL: func.func @unary_grad_floor
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: arith.mulf %in_0, %[[ZERO]] : f32
+func.func @unary_grad_floor(%x: tensor<7xf32>, %dy: tensor<7xf32>) -> tensor<7xf32> {
+  %dx = nn.unary_grad %x, %dy {fn = "floor"} : (tensor<7xf32>, tensor<7xf32>) -> tensor<7xf32>
+  return %dx : tensor<7xf32>
+}
+
+// -----
+
+// Tests that reduce_grad of max counts the ties (a sum over the reduced axis of x == y), then
+// shares dy among them, reading y, dy and the count broadcast along the reduced axis.
+// CHECK: #[[SPREAD:.*]] = affine_map<(d0, d1, d2) -> (d0, 0, d2)>
+// CHECK-LABEL: func.func @reduce_grad_max
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: arith.cmpf oeq
+// CHECK: tensor.expand_shape {{.*}} into tensor<2x1x5xf32>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[SPREAD]], #[[SPREAD]], #[[SPREAD]], #{{.*}}]
+// CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[Y:.*]]: f32, %[[DY:.*]]: f32, %[[TIES:.*]]: f32, %{{.*}}: f32):
+// CHECK-DAG: %[[SHARE:.*]] = arith.divf %[[DY]], %[[TIES]] : f32
+// CHECK-DAG: %[[AT_MAX:.*]] = arith.cmpf oeq, %[[X]], %[[Y]] : f32
+// CHECK: arith.select %[[AT_MAX]], %[[SHARE]], %{{.*}} : f32
+func.func @reduce_grad_max(%x: tensor<2x3x5xf32>, %y: tensor<2x1x5xf32>, %dy: tensor<2x1x5xf32>) -> tensor<2x3x5xf32> {
+  %dx = nn.reduce_grad %x, %y, %dy {kind = "max", axes = array<i64: 1>}
+        : (tensor<2x3x5xf32>, tensor<2x1x5xf32>, tensor<2x1x5xf32>) -> tensor<2x3x5xf32>
+  return %dx : tensor<2x3x5xf32>
+}
+
+// -----
+
+// Tests that reduce_grad of mean divides dy by the number of elements reduced (2 * 5), and that
+// arg_max's gradient is zeros.
+// CHECK-LABEL: func.func @reduce_grad_mean
+// CHECK: arith.constant 1.000000e+01 : f32
+// CHECK: arith.divf
+// CHECK-LABEL: func.func @reduce_grad_arg_max
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x3x5xf32>)
+// CHECK-NOT: linalg.generic
+func.func @reduce_grad_mean(%x: tensor<2x3x5xf32>, %y: tensor<1x3x1xf32>, %dy: tensor<1x3x1xf32>) -> tensor<2x3x5xf32> {
+  %dx = nn.reduce_grad %x, %y, %dy {kind = "mean", axes = array<i64: 0, 2>}
+        : (tensor<2x3x5xf32>, tensor<1x3x1xf32>, tensor<1x3x1xf32>) -> tensor<2x3x5xf32>
+  return %dx : tensor<2x3x5xf32>
+}
+func.func @reduce_grad_arg_max(%x: tensor<2x3x5xf32>, %y: tensor<2x1x5xf32>, %dy: tensor<2x1x5xf32>) -> tensor<2x3x5xf32> {
+  %dx = nn.reduce_grad %x, %y, %dy {kind = "arg_max", axes = array<i64: 1>}
+        : (tensor<2x3x5xf32>, tensor<2x1x5xf32>, tensor<2x1x5xf32>) -> tensor<2x3x5xf32>
+  return %dx : tensor<2x3x5xf32>
+}
+
+// -----
+
+// Tests that slice_grad is one generic over the slice's input shape that, per dimension, takes
+// i = (j - start) / step where the remainder is 0 and i is in range (negative steps alike), reads
+// dy there with tensor.extract and selects 0 elsewhere.
+// CHECK-LABEL: func.func @slice_grad
+// CHECK: linalg.generic {{.*}}outs(%{{.*}} : tensor<4x7xf32>)
+// CHECK-COUNT-2: arith.remsi
+// CHECK: tensor.extract %arg0
+// CHECK: arith.select
+func.func @slice_grad(%dy: tensor<4x3xf32>) -> tensor<4x7xf32> {
+  %dx = nn.slice_grad %dy {starts = array<i64: 3, 1>, steps = array<i64: -1, 2>} : (tensor<4x3xf32>) -> tensor<4x7xf32>
+  return %dx : tensor<4x7xf32>
 }
