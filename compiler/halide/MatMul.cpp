@@ -10,6 +10,17 @@ using namespace mlir;
 
 namespace kiln::halide {
 
+/// `operand` at the output's logical indices `at` (the last two its own), its batch dimensions
+/// broadcast as in numpy.
+static Halide::Expr batchRead(const TensorRef &operand, const std::vector<Halide::Expr> &at) {
+  const size_t rank = operand.shape.size();
+  std::vector<Halide::Expr> indices(at.end() - rank, at.end());
+  for (size_t d = 0; d + 2 < rank; ++d)
+    if (operand.shape[d] == 1)
+      indices[d] = 0;
+  return operand.at(indices);
+}
+
 LogicalResult lowerMatMul(Operation *operation, LoweringState &state, std::string &error) {
   auto op = cast<nn::MatMulOp>(operation);
   auto lhs = state.tensor(op.getLhs(), error);
@@ -29,7 +40,7 @@ LogicalResult lowerMatMul(Operation *operation, LoweringState &state, std::strin
   rhsAt[rank - 2] = r;
   Halide::Func acc(state.freshName("matmul"));
   acc(v) = 0.0f;
-  acc(v) += broadcastRead(*rhs, rhsAt) * broadcastRead(*lhs, lhsAt);
+  acc(v) += batchRead(*rhs, rhsAt) * batchRead(*lhs, lhsAt);
   Halide::Func out(state.freshName("matmul_out"));
   out(v) = acc(v);
   std::vector<int64_t> extents(shape.rbegin(), shape.rend());
