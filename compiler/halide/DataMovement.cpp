@@ -8,6 +8,8 @@
 
 #include "kiln/Dialect/NN/NNOps.h"
 
+#include <map>
+
 using namespace mlir;
 
 namespace kiln::halide {
@@ -84,27 +86,46 @@ static std::vector<int64_t> resultShape(Operation *op) {
   return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
 }
 
-Stage copyStage(Halide::Func out, const std::vector<Halide::Var> &vars, const TensorRef &input,
-                const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents) {
+Stage copyStage(LoweringState &state, mlir::Value operand, Halide::Func out, const std::vector<Halide::Var> &vars,
+                const TensorRef &input, const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents) {
   std::vector<int> perm = storagePerm(input.rank());
+  std::vector<Halide::Expr> args(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    args[i] = logical[perm[i]];
   Stage stage;
   stage.kind = StageKind::Copy;
   stage.source = input.func;
-  for (int i = 0; i < input.rank(); ++i)
-    stage.sourceArgs.push_back(logical[perm[i]]);
-  out(vars) = input.func(stage.sourceArgs);
+  stage.sourceArgs = args;
+  stage.sourceInner = input.memoryInner;
+  const int producer = state.fusableStage(operand);
+  if (producer >= 0 && state.stages[producer].kind == StageKind::Copy && !state.stages[producer].fused) {
+    // Composed with the copy that produces the input: its source read at its arguments of `args`.
+    Stage &inner = state.stages[producer];
+    std::map<std::string, Halide::Expr> replacements;
+    std::vector<Halide::Var> innerVars = inner.output.args();
+    for (size_t i = 0; i < innerVars.size(); ++i)
+      replacements[innerVars[i].name()] = args[i];
+    stage.source = inner.source;
+    stage.sourceInner = inner.sourceInner;
+    stage.sourceArgs.clear();
+    for (const Halide::Expr &arg : inner.sourceArgs)
+      stage.sourceArgs.push_back(Halide::Internal::simplify(Halide::Internal::substitute(replacements, arg)));
+    inner.kind = StageKind::Inline; // nothing reads it any more
+  }
+  out(vars) = stage.source(stage.sourceArgs);
   stage.output = out;
   stage.extents = extents;
   return stage;
 }
 
-/// Binds `result` to a Copy stage reading `input` at logical indices `at` (Exprs of `v`, the
-/// result's storage Vars).
-static void bindCopy(LoweringState &state, Value result, const std::string &name, const TensorRef &input,
-                     const std::vector<Halide::Var> &v, const std::vector<Halide::Expr> &at) {
+/// Binds `result` to a Copy stage reading `input` (the tensor of `operand`) at logical indices `at`
+/// (Exprs of `v`, the result's storage Vars).
+static void bindCopy(LoweringState &state, Value result, const std::string &name, Value operand,
+                     const TensorRef &input, const std::vector<Halide::Var> &v, const std::vector<Halide::Expr> &at) {
   TensorRef ref;
   ref.shape = shapeOf(result);
-  state.stages.push_back(copyStage(Halide::Func(state.freshName(name)), v, input, at, storageExtents(ref.shape)));
+  state.stages.push_back(
+      copyStage(state, operand, Halide::Func(state.freshName(name)), v, input, at, storageExtents(ref.shape)));
   ref.func = state.stages.back().output;
   ref.stage = static_cast<int>(state.stages.size()) - 1;
   state.values[result] = ref;
@@ -142,7 +163,7 @@ LogicalResult lowerReshape(Operation *operation, LoweringState &state, std::stri
       linear = linear / static_cast<int>(in[d]);
     }
   }
-  bindCopy(state, op.getResult(), "reshape", *input, v, at);
+  bindCopy(state, op.getResult(), "reshape", op.getInput(), *input, v, at);
   return success();
 }
 
@@ -156,7 +177,7 @@ LogicalResult lowerTranspose(Operation *operation, LoweringState &state, std::st
   std::vector<Halide::Expr> logical = logicalOf(v), at(perm.size());
   for (size_t d = 0; d < perm.size(); ++d)
     at[perm[d]] = logical[d]; // result dimension d is input dimension perm[d]
-  bindCopy(state, op.getResult(), "transpose", *input, v, at);
+  bindCopy(state, op.getResult(), "transpose", op.getInput(), *input, v, at);
   return success();
 }
 
@@ -169,7 +190,7 @@ LogicalResult lowerSlice(Operation *operation, LoweringState &state, std::string
   std::vector<Halide::Expr> at = logicalOf(v);
   for (size_t d = 0; d < at.size(); ++d)
     at[d] = static_cast<int>(op.getStarts()[d]) + at[d] * static_cast<int>(op.getSteps()[d]);
-  bindCopy(state, op.getOutput(), "slice", *input, v, at);
+  bindCopy(state, op.getOutput(), "slice", op.getInput(), *input, v, at);
   return success();
 }
 

@@ -106,12 +106,10 @@ LogicalResult lowerUnary(Operation *operation, LoweringState &state, std::string
   if (failed(input))
     return failure();
   std::vector<Halide::Var> v = storageVars(input->rank());
-  std::optional<Halide::Expr> y =
-      unaryFunction(op.getFn(), input->func(v), op.getAlpha().convertToFloat(), op.getBeta().convertToFloat());
-  if (!y) {
-    error = "unknown unary function '" + op.getFn().str() + "'";
+  auto y = unaryFunction(op.getFn(), input->func(v), op.getAlpha().convertToFloat(), op.getBeta().convertToFloat(),
+                         false, error);
+  if (failed(y))
     return failure();
-  }
   Halide::Func out(state.freshName(op.getFn().str()));
   out(v) = *y;
   state.bindElementwise(op.getResult(), out, input->shape, state.fusableStage(op.getInput()));

@@ -216,6 +216,7 @@ void LoweringState::bindElementwise(Value result, Halide::Func func, const std::
     return;
   }
   stages[stage].output = func;
+  stages[stage].fused = true;
   if (!stages[stage].ops.empty()) {
     Operation *op = result.getDefiningOp();
     stages[stage].ops.push_back(op);
@@ -269,6 +270,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
     }
     TensorRef ref;
     ref.shape = shape;
+    ref.memoryInner = rank == 4 ? 1 : 0; // read in place: C order, W innermost
     ref.func = Halide::Func("input_" + std::to_string(index));
     std::vector<Halide::Var> vars = storageVars(rank);
     std::vector<Halide::Expr> logical = logicalOf(vars);
@@ -360,7 +362,8 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
             for (int d = 0; d < rank; ++d)
               vars.emplace_back("d" + std::to_string(d));
             std::vector<Halide::Expr> logical(vars.rbegin(), vars.rend());
-            Stage stage = copyStage(out, vars, *ref, logical, std::vector<int64_t>(ref->shape.rbegin(), ref->shape.rend()));
+            Stage stage = copyStage(state, operand, out, vars, *ref, logical,
+                                    std::vector<int64_t>(ref->shape.rbegin(), ref->shape.rend()));
             std::vector<int64_t> strides = halideStrides(ref->shape);
             for (int d = 0; d < rank; ++d) {
               int extent = static_cast<int>(ref->shape[rank - 1 - d]);

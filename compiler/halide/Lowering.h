@@ -36,6 +36,9 @@ struct TensorRef {
   Halide::Func func;           ///< indexed in argument order (see storagePerm)
   std::vector<int64_t> shape;  ///< logical shape, C order
   int stage = -1;              ///< index of the Stage whose current output this is, or -1 (inline)
+  /// The argument of `func` contiguous in memory: 0 (the storage layout), or 1 for a rank-4
+  /// function argument, which is read in place (C order: W innermost).
+  int memoryInner = 0;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// The element at logical (C-order) indices.
@@ -89,6 +92,10 @@ struct Stage {
   bool winogradCapable = false;  ///< Conv/WinogradConv: Winograd applies to this conv (winogradCapable)
   Halide::Func source;          ///< Copy: the tensor read
   std::vector<Halide::Expr> sourceArgs; ///< Copy: the arguments `source` is read at (Exprs of output's)
+  /// Copy: the argument of `source` contiguous in memory (TensorRef::memoryInner); Reduction: the
+  /// argument of the output whose input elements are contiguous in memory.
+  int sourceInner = 0;
+  bool fused = false; ///< an elementwise op was fused into the output (bindElementwise)
   std::string name;             ///< Conv/Dense: the layer name of the op (HalideLayer::name)
   std::string signature;        ///< Conv/Dense: HalideLayer::signature, grown as ops are fused
   std::vector<mlir::Operation *> ops; ///< Conv/Dense: the op, then each fused op
@@ -160,10 +167,12 @@ struct LoweringState {
   void bindElementwise(mlir::Value result, Halide::Func func, const std::vector<int64_t> &shape, int stage);
 };
 
-/// DataMovement.cpp: a Copy stage: defines `out(vars)` as `input` at logical (C-order) indices
-/// `logical` (Exprs of `vars`); `extents`: out's argument extents.
-Stage copyStage(Halide::Func out, const std::vector<Halide::Var> &vars, const TensorRef &input,
-                const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents);
+/// DataMovement.cpp: a Copy stage: defines `out(vars)` as `input` (the tensor of `operand`) at
+/// logical (C-order) indices `logical` (Exprs of `vars`); `extents`: out's argument extents. When
+/// `input` is itself a Copy stage read only here (a reshape - transpose - reshape channel shuffle, a
+/// transpose before a result), the two compose: one pass reads its source, the other is Inline.
+Stage copyStage(LoweringState &state, mlir::Value operand, Halide::Func out, const std::vector<Halide::Var> &vars,
+                const TensorRef &input, const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents);
 
 /// Elementwise.cpp: `operand` read at the output's logical indices under numpy broadcasting
 /// (aligned at the last dimension; size-1 dimensions read index 0).
@@ -247,11 +256,10 @@ Halide::Expr power(Halide::Expr base, Halide::Expr exponent);
 /// UnaryFunctions.cpp: base ^ exponent for a constant exponent: products for integers, sqrt for
 /// +-1/2, else power() above.
 Halide::Expr power(Halide::Expr base, float exponent);
-/// UnaryFunctions.cpp: nn.unary's function `fn` of x (kiln::nn::unaryFunctions()), or nullopt for
-/// an unknown name.
-std::optional<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, float alpha, float beta);
-/// UnaryFunctions.cpp: the derivative of unaryFunction with respect to x, or nullopt.
-std::optional<Halide::Expr> unaryDerivative(llvm::StringRef fn, Halide::Expr x, float alpha, float beta);
+/// UnaryFunctions.cpp: nn.unary's function `fn` of x (kiln::nn::unaryFunctions()), or with
+/// `derivative` its derivative with respect to x; fails with `error` set for an unknown name.
+mlir::FailureOr<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, float alpha, float beta,
+                                            bool derivative, std::string &error);
 
 /// Op lowerings, one per op, grouped by file. Each binds the op's result in `state.values`.
 mlir::LogicalResult lowerConv2D(mlir::Operation *op, LoweringState &state, std::string &error);

@@ -124,23 +124,28 @@ namespace {
 enum class Combine { Sum, Max, Min, Product, ArgMax, ArgMin };
 } // namespace
 
-/// A Reduction stage of the tensor of `shape` over `axes` (kept as size-1 dimensions): the
+/// A Reduction stage of (a function of) the tensor `input` over `axes` (kept as size-1 dimensions): the
 /// accumulator combines element(logical input indices) over the axes, and the result at storage
 /// Vars v is finish(accumulator(v), logical indices of v). Arg kinds accumulate (value, index
 /// along the single axis, as a float) and finish with the index.
-static TensorRef reduction(LoweringState &state, const std::string &name, const std::vector<int64_t> &shape,
+static TensorRef reduction(LoweringState &state, const std::string &name, const TensorRef &input,
                            llvm::ArrayRef<int64_t> axes, Combine combine,
                            const std::function<Halide::Expr(const std::vector<Halide::Expr> &)> &element,
                            const std::function<Halide::Expr(Halide::Expr, const std::vector<Halide::Expr> &)> &finish) {
-  const int rank = static_cast<int>(shape.size());
+  const std::vector<int64_t> &shape = input.shape;
+  const int rank = input.rank();
   std::vector<int64_t> outShape = shape;
   for (int64_t axis : axes)
     outShape[axis] = 1;
-  // One reduction variable per reduced argument, the innermost storage argument first.
-  std::vector<int> perm = storagePerm(rank);
+  // One reduction variable per reduced argument, the one contiguous in memory first, then in
+  // storage order.
+  std::vector<int> perm = storagePerm(rank), args = {input.memoryInner};
+  for (int i = 0; i < rank; ++i)
+    if (i != input.memoryInner)
+      args.push_back(i);
   Halide::Region ranges;
   std::vector<int> reducedDims;
-  for (int i = 0; i < rank; ++i)
+  for (int i : args)
     if (llvm::is_contained(axes, perm[i])) {
       ranges.emplace_back(0, static_cast<int>(shape[perm[i]]));
       reducedDims.push_back(perm[i]);
@@ -174,6 +179,7 @@ static TensorRef reduction(LoweringState &state, const std::string &name, const 
   Halide::Func out(state.freshName(name));
   out(v) = finish(result, logical);
   TensorRef ref = state.addStage(StageKind::Reduction, out, outShape);
+  state.stages[ref.stage].sourceInner = input.memoryInner;
   state.stages[ref.stage].accumulator = acc;
   state.stages[ref.stage].rdom = r;
   return ref;
@@ -194,34 +200,34 @@ LogicalResult lowerReduce(Operation *operation, LoweringState &state, std::strin
   const std::string name = "reduce_" + kind.str();
   TensorRef out;
   if (kind == "sum" || kind == "mean" || kind == "log_sum") {
-    out = reduction(state, name, input->shape, axes, Combine::Sum, read,
+    out = reduction(state, name, *input, axes, Combine::Sum, read,
                     [&](Halide::Expr acc, const std::vector<Halide::Expr> &) {
                       return kind == "mean" ? acc * (1.0f / static_cast<float>(count))
                              : kind == "log_sum" ? Halide::log(acc) : acc;
                     });
   } else if (kind == "sum_square" || kind == "l2") {
     auto square = [&](const std::vector<Halide::Expr> &at) { return input->at(at) * input->at(at); };
-    out = reduction(state, name, input->shape, axes, Combine::Sum, square,
+    out = reduction(state, name, *input, axes, Combine::Sum, square,
                     [&](Halide::Expr acc, const std::vector<Halide::Expr> &) {
                       return kind == "l2" ? Halide::sqrt(acc) : acc;
                     });
   } else if (kind == "l1") {
     auto magnitude = [&](const std::vector<Halide::Expr> &at) { return Halide::abs(input->at(at)); };
-    out = reduction(state, name, input->shape, axes, Combine::Sum, magnitude, same);
+    out = reduction(state, name, *input, axes, Combine::Sum, magnitude, same);
   } else if (kind == "max" || kind == "min") {
-    out = reduction(state, name, input->shape, axes, kind == "max" ? Combine::Max : Combine::Min, read, same);
+    out = reduction(state, name, *input, axes, kind == "max" ? Combine::Max : Combine::Min, read, same);
   } else if (kind == "prod") {
-    out = reduction(state, name, input->shape, axes, Combine::Product, read, same);
+    out = reduction(state, name, *input, axes, Combine::Product, read, same);
   } else if (kind == "arg_max" || kind == "arg_min") {
-    out = reduction(state, name, input->shape, axes, kind == "arg_max" ? Combine::ArgMax : Combine::ArgMin, read,
+    out = reduction(state, name, *input, axes, kind == "arg_max" ? Combine::ArgMax : Combine::ArgMin, read,
                     same);
   } else if (kind == "log_sum_exp") {
     // max + log(sum of exp(x - max)): the max is a Reduction stage of its own.
-    TensorRef max = reduction(state, name + "_max", input->shape, axes, Combine::Max, read, same);
+    TensorRef max = reduction(state, name + "_max", *input, axes, Combine::Max, read, same);
     auto shifted = [&](const std::vector<Halide::Expr> &at) {
       return Halide::exp(input->at(at) - broadcastRead(max, at));
     };
-    out = reduction(state, name, input->shape, axes, Combine::Sum, shifted,
+    out = reduction(state, name, *input, axes, Combine::Sum, shifted,
                     [&](Halide::Expr acc, const std::vector<Halide::Expr> &logical) {
                       return max.at(logical) + Halide::log(acc);
                     });
@@ -269,7 +275,7 @@ LogicalResult lowerReduceGrad(Operation *operation, LoweringState &state, std::s
   else if (kind == "max" || kind == "min") {
     // Shared by the k elements equal to the extreme (a Reduction stage counts them).
     TensorRef ties = reduction(
-        state, "reduce_grad_ties", input->shape, axes, Combine::Sum,
+        state, "reduce_grad_ties", *input, axes, Combine::Sum,
         [&](const std::vector<Halide::Expr> &at) {
           return Halide::select(input->at(at) == broadcastRead(*output, at), 1.0f, 0.0f);
         },

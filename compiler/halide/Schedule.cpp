@@ -412,8 +412,9 @@ static void scheduleDense(Stage &stage, const HalideStageSchedule &e) {
                      product(stage.extents) * constantExtent(stage.rdom.x));
 }
 
-/// Reduction: with its innermost argument kept (reducing outer dimensions), tiles of up to 4
-/// vectors along it accumulate in registers while the reduction streams the rows; with it reduced
+/// Reduction: with the argument along which the input is contiguous kept (reducing outer
+/// dimensions), tiles of up to 4 vectors along it accumulate in registers while the reduction
+/// streams the rows; with it reduced
 /// (a sum along contiguous elements), the reduction runs in vector lanes first (rfactor: one
 /// partial result per lane), except the arg kinds, which keep the first extreme in order. Parallel
 /// over the outermost kept argument, or over the tiles.
@@ -423,50 +424,61 @@ static void scheduleReduction(Stage &stage, const HalideStageSchedule &options) 
   Halide::RDom r = stage.rdom;
   const int64_t work = product(stage.extents) * volume(r);
   const bool parallel = options.parallel && work >= options.parallelMinElements;
-  const int rank = static_cast<int>(a.size());
+  const int m = stage.sourceInner; // the argument along which the input is contiguous
+  const int64_t extent = stage.extents[m];
+  // The other arguments, and the outermost of them with more than one element (parallel).
+  std::vector<Halide::Var> others;
+  int outer = -1;
+  for (int d = 0; d < static_cast<int>(a.size()); ++d)
+    if (d != m) {
+      others.push_back(a[d]);
+      if (stage.extents[d] > 1)
+        outer = d;
+    }
   out.compute_root();
-  // The outermost argument with more than one element: the parallel loop.
-  int outer = rank - 1;
-  while (outer > 0 && stage.extents[outer] == 1)
-    --outer;
-  const bool tuple = acc.outputs() > 1;
-  if (stage.extents[0] >= 4) {
-    const int vec = vectorFor(stage.extents[0], options.vectorWidth);
-    const int block = static_cast<int>(std::min<int64_t>(stage.extents[0] / vec, 4)) * vec;
+  if (extent >= 4) {
+    const int vec = vectorFor(extent, options.vectorWidth);
+    const int block = static_cast<int>(std::min<int64_t>(extent / vec, 4)) * vec;
     Halide::Var o("o"), i("i");
     // Tiles outermost when there are more of them than outer elements (a long kept row).
-    const int64_t blocks = (stage.extents[0] + block - 1) / block;
-    const bool tilesOuter = blocks >= product(stage.extents) / stage.extents[0];
+    const int64_t blocks = (extent + block - 1) / block;
+    const bool tilesOuter = blocks >= product(stage.extents) / extent;
     std::vector<Halide::VarOrRVar> order = {i};
     if (!tilesOuter)
       order.push_back(o);
-    order.insert(order.end(), a.begin() + 1, a.end());
+    order.insert(order.end(), others.begin(), others.end());
     if (tilesOuter)
       order.push_back(o);
-    out.split(a[0], o, i, block, Halide::TailStrategy::ShiftInwards).reorder(order).vectorize(i, vec).unroll(i);
-    acc.compute_at(out, tilesOuter && rank > 1 ? a[1] : o).vectorize(a[0], vec).unroll(a[0]);
-    std::vector<Halide::VarOrRVar> inner = {a[0]};
+    out.split(a[m], o, i, block, Halide::TailStrategy::ShiftInwards).reorder(order).vectorize(i, vec).unroll(i);
+    acc.compute_at(out, tilesOuter && !others.empty() ? others.front() : o).vectorize(a[m], vec).unroll(a[m]);
+    std::vector<Halide::VarOrRVar> inner = {a[m]};
     for (int d = 0; d < r.dimensions(); ++d)
       inner.push_back(r[d]);
-    acc.update().reorder(inner).vectorize(a[0], vec).unroll(a[0]);
+    acc.update().reorder(inner).vectorize(a[m], vec).unroll(a[m]);
     if (parallel && tilesOuter)
       parallelInChunks(out, o, blocks, work);
-    else if (parallel)
+    else if (parallel && outer >= 0)
       parallelInChunks(out, a[outer], stage.extents[outer], work);
     return;
   }
-  acc.compute_at(out, a[0]);
-  const int64_t inner = constantExtent(r.x);
-  const int vec = vectorFor(inner, options.vectorWidth);
-  if (!tuple && vec > 1 && inner >= 2 * vec) {
+  // The reduction runs along the contiguous elements (r.x, Reductions.cpp): in vector lanes first,
+  // per element of the output (its innermost loop).
+  Halide::Var at = a[0];
+  if (parallel && outer >= 0) {
+    Halide::Var single = parallelInChunks(out, a[outer], stage.extents[outer], work);
+    if (outer == 0)
+      at = single;
+  }
+  acc.compute_at(out, at);
+  const int64_t along = constantExtent(r.x);
+  const int vec = vectorFor(along, options.vectorWidth);
+  if (acc.outputs() == 1 && vec > 1 && along >= 2 * vec) {
     Halide::RVar ro("ro"), ri("ri");
     Halide::Var lane("lane");
     Halide::Func lanes = acc.update().split(r.x, ro, ri, vec).rfactor(ri, lane);
-    lanes.compute_at(out, a[0]).vectorize(lane);
+    lanes.compute_at(out, at).vectorize(lane);
     lanes.update().vectorize(lane);
   }
-  if (parallel && outer > 0)
-    parallelInChunks(out, a[outer], stage.extents[outer], work);
 }
 
 /// Whether `e` grows by exactly 1 when `var` does.
@@ -484,21 +496,23 @@ static int unitStrideArgument(const Halide::Expr &e, const std::vector<Halide::V
 }
 
 /// Copy: out(v) = source(sourceArgs(v)). When out's innermost argument runs along the source's
-/// innermost one, the plain vectorized copy. Otherwise, when out's argument 0 runs along source
-/// argument s and out's argument k along source argument 0 (a transpose of the two innermost
+/// innermost one (in memory: sourceInner), the plain vectorized copy. Otherwise, when out's
+/// argument 0 runs along source argument s and out's argument k along the source's innermost (a
+/// transpose of the two innermost
 /// dimensions: NCHW <-> NHWC, the C-order results): blocks of (vector of out's 0 x vector of
-/// out's k), each block of source loaded along its argument 0 (contiguous there) and stored along
+/// out's k), each block of source loaded along its innermost (contiguous there) and stored along
 /// out's argument 0 (contiguous here), so the transpose happens in registers rather than through
 /// strided loads.
 static void scheduleCopy(Stage &stage, const HalideStageSchedule &options) {
   Halide::Func out = stage.output;
   std::vector<Halide::Var> a = out.args();
-  const int k = stage.sourceArgs.empty() ? -1 : unitStrideArgument(stage.sourceArgs[0], a);
+  const int inner = stage.sourceInner;
+  const int k = stage.sourceArgs.empty() ? -1 : unitStrideArgument(stage.sourceArgs[inner], a);
   int s = -1;
   for (size_t i = 0; i < stage.sourceArgs.size() && s < 0; ++i)
-    if (unitStride(stage.sourceArgs[i], a[0]))
+    if (static_cast<int>(i) != inner && unitStride(stage.sourceArgs[i], a[0]))
       s = static_cast<int>(i);
-  if (k <= 0 || s <= 0 || stage.extents[0] < 4 || stage.extents[k] < 4) {
+  if (k <= 0 || s < 0 || stage.extents[0] < 4 || stage.extents[k] < 4) {
     schedulePointwise(out, stage.extents, options);
     return;
   }
@@ -523,7 +537,7 @@ static void scheduleCopy(Stage &stage, const HalideStageSchedule &options) {
       .unroll(ci);
   Halide::Func block = stage.source.in(out);
   std::vector<Halide::Var> b = block.args();
-  block.compute_at(out, wo).vectorize(b[0], sourceVector).unroll(b[s], outVector);
+  block.compute_at(out, wo).vectorize(b[inner], sourceVector).unroll(b[s], outVector);
   if (!options.parallel || product(stage.extents) < options.parallelMinElements)
     return;
   if (outer.size() >= 2) {

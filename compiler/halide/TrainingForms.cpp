@@ -44,12 +44,10 @@ LogicalResult lowerUnaryGrad(Operation *operation, LoweringState &state, std::st
   if (failed(input) || failed(gradOutput))
     return failure();
   std::vector<Halide::Var> v = storageVars(input->rank());
-  std::optional<Halide::Expr> derivative =
-      unaryDerivative(op.getFn(), input->func(v), op.getAlpha().convertToFloat(), op.getBeta().convertToFloat());
-  if (!derivative) {
-    error = "unknown unary function '" + op.getFn().str() + "'";
+  auto derivative = unaryFunction(op.getFn(), input->func(v), op.getAlpha().convertToFloat(),
+                                  op.getBeta().convertToFloat(), true, error);
+  if (failed(derivative))
     return failure();
-  }
   Halide::Func out(state.freshName(op.getFn().str() + "_grad"));
   out(v) = gradOutput->func(v) * *derivative;
   int stage = state.fusableStage(op.getGradOutput());

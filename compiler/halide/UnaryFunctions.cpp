@@ -9,6 +9,8 @@
 #include <cmath>
 #include <limits>
 
+using mlir::FailureOr;
+
 namespace kiln::halide {
 
 Halide::Expr rationalTanh(Halide::Expr x) {
@@ -101,7 +103,7 @@ constexpr float kTwoOverSqrtPi = 1.12837916709551257f;
 Halide::Expr geluTanhArgument(Halide::Expr x) { return kSqrtTwoOverPi * (x + 0.044715f * x * x * x); }
 } // namespace
 
-std::optional<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, float alpha, float beta) {
+static std::optional<Halide::Expr> valueOf(llvm::StringRef fn, Halide::Expr x, float alpha, float beta) {
   if (fn == "exp")
     return Halide::exp(x);
   if (fn == "log")
@@ -151,7 +153,7 @@ std::optional<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, fl
   return std::nullopt;
 }
 
-std::optional<Halide::Expr> unaryDerivative(llvm::StringRef fn, Halide::Expr x, float alpha, float beta) {
+static std::optional<Halide::Expr> derivativeOf(llvm::StringRef fn, Halide::Expr x, float alpha, float beta) {
   if (fn == "exp")
     return Halide::exp(x);
   if (fn == "log")
@@ -199,6 +201,16 @@ std::optional<Halide::Expr> unaryDerivative(llvm::StringRef fn, Halide::Expr x, 
     return s * (1.0f + x * (1.0f - s));
   }
   return std::nullopt;
+}
+
+FailureOr<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, float alpha, float beta, bool derivative,
+                                      std::string &error) {
+  std::optional<Halide::Expr> y = derivative ? derivativeOf(fn, x, alpha, beta) : valueOf(fn, x, alpha, beta);
+  if (!y) {
+    error = "unknown unary function '" + fn.str() + "' (kiln::nn::unaryFunctions() lists them)";
+    return mlir::failure();
+  }
+  return *y;
 }
 
 } // namespace kiln::halide

@@ -37,6 +37,14 @@ const SliceSpec sliceSpecs[] = {
     {{2, 2, 3, 3, 4, 5}, {0, 1, 0, 2, 1, 4}, {1, -1, 2, -1, 2, -2}, {2, 2, 2, 3, 2, 3}},
 };
 
+/// Narrow vectors, serial: a schedule the results must not depend on.
+HalideScheduleOptions narrowSerial() {
+  HalideScheduleOptions other;
+  other.vectorWidth = 4;
+  other.parallel = false;
+  return other;
+}
+
 std::string sliceAttributes(const SliceSpec &s) {
   return "{starts = " + ints(s.starts) + ", steps = " + ints(s.steps) + "}";
 }
@@ -62,10 +70,7 @@ TEST(HalideTensorOps, TransposeUnderOtherScheduleOptions) {
   Graph g(testRng());
   auto nchw = g.input({3, 33, 9, 17});
   auto v2 = g.input({40, 24});
-  HalideScheduleOptions other;
-  other.vectorWidth = 4;
-  other.parallel = false;
-  expectScheduleIndependent(g, {transpose(g, nchw, {0, 2, 3, 1}), transpose(g, v2, {1, 0})}, other, 0.0);
+  expectScheduleIndependent(g, {transpose(g, nchw, {0, 2, 3, 1}), transpose(g, v2, {1, 0})}, narrowSerial(), 0.0);
 }
 
 TEST(HalideTensorOps, ChannelShuffle) {
@@ -218,12 +223,9 @@ TEST(HalideTensorOps, ReduceUnderOtherScheduleOptions) {
   Graph g(testRng());
   auto x = g.input({3, 70, 9, 11});
   auto v = g.input({5, 300});
-  HalideScheduleOptions other;
-  other.vectorWidth = 4;
-  other.parallel = false;
   expectScheduleIndependent(g, {reduce(g, x, "mean", {2, 3}), reduce(g, x, "max", {1}), reduce(g, v, "sum", {1}),
                                 reduce(g, x, "arg_max", {1}), reduce(g, x, "l2", {0, 2})},
-                            other, 1e-5);
+                            narrowSerial(), 1e-5);
 }
 
 // ---- matmul ----
