@@ -1,12 +1,17 @@
-// Lowering of the ops that move data: flatten (C-order [N, rest]), concat (any axis), reshape, pad
-// (constant) and resize (nearest / bilinear / bicubic, from nn::resizeTaps tables). All are materialised (a stage), so their index
-// arithmetic stays out of consumers' loops.
+// Lowering of the ops that move data: flatten (C-order [N, rest]), concat (any axis), reshape,
+// transpose, slice (any steps) and its gradient slice_grad, broadcast, pad (constant) and resize
+// and its gradient (nearest / bilinear / bicubic, from nn::resizeTaps tables). All but broadcast
+// are materialised (a stage), so their index arithmetic stays out of consumers' loops; reshape,
+// transpose and slice are Copy stages, which the schedule transposes in register blocks when the
+// innermost storage dimensions differ. A broadcast is only an index map, computed by its consumers.
 #include "compiler/halide/Lowering.h"
 
 #include "kiln/Dialect/NN/NNOps.h"
 #include "kiln/Dialect/NN/ResizeSampling.h"
 
 #include <functional>
+
+#include <map>
 
 using namespace mlir;
 
@@ -84,31 +89,155 @@ static std::vector<int64_t> resultShape(Operation *op) {
   return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
 }
 
+Stage copyStage(LoweringState &state, mlir::Value operand, Halide::Func out, const std::vector<Halide::Var> &vars,
+                const TensorRef &input, const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents) {
+  std::vector<int> perm = storagePerm(input.rank());
+  std::vector<Halide::Expr> args(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    args[i] = logical[perm[i]];
+  Stage stage;
+  stage.kind = StageKind::Copy;
+  stage.source = input.func;
+  stage.sourceArgs = args;
+  stage.sourceInner = input.memoryInner;
+  const int producer = state.fusableStage(operand);
+  if (producer >= 0 && state.stages[producer].kind == StageKind::Copy && !state.stages[producer].fused) {
+    // Composed with the copy that produces the input: its source read at its arguments of `args`.
+    Stage &inner = state.stages[producer];
+    std::map<std::string, Halide::Expr> replacements;
+    std::vector<Halide::Var> innerVars = inner.output.args();
+    for (size_t i = 0; i < innerVars.size(); ++i)
+      replacements[innerVars[i].name()] = args[i];
+    stage.source = inner.source;
+    stage.sourceInner = inner.sourceInner;
+    stage.sourceArgs.clear();
+    for (const Halide::Expr &arg : inner.sourceArgs)
+      stage.sourceArgs.push_back(Halide::Internal::simplify(Halide::Internal::substitute(replacements, arg)));
+    inner.kind = StageKind::Inline; // nothing reads it any more
+  }
+  out(vars) = stage.source(stage.sourceArgs);
+  stage.output = out;
+  stage.extents = extents;
+  return stage;
+}
+
+/// Binds `result` to a Copy stage reading `input` (the tensor of `operand`) at logical indices `at`
+/// (Exprs of `v`, the result's storage Vars).
+static void bindCopy(LoweringState &state, Value result, const std::string &name, Value operand,
+                     const TensorRef &input, const std::vector<Halide::Var> &v, const std::vector<Halide::Expr> &at) {
+  TensorRef ref;
+  ref.shape = shapeOf(result);
+  state.stages.push_back(
+      copyStage(state, operand, Halide::Func(state.freshName(name)), v, input, at, storageExtents(ref.shape)));
+  ref.func = state.stages.back().output;
+  ref.stage = static_cast<int>(state.stages.size()) - 1;
+  state.values[result] = ref;
+}
+
 LogicalResult lowerReshape(Operation *operation, LoweringState &state, std::string &error) {
   auto op = cast<nn::ReshapeOp>(operation);
   auto input = state.tensor(op.getInput(), error);
   if (failed(input))
     return failure();
-  std::vector<int64_t> shape = resultShape(operation);
-  if (shape == input->shape) {
+  const std::vector<int64_t> &in = input->shape, out = resultShape(operation);
+  if (out == in) {
     state.values[op.getResult()] = *input;
     return success();
   }
-  // C-order linear index of the output cell, then peeled into the input's indices.
-  std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
-  std::vector<Halide::Expr> logical = logicalOf(v);
-  Halide::Expr linear = logical[0];
-  for (size_t d = 1; d < shape.size(); ++d)
-    linear = linear * static_cast<int>(shape[d]) + logical[d];
-  std::vector<Halide::Expr> at(input->shape.size());
-  for (int d = input->rank() - 1; d >= 0; --d) {
-    int size = static_cast<int>(input->shape[d]);
-    at[d] = d == 0 ? linear : linear % size;
-    linear = linear / size;
+  // Groups of consecutive dimensions with equal element counts (a split or a merge): each group's
+  // output indices linearised (C order) and peeled into its input indices, so dimensions that
+  // keep their extent keep their index and no division crosses a group.
+  std::vector<Halide::Var> v = storageVars(static_cast<int>(out.size()));
+  std::vector<Halide::Expr> logical = logicalOf(v), at(in.size());
+  for (size_t i = 0, o = 0; i < in.size() || o < out.size();) {
+    const size_t firstIn = i, firstOut = o;
+    int64_t inCount = i < in.size() ? in[i++] : 1, outCount = o < out.size() ? out[o++] : 1;
+    while (inCount != outCount) {
+      if (inCount < outCount)
+        inCount *= in[i++];
+      else
+        outCount *= out[o++];
+    }
+    Halide::Expr linear = 0;
+    for (size_t d = firstOut; d < o; ++d)
+      linear = d == firstOut ? logical[d] : linear * static_cast<int>(out[d]) + logical[d];
+    for (size_t d = i; d-- > firstIn;) {
+      at[d] = d == firstIn ? linear : linear % static_cast<int>(in[d]);
+      linear = linear / static_cast<int>(in[d]);
+    }
   }
-  Halide::Func out(state.freshName("reshape"));
-  out(v) = input->at(at);
-  state.values[op.getResult()] = state.addStage(StageKind::Pointwise, out, shape);
+  bindCopy(state, op.getResult(), "reshape", op.getInput(), *input, v, at);
+  return success();
+}
+
+LogicalResult lowerTranspose(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::TransposeOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  if (failed(input))
+    return failure();
+  ArrayRef<int64_t> perm = op.getPerm();
+  std::vector<Halide::Var> v = storageVars(input->rank());
+  std::vector<Halide::Expr> logical = logicalOf(v), at(perm.size());
+  for (size_t d = 0; d < perm.size(); ++d)
+    at[perm[d]] = logical[d]; // result dimension d is input dimension perm[d]
+  bindCopy(state, op.getResult(), "transpose", op.getInput(), *input, v, at);
+  return success();
+}
+
+LogicalResult lowerSlice(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::SliceOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  if (failed(input))
+    return failure();
+  std::vector<Halide::Var> v = storageVars(input->rank());
+  std::vector<Halide::Expr> at = logicalOf(v);
+  for (size_t d = 0; d < at.size(); ++d)
+    at[d] = static_cast<int>(op.getStarts()[d]) + at[d] * static_cast<int>(op.getSteps()[d]);
+  bindCopy(state, op.getOutput(), "slice", op.getInput(), *input, v, at);
+  return success();
+}
+
+LogicalResult lowerSliceGrad(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::SliceGradOp>(operation);
+  auto gradOutput = state.tensor(op.getGradOutput(), error);
+  if (failed(gradOutput))
+    return failure();
+  // Element i of the input was taken when, along every dimension, i - start is a multiple of the
+  // step whose quotient is a taken position (Euclidean division: also for negative steps).
+  std::vector<int64_t> shape = shapeOf(op.getGradInput());
+  std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
+  std::vector<Halide::Expr> logical = logicalOf(v), at(shape.size());
+  Halide::Expr taken = Halide::Internal::const_true();
+  for (size_t d = 0; d < shape.size(); ++d) {
+    const int start = static_cast<int>(op.getStarts()[d]), step = static_cast<int>(op.getSteps()[d]);
+    const int count = static_cast<int>(gradOutput->shape[d]);
+    Halide::Expr offset = logical[d] - start, position = step == 1 ? offset : offset / step;
+    at[d] = Halide::clamp(position, 0, count - 1);
+    if (count == shape[d] && start == 0 && step == 1)
+      continue;
+    taken = taken && position >= 0 && position < count;
+    if (step != 1 && step != -1)
+      taken = taken && offset % step == 0;
+  }
+  Halide::Func out(state.freshName("slice_grad"));
+  out(v) = Halide::select(taken, gradOutput->at(at), 0.0f);
+  state.values[op.getGradInput()] = state.addStage(StageKind::Pointwise, out, shape);
+  return success();
+}
+
+LogicalResult lowerBroadcast(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::BroadcastOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  if (failed(input))
+    return failure();
+  std::vector<int64_t> shape = shapeOf(op.getOutput());
+  std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
+  Halide::Func out(state.freshName("broadcast"));
+  out(v) = broadcastRead(*input, logicalOf(v));
+  TensorRef ref;
+  ref.func = out;
+  ref.shape = shape;
+  state.values[op.getOutput()] = ref; // inline: each consumer reads the input directly
   return success();
 }
 

@@ -1,5 +1,5 @@
-// Lowering of the elementwise ops (batch_norm, activations, the broadcasting binary ops, sum /
-// mean), lrn, and softmax / log_softmax.
+// Lowering of the elementwise ops (batch_norm, activations, unary, the broadcasting binary ops,
+// sum / mean), lrn, and softmax / log_softmax.
 // An elementwise op whose operand is a stage output used only here is fused into that stage (it
 // becomes the stage's output, computed in the producer's tiles); otherwise it is its own stage.
 #include "compiler/halide/Lowering.h"
@@ -14,20 +14,6 @@ namespace kiln::halide {
 
 static std::vector<Halide::Expr> exprs(const std::vector<Halide::Var> &vars) {
   return std::vector<Halide::Expr>(vars.begin(), vars.end());
-}
-
-/// tanh as a rational function of x (Eigen's float approximation, within 3 ulp; tanh rounds to
-/// +-1 beyond the clamp), which vectorizes: Halide::tanh calls libm's tanhf once per element.
-static Halide::Expr rationalTanh(Halide::Expr x) {
-  Halide::Expr c = Halide::clamp(x, -7.90531110763549805f, 7.90531110763549805f), c2 = c * c;
-  Halide::Expr p = c2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-  for (float coefficient : {-8.60467152213735e-11f, 5.12229709037114e-08f, 1.48572235717979e-05f,
-                            6.37261928875436e-04f, 4.89352455891786e-03f})
-    p = p * c2 + coefficient;
-  Halide::Expr q = c2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-  for (float coefficient : {2.26843463243900e-03f, 4.89352518554385e-03f})
-    q = q * c2 + coefficient;
-  return Halide::select(Halide::abs(x) < 0.0004f, x, c * p / q);
 }
 
 LogicalResult lowerBatchNorm(Operation *operation, LoweringState &state, std::string &error) {
@@ -95,7 +81,7 @@ LogicalResult lowerActivation(Operation *operation, LoweringState &state, std::s
   } else if (isa<nn::TanhOp>(operation)) {
     y = rationalTanh(x), name = "tanh";
   } else if (isa<nn::SigmoidOp>(operation)) {
-    y = 1.0f / (1.0f + Halide::exp(-x)), name = "sigmoid";
+    y = sigmoid(x), name = "sigmoid";
   } else if (auto leaky = dyn_cast<nn::LeakyReluOp>(operation)) {
     float alpha = leaky.getAlpha().convertToFloat();
     y = Halide::select(x > 0.0f, x, x * alpha), name = "leaky_relu";
@@ -114,9 +100,37 @@ LogicalResult lowerActivation(Operation *operation, LoweringState &state, std::s
   return success();
 }
 
-/// `operand` read at the output's logical indices under numpy broadcasting (aligned at the last
-/// dimension; size-1 dimensions read index 0).
-static Halide::Expr broadcastRead(const TensorRef &operand, const std::vector<Halide::Expr> &outLogical) {
+LogicalResult lowerUnary(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::UnaryOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  if (failed(input))
+    return failure();
+  std::vector<Halide::Var> v = storageVars(input->rank());
+  auto y = unaryFunction(op.getFn(), input->func(v), op.getAlpha().convertToFloat(), op.getBeta().convertToFloat(),
+                         false, error);
+  if (failed(y))
+    return failure();
+  Halide::Func out(state.freshName(op.getFn().str()));
+  out(v) = *y;
+  state.bindElementwise(op.getResult(), out, input->shape, state.fusableStage(op.getInput()));
+  return success();
+}
+
+/// The value of every element of `value` when it is an nn.param whose elements are all equal.
+static std::optional<float> uniformConstant(Value value, LoweringState &state) {
+  std::string ignored;
+  if (!state.isConstant(value))
+    return std::nullopt;
+  auto data = state.constant(value, ignored);
+  if (failed(data) || (*data)->data.empty())
+    return std::nullopt;
+  const std::vector<float> &elements = (*data)->data;
+  if (llvm::any_of(elements, [&](float e) { return e != elements.front(); }))
+    return std::nullopt;
+  return elements.front();
+}
+
+Halide::Expr broadcastRead(const TensorRef &operand, const std::vector<Halide::Expr> &outLogical) {
   const size_t offset = outLogical.size() - operand.shape.size();
   std::vector<Halide::Expr> at(operand.shape.size());
   for (size_t d = 0; d < at.size(); ++d)
@@ -146,8 +160,14 @@ LogicalResult lowerBinary(Operation *operation, LoweringState &state, std::strin
     y = a / b;
   else if (isa<nn::MaxOp>(operation))
     y = Halide::max(a, b);
-  else
+  else if (isa<nn::MinOp>(operation))
     y = Halide::min(a, b);
+  else if (isa<nn::PReluOp>(operation))
+    y = Halide::select(a > 0.0f, a, b * a);
+  else if (std::optional<float> exponent = uniformConstant(rhsValue, state))
+    y = power(a, *exponent); // x ^ 2 as x * x, x ^ 0.5 as sqrt(x), ...
+  else
+    y = power(a, b);
   Halide::Func out(state.freshName(name));
   out(v) = y;
   // Fuse into an operand's stage only when that operand has the output's shape (same loop nest).

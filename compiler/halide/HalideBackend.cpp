@@ -216,6 +216,7 @@ void LoweringState::bindElementwise(Value result, Halide::Func func, const std::
     return;
   }
   stages[stage].output = func;
+  stages[stage].fused = true;
   if (!stages[stage].ops.empty()) {
     Operation *op = result.getDefiningOp();
     stages[stage].ops.push_back(op);
@@ -277,6 +278,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
     }
     TensorRef ref;
     ref.shape = shape;
+    ref.memoryInner = rank == 4 ? 1 : 0; // read in place: C order, W innermost
     ref.func = Halide::Func("input_" + std::to_string(index));
     std::vector<Halide::Var> vars = storageVars(rank);
     std::vector<Halide::Expr> logical = logicalOf(vars);
@@ -310,7 +312,7 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
         .Case<nn::BatchNormOp>([&](Operation *o) { result = lowerBatchNorm(o, state, error); })
         .Case<nn::ReluOp, nn::TanhOp, nn::SigmoidOp, nn::LeakyReluOp, nn::ClipOp, nn::HardSigmoidOp,
               nn::HardSwishOp>([&](Operation *o) { result = lowerActivation(o, state, error); })
-        .Case<nn::AddOp, nn::SubOp, nn::MulOp, nn::DivOp, nn::MaxOp, nn::MinOp>(
+        .Case<nn::AddOp, nn::SubOp, nn::MulOp, nn::DivOp, nn::MaxOp, nn::MinOp, nn::PowOp, nn::PReluOp>(
             [&](Operation *o) { result = lowerBinary(o, state, error); })
         .Case<nn::SumOp, nn::MeanOp>([&](Operation *o) { result = lowerSumMean(o, state, error); })
         .Case<nn::SoftmaxOp, nn::LogSoftmaxOp>([&](Operation *o) { result = lowerSoftmax(o, state, error); })
@@ -339,6 +341,14 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
         .Case<nn::BatchNormGradScaleOp>([&](Operation *o) { result = lowerBatchNormGradScale(o, state, error); })
         .Case<nn::RunningStatUpdateOp>([&](Operation *o) { result = lowerRunningStatUpdate(o, state, error); })
         .Case<nn::SliceOp>([&](Operation *o) { result = lowerSlice(o, state, error); })
+        .Case<nn::UnaryOp>([&](Operation *o) { result = lowerUnary(o, state, error); })
+        .Case<nn::TransposeOp>([&](Operation *o) { result = lowerTranspose(o, state, error); })
+        .Case<nn::BroadcastOp>([&](Operation *o) { result = lowerBroadcast(o, state, error); })
+        .Case<nn::ReduceOp>([&](Operation *o) { result = lowerReduce(o, state, error); })
+        .Case<nn::MatMulOp>([&](Operation *o) { result = lowerMatMul(o, state, error); })
+        .Case<nn::SliceGradOp>([&](Operation *o) { result = lowerSliceGrad(o, state, error); })
+        .Case<nn::UnaryGradOp>([&](Operation *o) { result = lowerUnaryGrad(o, state, error); })
+        .Case<nn::ReduceGradOp>([&](Operation *o) { result = lowerReduceGrad(o, state, error); })
         .Case<nn::OptimizerUpdateOp>([&](Operation *o) { result = lowerOptimizerUpdate(o, state, error); })
         .Case<func::ReturnOp>([&](Operation *o) {
           // Outputs: out_i with Halide dims reversed, reading the internal layout.
@@ -361,19 +371,13 @@ static LogicalResult lowerOps(func::FuncOp fn, LoweringState &state, HalideModel
             for (int d = 0; d < rank; ++d)
               vars.emplace_back("d" + std::to_string(d));
             std::vector<Halide::Expr> logical(vars.rbegin(), vars.rend());
-            out(vars) = ref->at(logical);
+            Stage stage = copyStage(state, operand, out, vars, *ref, logical,
+                                    std::vector<int64_t>(ref->shape.rbegin(), ref->shape.rend()));
             std::vector<int64_t> strides = halideStrides(ref->shape);
             for (int d = 0; d < rank; ++d) {
               int extent = static_cast<int>(ref->shape[rank - 1 - d]);
               out.output_buffer().dim(d).set_bounds(0, extent).set_stride(static_cast<int>(strides[d]));
               out.set_estimate(vars[d], 0, extent);
-            }
-            Stage stage;
-            stage.output = out;
-            stage.extents.assign(ref->shape.rbegin(), ref->shape.rend());
-            if (rank == 4) {
-              stage.kind = StageKind::ToInterface;
-              stage.source = ref->func;
             }
             state.stages.push_back(stage);
             outputs.push_back(out);

@@ -36,6 +36,9 @@ struct TensorRef {
   Halide::Func func;           ///< indexed in argument order (see storagePerm)
   std::vector<int64_t> shape;  ///< logical shape, C order
   int stage = -1;              ///< index of the Stage whose current output this is, or -1 (inline)
+  /// The argument of `func` contiguous in memory: 0 (the storage layout), or 1 for a rank-4
+  /// function argument, which is read in place (C order: W innermost).
+  int memoryInner = 0;
 
   int rank() const { return static_cast<int>(shape.size()); }
   /// The element at logical (C-order) indices.
@@ -49,7 +52,11 @@ enum class StageKind {
   FilterGrad,   ///< conv2d_grad_filter: output (ci, kx, ky, f), accumulator register-tiled likewise
   Dense,        ///< same with a [M, N] accumulator
   RowReduction, ///< output(n): a pure init and one update over `rdom` along a row's contiguous k
-  ToInterface,  ///< a rank-4 result in NCHW, transposed in blocks from `source` (c, x, y, n)
+  Copy,         ///< output(v) = source(sourceArgs): data moved (reshape, transpose, slice, the
+                ///< results in C order), transposed in register blocks when the two innermost
+                ///< dimensions differ
+  Reduction,    ///< output = post(accumulator); accumulator: a pure init and one update over `rdom`
+                ///< (nn.reduce kinds, Reductions.cpp)
   Repack,       ///< a run-time weight rearranged with argument 0 (features) innermost
   Inline,       ///< a pointwise result that only an output reads: computed by the output itself
   Pointwise,    ///< anything else computed at root: copies, pools (inline reductions), softmax parts
@@ -83,7 +90,12 @@ struct Stage {
   Halide::Func transformedInput; ///< WinogradConv: V(ci, a, b, tx, ty, n), the input tiles transformed
   Halide::Func product;          ///< WinogradConv: the accumulator stored per row of tiles (read 9x)
   bool winogradCapable = false;  ///< Conv/WinogradConv: Winograd applies to this conv (winogradCapable)
-  Halide::Func source;          ///< ToInterface: the tensor in the internal layout
+  Halide::Func source;          ///< Copy: the tensor read
+  std::vector<Halide::Expr> sourceArgs; ///< Copy: the arguments `source` is read at (Exprs of output's)
+  /// Copy: the argument of `source` contiguous in memory (TensorRef::memoryInner); Reduction: the
+  /// argument of the output whose input elements are contiguous in memory.
+  int sourceInner = 0;
+  bool fused = false; ///< an elementwise op was fused into the output (bindElementwise)
   std::string name;             ///< Conv/Dense: the layer name of the op (HalideLayer::name)
   std::string signature;        ///< Conv/Dense: HalideLayer::signature, grown as ops are fused
   std::vector<mlir::Operation *> ops; ///< Conv/Dense: the op, then each fused op
@@ -155,6 +167,17 @@ struct LoweringState {
   void bindElementwise(mlir::Value result, Halide::Func func, const std::vector<int64_t> &shape, int stage);
 };
 
+/// DataMovement.cpp: a Copy stage: defines `out(vars)` as `input` (the tensor of `operand`) at
+/// logical (C-order) indices `logical` (Exprs of `vars`); `extents`: out's argument extents. When
+/// `input` is itself a Copy stage read only here (a reshape - transpose - reshape channel shuffle, a
+/// transpose before a result), the two compose: one pass reads its source, the other is Inline.
+Stage copyStage(LoweringState &state, mlir::Value operand, Halide::Func out, const std::vector<Halide::Var> &vars,
+                const TensorRef &input, const std::vector<Halide::Expr> &logical, const std::vector<int64_t> &extents);
+
+/// Elementwise.cpp: `operand` read at the output's logical indices under numpy broadcasting
+/// (aligned at the last dimension; size-1 dimensions read index 0).
+Halide::Expr broadcastRead(const TensorRef &operand, const std::vector<Halide::Expr> &outLogical);
+
 /// Builds a Halide Buffer (arguments in storage order) holding a C-order tensor.
 Halide::Buffer<float> toStorageBuffer(const HostTensor &tensor);
 
@@ -224,6 +247,20 @@ Halide::Expr avgPoolDivisor(Halide::Expr top, Halide::Expr left, mlir::ArrayRef<
                             mlir::ArrayRef<int64_t> pad, int64_t height, int64_t width, bool countIncludePad,
                             bool ceilMode);
 
+/// UnaryFunctions.cpp: tanh as a rational function (vectorizes; Halide::tanh calls libm per element).
+Halide::Expr rationalTanh(Halide::Expr x);
+/// UnaryFunctions.cpp: 1 / (1 + exp(-x)).
+Halide::Expr sigmoid(Halide::Expr x);
+/// UnaryFunctions.cpp: base ^ exponent as std::pow (negative bases with integer exponents too).
+Halide::Expr power(Halide::Expr base, Halide::Expr exponent);
+/// UnaryFunctions.cpp: base ^ exponent for a constant exponent: products for integers, sqrt for
+/// +-1/2, else power() above.
+Halide::Expr power(Halide::Expr base, float exponent);
+/// UnaryFunctions.cpp: nn.unary's function `fn` of x (kiln::nn::unaryFunctions()), or with
+/// `derivative` its derivative with respect to x; fails with `error` set for an unknown name.
+mlir::FailureOr<Halide::Expr> unaryFunction(llvm::StringRef fn, Halide::Expr x, float alpha, float beta,
+                                            bool derivative, std::string &error);
+
 /// Op lowerings, one per op, grouped by file. Each binds the op's result in `state.values`.
 mlir::LogicalResult lowerConv2D(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerConvTranspose2D(mlir::Operation *op, LoweringState &state, std::string &error);
@@ -236,7 +273,9 @@ mlir::LogicalResult lowerBatchNorm(mlir::Operation *op, LoweringState &state, st
 mlir::LogicalResult lowerLRN(mlir::Operation *op, LoweringState &state, std::string &error);
 /// relu, tanh, sigmoid, leaky_relu, clip, hard_sigmoid, hard_swish.
 mlir::LogicalResult lowerActivation(mlir::Operation *op, LoweringState &state, std::string &error);
-/// add, sub, mul, div, max, min (numpy broadcasting).
+/// nn.unary: the 23 functions of UnaryFunctions.cpp.
+mlir::LogicalResult lowerUnary(mlir::Operation *op, LoweringState &state, std::string &error);
+/// add, sub, mul, div, max, min, pow, prelu (numpy broadcasting).
 mlir::LogicalResult lowerBinary(mlir::Operation *op, LoweringState &state, std::string &error);
 /// sum and mean of same-shape inputs.
 mlir::LogicalResult lowerSumMean(mlir::Operation *op, LoweringState &state, std::string &error);
@@ -248,6 +287,14 @@ mlir::LogicalResult lowerReshape(mlir::Operation *op, LoweringState &state, std:
 mlir::LogicalResult lowerPad(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerResize(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerResizeGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerTranspose(mlir::Operation *op, LoweringState &state, std::string &error);
+/// slice with any starts and steps (negative steps walk backwards).
+mlir::LogicalResult lowerSlice(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerBroadcast(mlir::Operation *op, LoweringState &state, std::string &error);
+/// Reductions.cpp: every kind of nn.reduce.
+mlir::LogicalResult lowerReduce(mlir::Operation *op, LoweringState &state, std::string &error);
+/// MatMul.cpp: batched, with broadcast batch dimensions; a Dense stage.
+mlir::LogicalResult lowerMatMul(mlir::Operation *op, LoweringState &state, std::string &error);
 
 // Training ops.
 mlir::LogicalResult lowerConv2DGradFilter(mlir::Operation *op, LoweringState &state, std::string &error);
@@ -267,7 +314,9 @@ mlir::LogicalResult lowerBatchNormTrain(mlir::Operation *op, LoweringState &stat
 mlir::LogicalResult lowerBatchNormGradInput(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerBatchNormGradScale(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerRunningStatUpdate(mlir::Operation *op, LoweringState &state, std::string &error);
-mlir::LogicalResult lowerSlice(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerSliceGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerUnaryGrad(mlir::Operation *op, LoweringState &state, std::string &error);
+mlir::LogicalResult lowerReduceGrad(mlir::Operation *op, LoweringState &state, std::string &error);
 mlir::LogicalResult lowerOptimizerUpdate(mlir::Operation *op, LoweringState &state, std::string &error);
 
 /// LayerSignature.cpp: `op` as a signature part: its name without "nn.", its operand shapes and its

@@ -6,7 +6,10 @@
 // register tile over its batched products, per row of 2x2 output tiles; FilterGrad
 // (conv2d_grad_filter) likewise, tiles over channels, taps and filters. Dense: a
 // block of output features in vectors. RowReduction: rows in parallel, each row reduced in vectors.
-// ToInterface (rank-4 results, NCHW): transposed from the internal layout in register blocks.
+// Copy (reshape, transpose, slice, results in C order): vectorized along the innermost dimension,
+// or transposed in register blocks when the source's innermost dimension is another.
+// Reduction: vectors of a kept dimension accumulated in registers, or rfactor lanes along a reduced
+// innermost dimension.
 // Other stages: vectorized along their innermost dimension.
 // All splits of pure dimensions use ShiftInwards with factors no larger than the extent, so any
 // shape (odd sizes, channels not a multiple of the vector width) stays in bounds. Parallel loops
@@ -367,8 +370,14 @@ static void scheduleRowReduction(Stage &stage, const HalideStageSchedule &option
     out.update().parallel(n); // the rfactor lanes are computed per n
 }
 
-/// Dense: output (m, n) split into feature blocks of whole vectors; one block's accumulators in
-/// registers while the reduction over k streams the packed weights. `e` is effectiveDense's.
+/// Accumulator vectors a dense or reduction register tile holds (of AVX-512's 32 registers, the
+/// rest left for the operands).
+constexpr int64_t kTileVectors = 24;
+
+/// Dense: output (m, n, batch...) split into tiles of (feature block of whole vectors x row block);
+/// one tile's accumulators in registers while the reduction over k streams the packed weights
+/// (each weight vector loaded serves every row of the block). Batch arguments (matmul) stay
+/// outermost. `e` is effectiveDense's.
 static void scheduleDense(Stage &stage, const HalideStageSchedule &e) {
   Halide::Func out = stage.output, acc = stage.accumulator;
   std::vector<Halide::Var> a = out.args();
@@ -378,46 +387,168 @@ static void scheduleDense(Stage &stage, const HalideStageSchedule &e) {
     acc.compute_at(out, m);
     return;
   }
-  Halide::Var mo("mo"), mi("mi");
-  out.split(m, mo, mi, e.denseBlock, Halide::TailStrategy::ShiftInwards)
-      .reorder(mi, n, mo)
-      .vectorize(mi, e.vectorWidth)
-      .unroll(mi);
-  acc.compute_at(out, n).vectorize(m, e.vectorWidth).unroll(m);
+  const int64_t rows = stage.extents[1];
+  const int rowBlock = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(rows, kTileVectors / std::max(1, e.denseBlock / e.vectorWidth))));
+  Halide::Var mo("mo"), mi("mi"), no("no"), ni("ni");
+  const auto shift = Halide::TailStrategy::ShiftInwards;
+  out.split(m, mo, mi, e.denseBlock, shift);
+  Halide::Var tile = n;
+  if (rowBlock > 1) {
+    out.split(n, no, ni, rowBlock, shift).reorder(mi, ni, no, mo).unroll(ni);
+    tile = no;
+  } else {
+    out.reorder(mi, n, mo);
+  }
+  out.vectorize(mi, e.vectorWidth).unroll(mi);
+  acc.compute_at(out, tile).vectorize(m, e.vectorWidth).unroll(m);
   acc.update().reorder({m, n, stage.rdom.x}).vectorize(m, e.vectorWidth).unroll(m);
+  if (rowBlock > 1) {
+    acc.unroll(n);
+    acc.update().unroll(n);
+  }
   if (e.parallel)
     parallelInChunks(out, mo, (stage.extents[0] + e.denseBlock - 1) / e.denseBlock,
                      product(stage.extents) * constantExtent(stage.rdom.x));
 }
 
-/// ToInterface: out(w, h, c, n) = source(c, w, h, n). Blocks of (vector of w x vector of c): the
-/// block of source is loaded along c (contiguous there) and stored along w (contiguous here), so
-/// the transpose happens in registers rather than through strided loads.
-static void scheduleToInterface(Stage &stage, const HalideStageSchedule &options) {
+/// Reduction: with the argument along which the input is contiguous kept (reducing outer
+/// dimensions), tiles of up to 4 vectors along it accumulate in registers while the reduction
+/// streams the rows; with it reduced
+/// (a sum along contiguous elements), the reduction runs in vector lanes first (rfactor: one
+/// partial result per lane), except the arg kinds, which keep the first extreme in order. Parallel
+/// over the outermost kept argument, or over the tiles.
+static void scheduleReduction(Stage &stage, const HalideStageSchedule &options) {
+  Halide::Func out = stage.output, acc = stage.accumulator;
+  std::vector<Halide::Var> a = out.args();
+  Halide::RDom r = stage.rdom;
+  const int64_t work = product(stage.extents) * volume(r);
+  const bool parallel = options.parallel && work >= options.parallelMinElements;
+  const int m = stage.sourceInner; // the argument along which the input is contiguous
+  const int64_t extent = stage.extents[m];
+  // The other arguments, and the outermost of them with more than one element (parallel).
+  std::vector<Halide::Var> others;
+  int outer = -1;
+  for (int d = 0; d < static_cast<int>(a.size()); ++d)
+    if (d != m) {
+      others.push_back(a[d]);
+      if (stage.extents[d] > 1)
+        outer = d;
+    }
+  out.compute_root();
+  if (extent >= 4) {
+    const int vec = vectorFor(extent, options.vectorWidth);
+    const int block = static_cast<int>(std::min<int64_t>(extent / vec, 4)) * vec;
+    Halide::Var o("o"), i("i");
+    // Tiles outermost when there are more of them than outer elements (a long kept row).
+    const int64_t blocks = (extent + block - 1) / block;
+    const bool tilesOuter = blocks >= product(stage.extents) / extent;
+    std::vector<Halide::VarOrRVar> order = {i};
+    if (!tilesOuter)
+      order.push_back(o);
+    order.insert(order.end(), others.begin(), others.end());
+    if (tilesOuter)
+      order.push_back(o);
+    out.split(a[m], o, i, block, Halide::TailStrategy::ShiftInwards).reorder(order).vectorize(i, vec).unroll(i);
+    acc.compute_at(out, tilesOuter && !others.empty() ? others.front() : o).vectorize(a[m], vec).unroll(a[m]);
+    std::vector<Halide::VarOrRVar> inner = {a[m]};
+    for (int d = 0; d < r.dimensions(); ++d)
+      inner.push_back(r[d]);
+    acc.update().reorder(inner).vectorize(a[m], vec).unroll(a[m]);
+    if (parallel && tilesOuter)
+      parallelInChunks(out, o, blocks, work);
+    else if (parallel && outer >= 0)
+      parallelInChunks(out, a[outer], stage.extents[outer], work);
+    return;
+  }
+  // The reduction runs along the contiguous elements (r.x, Reductions.cpp): in vector lanes first,
+  // per element of the output (its innermost loop).
+  Halide::Var at = a[0];
+  if (parallel && outer >= 0) {
+    Halide::Var single = parallelInChunks(out, a[outer], stage.extents[outer], work);
+    if (outer == 0)
+      at = single;
+  }
+  acc.compute_at(out, at);
+  const int64_t along = constantExtent(r.x);
+  const int vec = vectorFor(along, options.vectorWidth);
+  if (acc.outputs() == 1 && vec > 1 && along >= 2 * vec) {
+    Halide::RVar ro("ro"), ri("ri");
+    Halide::Var lane("lane");
+    Halide::Func lanes = acc.update().split(r.x, ro, ri, vec).rfactor(ri, lane);
+    lanes.compute_at(out, at).vectorize(lane);
+    lanes.update().vectorize(lane);
+  }
+}
+
+/// Whether `e` grows by exactly 1 when `var` does.
+static bool unitStride(const Halide::Expr &e, const Halide::Var &var) {
+  Halide::Expr next = Halide::Internal::substitute(var.name(), var + 1, e);
+  return Halide::Internal::is_const_one(Halide::Internal::simplify(next - e));
+}
+
+/// The first of `vars` along which `e` has unit stride, or -1.
+static int unitStrideArgument(const Halide::Expr &e, const std::vector<Halide::Var> &vars) {
+  for (size_t i = 0; i < vars.size(); ++i)
+    if (unitStride(e, vars[i]))
+      return static_cast<int>(i);
+  return -1;
+}
+
+/// Copy: out(v) = source(sourceArgs(v)). When out's innermost argument runs along the source's
+/// innermost one (in memory: sourceInner), the plain vectorized copy. Otherwise, when out's
+/// argument 0 runs along source argument s and out's argument k along the source's innermost (a
+/// transpose of the two innermost
+/// dimensions: NCHW <-> NHWC, the C-order results): blocks of (vector of out's 0 x vector of
+/// out's k), each block of source loaded along its innermost (contiguous there) and stored along
+/// out's argument 0 (contiguous here), so the transpose happens in registers rather than through
+/// strided loads.
+static void scheduleCopy(Stage &stage, const HalideStageSchedule &options) {
   Halide::Func out = stage.output;
   std::vector<Halide::Var> a = out.args();
-  Halide::Var w = a[0], h = a[1], c = a[2], n = a[3];
-  const int64_t W = stage.extents[0], C = stage.extents[2];
-  if (W < 4 || C < 4) {
+  const int inner = stage.sourceInner;
+  const int k = stage.sourceArgs.empty() ? -1 : unitStrideArgument(stage.sourceArgs[inner], a);
+  int s = -1;
+  for (size_t i = 0; i < stage.sourceArgs.size() && s < 0; ++i)
+    if (static_cast<int>(i) != inner && unitStride(stage.sourceArgs[i], a[0]))
+      s = static_cast<int>(i);
+  if (k <= 0 || s < 0 || stage.extents[0] < 4 || stage.extents[k] < 4) {
     schedulePointwise(out, stage.extents, options);
     return;
   }
-  const int wVec = vectorFor(W, options.vectorWidth), cVec = vectorFor(C, options.vectorWidth);
+  const int outVector = vectorFor(stage.extents[0], options.vectorWidth);
+  const int sourceVector = vectorFor(stage.extents[k], options.vectorWidth);
   const auto shift = Halide::TailStrategy::ShiftInwards;
   Halide::Var wo("wo"), wi("wi"), co("co"), ci("ci");
+  std::vector<Halide::VarOrRVar> order = {wi, ci, wo, co};
+  std::vector<Halide::Var> outer;
+  std::vector<int64_t> outerExtents;
+  for (int d = 1; d < static_cast<int>(a.size()); ++d)
+    if (d != k) {
+      order.push_back(a[d]);
+      outer.push_back(a[d]);
+      outerExtents.push_back(stage.extents[d]);
+    }
   out.compute_root()
-      .split(w, wo, wi, wVec, shift)
-      .split(c, co, ci, cVec, shift)
-      .reorder(wi, ci, wo, co, h, n)
+      .split(a[0], wo, wi, outVector, shift)
+      .split(a[k], co, ci, sourceVector, shift)
+      .reorder(order)
       .vectorize(wi)
       .unroll(ci);
   Halide::Func block = stage.source.in(out);
   std::vector<Halide::Var> b = block.args();
-  block.compute_at(out, wo).vectorize(b[0], cVec).unroll(b[1], wVec);
-  if (options.parallel && product(stage.extents) >= options.parallelMinElements) {
+  block.compute_at(out, wo).vectorize(b[inner], sourceVector).unroll(b[s], outVector);
+  if (!options.parallel || product(stage.extents) < options.parallelMinElements)
+    return;
+  if (outer.size() >= 2) {
     Halide::Var rows("rows");
-    out.fuse(h, n, rows);
-    parallelInChunks(out, rows, stage.extents[1] * stage.extents[3], product(stage.extents));
+    const size_t last = outer.size() - 1;
+    out.fuse(outer[last - 1], outer[last], rows);
+    parallelInChunks(out, rows, outerExtents[last - 1] * outerExtents[last], product(stage.extents));
+  } else if (outer.size() == 1) {
+    parallelInChunks(out, outer[0], outerExtents[0], product(stage.extents));
+  } else {
+    parallelInChunks(out, co, (stage.extents[k] + sourceVector - 1) / sourceVector, product(stage.extents));
   }
 }
 
@@ -515,8 +646,11 @@ void scheduleStages(std::vector<Stage> &stages, const std::vector<HalideLayer> &
     case StageKind::RowReduction:
       scheduleRowReduction(stage, options);
       break;
-    case StageKind::ToInterface:
-      scheduleToInterface(stage, options);
+    case StageKind::Copy:
+      scheduleCopy(stage, options);
+      break;
+    case StageKind::Reduction:
+      scheduleReduction(stage, options);
       break;
     case StageKind::Repack:
       scheduleRepack(stage, options);

@@ -1,7 +1,7 @@
-// Lowering of the training-mode forms and their backward rules: activation_grad and dropout_train
-// (elementwise, fused into their operand's stage), batch_norm_train / batch_norm_grad_input /
-// batch_norm_grad_scale / running_stat_update (per-channel statistics as root stages, shared
-// through Reductions.cpp), and slice (concat's backward rule, a copy stage).
+// Lowering of the training-mode forms and their backward rules: activation_grad, unary_grad and
+// dropout_train (elementwise, fused into their operand's stage), batch_norm_train /
+// batch_norm_grad_input / batch_norm_grad_scale / running_stat_update (per-channel statistics as
+// root stages, shared through Reductions.cpp).
 #include "compiler/halide/Lowering.h"
 
 #include "kiln/Dialect/NN/DropoutHash.h"
@@ -34,6 +34,26 @@ LogicalResult lowerActivationGrad(Operation *operation, LoweringState &state, st
   if (stage < 0)
     stage = state.fusableStage(op.getOutput());
   state.bindElementwise(op.getGradInput(), out, output->shape, stage);
+  return success();
+}
+
+LogicalResult lowerUnaryGrad(Operation *operation, LoweringState &state, std::string &error) {
+  auto op = cast<nn::UnaryGradOp>(operation);
+  auto input = state.tensor(op.getInput(), error);
+  auto gradOutput = state.tensor(op.getGradOutput(), error);
+  if (failed(input) || failed(gradOutput))
+    return failure();
+  std::vector<Halide::Var> v = storageVars(input->rank());
+  auto derivative = unaryFunction(op.getFn(), input->func(v), op.getAlpha().convertToFloat(),
+                                  op.getBeta().convertToFloat(), true, error);
+  if (failed(derivative))
+    return failure();
+  Halide::Func out(state.freshName(op.getFn().str() + "_grad"));
+  out(v) = gradOutput->func(v) * *derivative;
+  int stage = state.fusableStage(op.getGradOutput());
+  if (stage < 0)
+    stage = state.fusableStage(op.getInput());
+  state.bindElementwise(op.getGradInput(), out, input->shape, stage);
   return success();
 }
 
@@ -173,22 +193,6 @@ LogicalResult lowerRunningStatUpdate(Operation *operation, LoweringState &state,
   Halide::Func out(state.freshName("running_" + op.getStatistic().str()));
   out(c) = (1.0f - momentum) * running->func(c) + momentum * statistic;
   state.values[op.getUpdated()] = state.addStage(StageKind::Pointwise, out, running->shape);
-  return success();
-}
-
-LogicalResult lowerSlice(Operation *operation, LoweringState &state, std::string &error) {
-  auto op = cast<nn::SliceOp>(operation);
-  auto input = state.tensor(op.getInput(), error);
-  if (failed(input))
-    return failure();
-  std::vector<int64_t> shape = shapeOf(op.getOutput());
-  std::vector<Halide::Var> v = storageVars(static_cast<int>(shape.size()));
-  std::vector<Halide::Expr> at = logicalOf(v);
-  for (size_t d = 0; d < at.size(); ++d)
-    at[d] = static_cast<int>(op.getStarts()[d]) + at[d] * static_cast<int>(op.getSteps()[d]);
-  Halide::Func out(state.freshName("slice"));
-  out(v) = input->at(at);
-  state.values[op.getOutput()] = state.addStage(StageKind::Pointwise, out, shape);
   return success();
 }
 

@@ -17,7 +17,7 @@ namespace {
 /// Ops that begin a group the backends fuse elementwise consumers into.
 bool startsFusedGroup(Operation *op) {
   return isa<nn::Conv2DOp, nn::ConvTranspose2DOp, nn::Conv2DGradFilterOp, nn::DenseOp, nn::DenseGradInputOp,
-             nn::DenseGradWeightOp>(op);
+             nn::DenseGradWeightOp, nn::MatMulOp>(op);
 }
 
 bool onlyReturned(Operation *op) {
