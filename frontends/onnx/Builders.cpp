@@ -112,21 +112,22 @@ Value Importer::unary(int i, StringRef fn, Value x, float alpha, float beta) {
 }
 
 /// The one composition behind LayerNormalization, InstanceNormalization, GroupNorm exports and
-/// the exported LayerNorm pattern: d = x - mean(x); y = d / sqrt(mean(d * d) + eps) * scale + bias.
-FailureOr<Value> Importer::normalize(int i, Value x, ArrayRef<int64_t> axes, float epsilon, Value scale,
-                                     Value bias) {
+/// the exported LayerNorm pattern, as PyTorch computes it: d = x - mean(x);
+/// y = d * (1 / sqrt(mean(d * d) + eps)) * scale + bias. `statistics`, when given, receives the
+/// mean and the inverse standard deviation (LayerNormalization's extra outputs).
+FailureOr<Value> Importer::normalize(int i, Value x, ArrayRef<int64_t> axes, float epsilon, Value scale, Value bias,
+                                     std::pair<Value, Value> *statistics) {
   FailureOr<Value> mean = reduceBy(i, x, "mean", axes);
-  if (failed(mean))
-    return failure();
-  FailureOr<Value> centred = binary(i, "Sub", x, *mean);
+  FailureOr<Value> centred = failed(mean) ? mean : binary(i, "Sub", x, *mean);
   FailureOr<Value> square = failed(centred) ? centred : binary(i, "Mul", *centred, *centred);
   FailureOr<Value> variance = failed(square) ? square : reduceBy(i, *square, "mean", axes);
-  if (failed(variance))
-    return failure();
-  FailureOr<Value> shifted = binary(i, "Add", *variance, scalarParam(i, "epsilon", epsilon));
+  FailureOr<Value> shifted = failed(variance) ? variance : binary(i, "Add", *variance, scalarParam(i, "epsilon", epsilon));
   if (failed(shifted))
     return failure();
-  FailureOr<Value> y = binary(i, "Div", *centred, unary(i, "sqrt", *shifted));
+  Value inverseStd = unary(i, "reciprocal", unary(i, "sqrt", *shifted));
+  if (statistics)
+    *statistics = {*mean, inverseStd};
+  FailureOr<Value> y = binary(i, "Mul", *centred, inverseStd);
   if (succeeded(y) && scale)
     y = binary(i, "Mul", *y, scale);
   if (succeeded(y) && bias)

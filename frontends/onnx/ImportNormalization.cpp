@@ -59,10 +59,10 @@ FailureOr<Value> Importer::importLRN(int i) {
 }
 
 /// LayerNormalization (opset 17): normalised over dims axis..rank-1; scale and bias cover those
-/// dims (numpy broadcasting); the Mean and InvStdDev outputs unused.
+/// dims (numpy broadcasting); the Mean and InvStdDev outputs, when used, keep the reduced dims as 1.
 FailureOr<Value> Importer::importLayerNorm(int i) {
   FailureOr<Value> x = operand(i, 0, "input");
-  if (failed(x) || failed(requireUnusedOutputs(i, 1)))
+  if (failed(x))
     return failure();
   int64_t rank = shapeOf(*x).size();
   auto axis = axisAttr(i, "axis", -1, rank);
@@ -74,7 +74,12 @@ FailureOr<Value> Importer::importLayerNorm(int i) {
   SmallVector<int64_t> axes;
   for (int64_t d = *axis; d < rank; ++d)
     axes.push_back(d);
-  return normalize(i, *x, axes, *epsilon, *scale, *bias);
+  std::pair<Value, Value> statistics;
+  FailureOr<Value> y = normalize(i, *x, axes, *epsilon, *scale, *bias, &statistics);
+  for (int k = 1; k <= 2 && succeeded(y) && k < node(i).output_size(); ++k)
+    if (!node(i).output(k).empty())
+      values[node(i).output(k)] = k == 1 ? statistics.first : statistics.second;
+  return y;
 }
 
 /// InstanceNormalization: per sample and channel over the spatial dims; scale and bias [C].

@@ -208,8 +208,10 @@ private:
   /// nn.add/sub/mul/div/max/min/pow/prelu by ONNX op name, numpy broadcasting.
   FailureOr<Value> binary(int i, StringRef op, Value a, Value b);
   Value unary(int i, StringRef fn, Value x, float alpha = 1.0f, float beta = 1.0f);
-  /// (x - mean) / sqrt(var + eps) over `axes`, then * scale + bias (either may be null).
-  FailureOr<Value> normalize(int i, Value x, ArrayRef<int64_t> axes, float epsilon, Value scale, Value bias);
+  /// (x - mean) / sqrt(var + eps) over `axes`, then * scale + bias (either may be null);
+  /// `statistics` receives the mean and 1 / sqrt(var + eps).
+  FailureOr<Value> normalize(int i, Value x, ArrayRef<int64_t> axes, float epsilon, Value scale, Value bias,
+                             std::pair<Value, Value> *statistics = nullptr);
 
   // Importers (OpTable.cpp lists which op types each reads).
   FailureOr<Value> importConstant(int i);

@@ -172,9 +172,11 @@ LogicalResult Importer::setUpInputs(SmallVectorImpl<Type> &argTypes, SmallVector
     if (tensor->elem_type() != onnx::TensorProto::FLOAT)
       return inputError("is " + dataTypeName(tensor->elem_type()),
                         "Kiln compiles float32 models; export the model in float32");
-    if (!tensor->has_shape() || tensor->shape().dim_size() == 0)
+    if (!tensor->has_shape())
       return inputError("has no shape", "export the model with a fixed input shape (e.g. 1x3x224x224)");
     SmallVector<int64_t> shape;
+    if (tensor->shape().dim_size() == 0) // a scalar (a weight or bound given as input): Kiln's rank >= 1
+      shape.push_back(1);
     for (int d = 0; d < tensor->shape().dim_size(); ++d) {
       onnx::TensorShapeProto_Dimension *dim = tensor->mutable_shape()->mutable_dim(d);
       if (d == 0 && options.batch) {
