@@ -15,6 +15,19 @@ FailureOr<Value> Importer::reshapeTo(int i, Value x, ArrayRef<int64_t> target) {
   return nn::ReshapeOp::create(builder, nodeLoc(i), tensorType(*shape), x, target).getResult();
 }
 
+FailureOr<Value> Importer::resultAs(int i, Value x, ArrayRef<int64_t> shape) {
+  if (!shape.empty())
+    return reshapeTo(i, x, shape);
+  scalars.insert(node(i).output(0));
+  return reshapeTo(i, x, {1});
+}
+
+SmallVector<int64_t> Importer::onnxShape(int i, int index) {
+  if (scalars.count(node(i).input(index)))
+    return {};
+  return SmallVector<int64_t>(shapeOf(values.find(node(i).input(index))->second));
+}
+
 FailureOr<Value> Importer::toImage(int i, Value x, StringRef what) {
   ArrayRef<int64_t> in = shapeOf(x);
   if (in.size() == 4)

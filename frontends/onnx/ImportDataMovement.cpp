@@ -85,13 +85,11 @@ FailureOr<Value> Importer::importSqueeze(int i) {
   if (failed(axes))
     return failure();
   std::string error;
-  auto target = squeezedShape(shapeOf(*x), *axes ? std::optional<ArrayRef<int64_t>>(**axes) : std::nullopt,
+  auto target = squeezedShape(onnxShape(i, 0), *axes ? std::optional<ArrayRef<int64_t>>(**axes) : std::nullopt,
                               opType(i) == "Unsqueeze", error);
   if (failed(target))
     return fail(i, error);
-  if (target->empty())
-    return fail(i, "would make a scalar of " + nn::formatShape(shapeOf(*x)) + "; Kiln's tensors have rank >= 1");
-  return reshapeTo(i, *x, *target);
+  return resultAs(i, *x, *target);
 }
 
 FailureOr<Value> Importer::importTranspose(int i) {

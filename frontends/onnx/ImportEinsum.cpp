@@ -96,9 +96,7 @@ FailureOr<Value> Importer::importEinsum(int i) {
   SmallVector<int64_t> shape;
   for (char c : order)
     shape.push_back(a.contains(c) ? shapeOf(inputs[0])[a.find(c)] : shapeOf(inputs[1])[b.find(c)]);
-  if (shape.empty())
-    return unsupported("a scalar result (Kiln's tensors have rank >= 1)");
-  FailureOr<Value> y = reshapeTo(i, product, shape);
+  FailureOr<Value> y = resultAs(i, product, shape);
   return failed(y) ? y : transposeBy(i, *y, positions(order, output));
 }
 

@@ -232,18 +232,34 @@ FailureOr<Value> Importer::importMatMul(int i) {
     return failure();
   ArrayRef<int64_t> aShape = shapeOf(*a);
   Location loc = nodeLoc(i);
-  if (isConstant(i, 1) && !values.count(node(i).input(1)) && bShape->size() == 2 && aShape.back() == (*bShape)[0]) {
-    auto b = constantInput(i, 1, "weight B");
-    if (failed(b))
-      return failure();
+  // The dense weight [M, K]: a constant B transposed at import, or the input W of a computed
+  // B = Transpose(W) (F.linear with a run-time weight exports as MatMul(x, Transpose(W))).
+  Value weight;
+  auto computed = values.find(node(i).input(1));
+  auto transpose = computed == values.end() ? nullptr : computed->second.getDefiningOp<nn::TransposeOp>();
+  if (bShape->size() == 2 && aShape.back() == (*bShape)[0]) {
+    if (isConstant(i, 1) && computed == values.end()) {
+      auto b = constantInput(i, 1, "weight B");
+      if (failed(b))
+        return failure();
+      weight = param(b->first + ".transposed", transposed2D(b->second), loc);
+    } else if (transpose && transpose.getPerm() == ArrayRef<int64_t>{1, 0}) {
+      weight = transpose.getInput();
+    }
+  }
+  if (weight) {
     int64_t k = (*bShape)[0], m = (*bShape)[1], rows = HostTensor::numElements(aShape) / k;
     FailureOr<Value> flat = reshapeTo(i, *a, {rows, k});
     if (failed(flat))
       return failure();
+    const std::string &bName = node(i).input(1);
+    if (transpose && transpose->use_empty() && consumers[bName].size() == 1 && !graphOutputs.count(bName)) {
+      values.erase(bName); // read only here: the transpose is not built
+      transpose->erase();
+    }
     auto bias = fusableBias(i, m);
-    Value wv = param(b->first + ".transposed", transposed2D(b->second), loc);
     Value bv = bias ? param(bias->second.first, std::move(bias->second.second), loc) : Value();
-    Value y = nn::DenseOp::create(builder, loc, tensorType({rows, m}), *flat, wv, bv).getResult();
+    Value y = nn::DenseOp::create(builder, loc, tensorType({rows, m}), *flat, weight, bv).getResult();
     SmallVector<int64_t> outShape(aShape.drop_back());
     outShape.push_back(m);
     FailureOr<Value> result = reshapeTo(i, y, outShape);
@@ -271,9 +287,7 @@ FailureOr<Value> Importer::importMatMul(int i) {
     outShape.pop_back();
   if (aVector)
     outShape.erase(outShape.end() - (bVector ? 1 : 2));
-  if (outShape.empty())
-    return fail(i, "the product of two vectors is a scalar; Kiln's tensors have rank >= 1");
-  return reshapeTo(i, y, outShape);
+  return resultAs(i, y, outShape);
 }
 
 } // namespace kiln::onnxfe

@@ -195,6 +195,8 @@ FailureOr<Value> Importer::alias(int i) {
     constants[node(i).output(0)] = c->second; // a constant under a new (usually more telling) name
     return Value();
   }
+  if (scalars.count(in))
+    scalars.insert(node(i).output(0));
   return operand(i, 0, "input");
 }
 

@@ -47,10 +47,7 @@ FailureOr<Value> Importer::importReduce(int i) {
   FailureOr<Value> y = reduceBy(i, *x, reduceKindsByOp().find(opType(i))->second, *normalized);
   if (failed(y) || *keepDims)
     return y;
-  SmallVector<int64_t> kept = withoutAxes(shapeOf(*x), *normalized);
-  if (kept.empty())
-    return fail(i, "reduces every dimension with keepdims=0, a scalar; Kiln's tensors have rank >= 1 (keep dims)");
-  return reshapeTo(i, *y, kept);
+  return resultAs(i, *y, withoutAxes(shapeOf(*x), *normalized));
 }
 
 /// ArgMax/ArgMin along `axis` as float indices; select_last_index reads the axis backwards (a
@@ -81,10 +78,7 @@ FailureOr<Value> Importer::importArgReduce(int i) {
     y = binary(i, "Sub", scalarParam(i, "last_index", float(in[*axis] - 1)), *y);
   if (failed(y) || *keepDims)
     return y;
-  SmallVector<int64_t> kept = withoutAxes(in, {*axis});
-  if (kept.empty())
-    return fail(i, "with keepdims=0 makes a scalar; Kiln's tensors have rank >= 1");
-  return reshapeTo(i, *y, kept);
+  return resultAs(i, *y, withoutAxes(in, {*axis}));
 }
 
 } // namespace kiln::onnxfe

@@ -141,9 +141,7 @@ FailureOr<Value> Importer::importGather(int i) {
   SmallVector<int64_t> shape(in.begin(), in.begin() + *axis);
   shape.append(indexShape->begin(), indexShape->end());
   shape.append(in.begin() + *axis + 1, in.end());
-  if (shape.empty())
-    return fail(i, "would make a scalar; Kiln's tensors have rank >= 1");
-  return reshapeTo(i, *gathered, shape);
+  return resultAs(i, *gathered, shape);
 }
 
 } // namespace kiln::onnxfe

@@ -197,6 +197,11 @@ private:
 
   // nn builders shared by the importers (each checks the shape rule and reports at node i).
   FailureOr<Value> reshapeTo(int i, Value x, ArrayRef<int64_t> target);
+  /// Node i's output 0 reshaped to `shape`; an empty shape (an ONNX scalar) is held as [1] and
+  /// remembered in `scalars`, so shape ops still see rank 0.
+  FailureOr<Value> resultAs(int i, Value x, ArrayRef<int64_t> shape);
+  /// The ONNX shape of input `index` of node i: its tensor's, or [] for a scalar held as [1].
+  SmallVector<int64_t> onnxShape(int i, int index);
   /// A conv/pool input as 4-D: [N, C, H, W] as it is, [N, C, L] as [N, C, 1, L]; a 3-D window
   /// ([N, C, D, H, W]) is an error (no nn op has one). fromImage undoes the 1-D unsqueeze.
   FailureOr<Value> toImage(int i, Value x, StringRef what);
@@ -292,6 +297,7 @@ private:
   llvm::StringMap<int> producers;                             ///< node index of each node output
   llvm::StringMap<SmallVector<int, 2>> consumers;             ///< node indices reading each value
   llvm::StringSet<> graphOutputs;
+  llvm::StringSet<> scalars;                                  ///< rank-0 ONNX values held as [1]
   llvm::DenseSet<int> fusedNodes;                             ///< nodes built as part of another
   llvm::DenseMap<int, Pattern> patterns;                      ///< compositions, by their last node
 };

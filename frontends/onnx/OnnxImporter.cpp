@@ -175,8 +175,10 @@ LogicalResult Importer::setUpInputs(SmallVectorImpl<Type> &argTypes, SmallVector
     if (!tensor->has_shape())
       return inputError("has no shape", "export the model with a fixed input shape (e.g. 1x3x224x224)");
     SmallVector<int64_t> shape;
-    if (tensor->shape().dim_size() == 0) // a scalar (a weight or bound given as input): Kiln's rank >= 1
+    if (tensor->shape().dim_size() == 0) { // a scalar (a weight or bound given as input): held as [1]
       shape.push_back(1);
+      scalars.insert(name);
+    }
     for (int d = 0; d < tensor->shape().dim_size(); ++d) {
       onnx::TensorShapeProto_Dimension *dim = tensor->mutable_shape()->mutable_dim(d);
       if (d == 0 && options.batch) {
@@ -266,20 +268,20 @@ LogicalResult Importer::compareWithOnnxShapes() {
     auto it = values.find(info.name());
     if (it == values.end() || !info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
       return success();
-    SmallVector<int64_t> onnxShape;
+    SmallVector<int64_t> recorded;
     for (const auto &dim : info.type().tensor_type().shape().dim()) {
       if (!dim.has_dim_value())
         return success();
-      onnxShape.push_back(dim.dim_value());
+      recorded.push_back(dim.dim_value());
     }
     ArrayRef<int64_t> ours = shapeOf(it->second);
-    if (ours == ArrayRef<int64_t>(onnxShape))
+    if (ours == ArrayRef<int64_t>(recorded) || (recorded.empty() && ours == ArrayRef<int64_t>{1}))
       return success();
     auto producer = producers.find(info.name());
     Location loc = producer != producers.end() ? nodeLoc(producer->second) : valueLoc(info.name());
     InFlightDiagnostic diag = emitError(loc);
     diag << "value '" << info.name() << "' is " << nn::formatShape(ours) << " in Kiln but "
-         << nn::formatShape(onnxShape) << " by ONNX shape inference";
+         << nn::formatShape(recorded) << " by ONNX shape inference";
     diag.attachNote() << "the model's recorded shapes disagree with its ops; re-export it (if it is valid, "
                          "please report this as a Kiln bug)";
     return failure();

@@ -533,8 +533,8 @@ LogicalResult Importer::foldNode(int i) {
     const std::string &name = node(i).input(k);
     if (name.empty()) {
       inputs.push_back(std::nullopt);
-    } else if (auto v = values.find(name); v != values.end()) { // Shape and Size read only the shape
-      ArrayRef<int64_t> shape = shapeOf(v->second);
+    } else if (values.count(name)) { // Shape and Size read only the shape
+      SmallVector<int64_t> shape = onnxShape(i, k);
       inputs.push_back(Folded{TensorProto::FLOAT, std::vector<int64_t>(shape.begin(), shape.end()), {}, {}});
     } else {
       auto folded = readFolded(*constants.find(name)->second, error);
