@@ -64,10 +64,7 @@ FailureOr<Value> Importer::importArgReduce(int i) {
     return failure();
   Value source = *x;
   if (*last) {
-    SliceWindow flip{SmallVector<int64_t>(in.size(), 0), SmallVector<int64_t>(in.size(), 1),
-                     SmallVector<int64_t>(in.begin(), in.end())};
-    flip.starts[*axis] = in[*axis] - 1;
-    flip.steps[*axis] = -1;
+    SliceWindow flip = sliceAlong(in, *axis, in[*axis] - 1, -1, in[*axis]);
     FailureOr<Value> flipped = in[*axis] > 1 ? sliceBy(i, *x, flip) : *x;
     if (failed(flipped))
       return failure();

@@ -77,11 +77,7 @@ FailureOr<Value> Importer::importSplit(int i) {
                        std::to_string(length) + " (axis " + std::to_string(*axis) + " of " + nn::formatShape(in) + ")");
   Value first;
   for (int64_t k = 0, offset = 0; k < parts; offset += (*sizes)[k], ++k) {
-    SliceWindow window{SmallVector<int64_t>(in.size(), 0), SmallVector<int64_t>(in.size(), 1),
-                       SmallVector<int64_t>(in.begin(), in.end())};
-    window.starts[*axis] = offset;
-    window.counts[*axis] = (*sizes)[k];
-    FailureOr<Value> part = sliceBy(i, *x, window);
+    FailureOr<Value> part = sliceBy(i, *x, sliceAlong(in, *axis, offset, 1, (*sizes)[k]));
     if (failed(part))
       return failure();
     if (k == 0)
@@ -124,12 +120,7 @@ FailureOr<Value> Importer::importGather(int i) {
     size_t end = k + 1;
     while (end < idx.size() && idx[end] - idx[end - 1] == step)
       ++end;
-    SliceWindow window{SmallVector<int64_t>(in.size(), 0), SmallVector<int64_t>(in.size(), 1),
-                       SmallVector<int64_t>(in.begin(), in.end())};
-    window.starts[*axis] = idx[k];
-    window.steps[*axis] = step;
-    window.counts[*axis] = end - k;
-    FailureOr<Value> run = sliceBy(i, *x, window);
+    FailureOr<Value> run = sliceBy(i, *x, sliceAlong(in, *axis, idx[k], step, end - k));
     if (failed(run))
       return failure();
     runs.push_back(*run);

@@ -56,6 +56,9 @@ struct SliceWindow {
   SmallVector<int64_t> starts, steps, counts;
 };
 
+/// The whole of `shape`, except `count` elements from `start` by `step` along `axis`.
+SliceWindow sliceAlong(ArrayRef<int64_t> shape, int64_t axis, int64_t start, int64_t step, int64_t count);
+
 /// ONNX Slice semantics: `starts`, `ends`, `axes` (default 0..n-1, negatives from the end) and
 /// `steps` (default 1) resolved against `shape` with ONNX's clamping; fails on a zero step, a
 /// bad or repeated axis, or an empty result (Kiln's dimensions are positive).

@@ -1,9 +1,10 @@
 // ONNX model -> nn dialect (see OnnxImporter.h and docs/onnx.md). The steps, in order: read the
-// file (bounded); list every unsupported op at once; refuse external data; run ONNX's checker;
-// fix the input shapes; check the attributes ONNX's shape inference would trust (a zero stride
-// crashes it); run ONNX shape inference; build one nn op per node after checking the dialect's
-// shape rules; compare the built shapes with ONNX's. Every error names the node, its op type and
-// what would fix it, and nothing is returned after one.
+// file (bounded); list every unsupported op at once; refuse external data; run ONNX's checker
+// (opsets it knows); fix the input shapes; check the attributes ONNX's shape inference would trust
+// (a zero stride crashes it); run ONNX shape inference; recognise patterns; fold shape subgraphs
+// and build nn ops node by node through the op table (OpTable.cpp), trying every node so that all
+// the failing ones are reported; compare the built shapes with ONNX's. Every error names the node,
+// its op type and what would fix it, and nothing is returned after one.
 #include "frontends/onnx/Importer.h"
 
 #include "mlir/IR/Verifier.h"

@@ -27,12 +27,22 @@ FailureOr<SmallVector<int64_t>> normalizeAxes(ArrayRef<int64_t> axes, int64_t ra
   return out;
 }
 
+SliceWindow sliceAlong(ArrayRef<int64_t> shape, int64_t axis, int64_t start, int64_t step, int64_t count) {
+  SliceWindow w{SmallVector<int64_t>(shape.size(), 0), SmallVector<int64_t>(shape.size(), 1),
+                SmallVector<int64_t>(shape.begin(), shape.end())};
+  if (axis >= 0) {
+    w.starts[axis] = start;
+    w.steps[axis] = step;
+    w.counts[axis] = count;
+  }
+  return w;
+}
+
 FailureOr<SliceWindow> resolveSlice(ArrayRef<int64_t> shape, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
                                     std::optional<ArrayRef<int64_t>> axes, std::optional<ArrayRef<int64_t>> steps,
                                     std::string &error) {
   const int64_t rank = shape.size();
-  SliceWindow w{SmallVector<int64_t>(rank, 0), SmallVector<int64_t>(rank, 1),
-                SmallVector<int64_t>(shape.begin(), shape.end())};
+  SliceWindow w = sliceAlong(shape, -1, 0, 1, 0);
   size_t n = starts.size();
   if (ends.size() != n || (axes && axes->size() != n) || (steps && steps->size() != n)) {
     error = "starts, ends, axes and steps must have one entry each per sliced axis";

@@ -501,6 +501,7 @@ class Activations(nn.Module):
 
 def test_activations():
     check(Activations(), [(2, 4, 5, 3)], "activations", ops={"PRelu", "Elu", "Erf", "Softplus", "Pow", "Clip"})
+    check(nn.GELU(), [(3, 7)], "gelu_pattern", ops={"Erf"})  # one nn.unary gelu (the exact erf form)
 
 
 def test_activations_opset18():

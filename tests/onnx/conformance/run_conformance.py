@@ -52,21 +52,14 @@ SHAPE_INPUTS = {
 }
 # Float32 tests of CNN ops that Kiln does not run, and why (docs/onnx.md has the same table).
 NO_ND_WINDOWS = "a 3-D window (Kiln's convolutions and pools are 1-D or 2-D; 3-D needs new nn ops)"
-TRAINING = "training mode or a training-only output (Kiln compiles inference)"
+TRAINING = "training mode (Kiln compiles inference)"
 SKIPPED = {
     **{t: NO_ND_WINDOWS for t in ["averagepool_3d_default", "maxpool_3d_default", "convtranspose_3d"]},
     "maxpool_2d_dilations": "dilated pooling (no nn op yet)",
     "constant": "the output is a constant (Kiln compiles outputs computed from the inputs)",
-    "identity_opt": "optional-typed input (Kiln takes tensors)",
-    "identity_sequence": "sequence-typed input (Kiln takes tensors)",
-    "maxpool_with_argmax_2d_precomputed_pads": "the Indices output is used (Kiln computes only the values)",
-    "maxpool_with_argmax_2d_precomputed_strides": "the Indices output is used (Kiln computes only the values)",
     **{t: TRAINING for t in [
-        "batchnorm_epsilon_training_mode", "batchnorm_example_training_mode", "dropout_default_mask",
-        "dropout_default_mask_ratio", "training_dropout", "training_dropout_default", "training_dropout_default_mask",
-        "training_dropout_mask", "training_dropout_zero_ratio", "training_dropout_zero_ratio_mask"]},
-    "edge_pad": "Pad mode 'edge' (Kiln pads with a constant)",
-    "reflect_pad": "Pad mode 'reflect' (Kiln pads with a constant)",
+        "batchnorm_epsilon_training_mode", "batchnorm_example_training_mode", "training_dropout",
+        "training_dropout_default", "training_dropout_zero_ratio"]},
     **{t: "a zero-size dimension (Kiln's tensors have positive dimensions)" for t in [
         "reshape_allowzero_reordered", "slice_start_out_of_bounds", "split_zero_size_splits"]},
     "range_float_type_positive_delta": "Range of run-time scalars: a data-dependent shape (Kiln folds Range of "
