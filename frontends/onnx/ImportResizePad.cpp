@@ -39,6 +39,8 @@ std::optional<double> sourceCoordinate(const ResizeForm &form, const ResizeAxis 
     double c = (out == 1 ? span / 2 : x * span / (out - 1)) + axis.roiStart * (in - 1);
     return c < 0 || c > in - 1 ? std::nullopt : std::optional<double>(c);
   }
+  if (m == "half_pixel_symmetric") // opset 19: half_pixel recentred for the whole output size
+    return in / 2 * (1 - axis.out / out) + (x + 0.5) / axis.scale - 0.5;
   return (x + 0.5) / axis.scale - 0.5; // half_pixel
 }
 
@@ -117,6 +119,12 @@ FailureOr<Value> Importer::importResize(int i) {
                   legacy ? "floor" : *nearestMode, *cubicA, *exclude != 0};
   if (form.mode != "nearest" && form.mode != "linear" && form.mode != "cubic")
     return fail(i, "mode '" + *mode + "' is not one of nearest, linear, cubic");
+  if (!llvm::is_contained({"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                           "tf_half_pixel_for_nn", "tf_crop_and_resize"},
+                          StringRef(form.coordMode)) ||
+      !llvm::is_contained({"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"}, StringRef(form.rounding)))
+    return fail(i, "coordinate_transformation_mode '" + form.coordMode + "' or nearest_mode '" + form.rounding +
+                       "' is not one ONNX defines");
   if (*antialias || *policy != "stretch")
     return fail(i, "antialias and keep_aspect_ratio_policy other than 'stretch' are not supported");
   std::optional<std::vector<float>> scales, roi;

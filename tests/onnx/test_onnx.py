@@ -538,6 +538,20 @@ class ChannelsLayerNorm(nn.Module):
         return self.gn(y) + self.inorm(x) * 0.5
 
 
+def emitted_nn(file):
+    """The nn IR Kiln imports from file."""
+    return run_kiln("compile", file, "--emit", "nn", "-o", path("emit")).stdout
+
+
+def test_patterns():
+    """PyTorch's GELU and LayerNorm exports are recognised: one nn.unary gelu (no erf), and the
+    normalisation composition (x * x, no pow; no div)."""
+    gelu = emitted_nn(check(nn.GELU(), [(2, 9)], "gelu_ir", ops={"Erf", "Div"}))
+    assert 'fn = "gelu"' in gelu and '"erf"' not in gelu and "nn.div" not in gelu, gelu
+    ln = emitted_nn(check(nn.LayerNorm(9), [(2, 3, 9)], "layer_norm_ir", ops={"Pow", "Sqrt", "Div"}))
+    assert '"pow"' not in ln and "nn.div" not in ln and ln.count("nn.reduce") == 2, ln
+
+
 def test_normalisation():
     check(ChannelsLayerNorm(), [(2, 6, 5, 7)], "norms",
           ops={"Transpose", "ReduceMean", "Pow", "Sqrt", "InstanceNormalization"})
@@ -580,36 +594,43 @@ def test_flatten():
     check(Flattens(), [(2, 3, 4, 5)], "flattens", library=True)
 
 
-class ConvWithWeightInputs(nn.Module):
-    """Weights given at run time: F.conv2d, F.linear, F.batch_norm, F.prelu with graph-input weights."""
+class WeightInputs(nn.Module):
+    """Weights given at run time: F.conv2d, F.batch_norm, torch.clamp (bounds), F.linear and, with
+    `prelu`, F.prelu, all with graph-input weights (Clip with input bounds: the conformance tests)."""
 
-    def forward(self, x, w, b, fc, mean, var, slope):
-        y = F.conv2d(x, w, b, stride=2, padding=1)
-        y = F.batch_norm(y, mean, var, training=False)
-        y = F.prelu(y, slope)
+    def __init__(self, prelu):
+        super().__init__()
+        self.prelu = prelu
+
+    def forward(self, x, w, b, mean, var, lo, hi, fc, slope=None):
+        y = F.batch_norm(F.conv2d(x, w, b, stride=2, padding=1), mean, var, training=False)
+        y = torch.clamp(y, lo, hi)
+        if self.prelu:
+            y = F.prelu(y, slope)
         return F.linear(torch.flatten(y, 1), fc)
 
 
 def test_weights_as_inputs():
-    shapes = [(2, 3, 7, 7), (4, 3, 3, 3), (4,), (5, 64), (4,), (4,), (4,)]
-    model = ConvWithWeightInputs()
     torch.manual_seed(SEED)
+    shapes = [(2, 3, 7, 7), (4, 3, 3, 3), (4,), (4,), (4,), (1,), (1,), (5, 64), (4,)]
     inputs = [torch.randn(*s) for s in shapes]
-    inputs[5] = inputs[5].abs() + 0.5  # a variance
-    file, y = export_inputs(model, inputs, "weight_inputs")
-    graph = onnx.load(file).graph
-    assert not graph.initializer, "the weights must be graph inputs"
-    reference, bindings = run_reference(file, [x.numpy() for x in inputs], "weight_inputs")
-    assert_close(reference, y, TOL, "weights as inputs reference")
-    # Conv, Gemm and BatchNormalization with run-time weights also compile (PRelu does not lower yet).
-    conv_only = nn.Module()
-    conv_only.forward = lambda x, w, b, fc: F.linear(torch.flatten(F.relu(F.conv2d(x, w, b, stride=2, padding=1)), 1), fc)
-    file, y = export_inputs(conv_only, inputs[:4], "weight_inputs_lib")
-    reference, bindings = run_reference(file, [x.numpy() for x in inputs[:4]], "weight_inputs_lib")
-    assert_close(reference, y, TOL, "conv + gemm weights as inputs reference")
-    run_kiln("compile", file, "-o", path("weight_inputs_lib"), "--name", "model")
-    run_kiln("run", path("weight_inputs_lib/libmodel.so"), *bindings, "-o", path("weight_inputs_lib.npy"))
-    assert_close(np.load(path("weight_inputs_lib.npy")), y, TOL, "conv + gemm weights as inputs library")
+    inputs[4] = inputs[4].abs() + 0.5  # a variance
+    inputs[5], inputs[6] = -inputs[5].abs(), inputs[6].abs()  # clamp bounds lo <= hi
+    for prelu in (True, False):
+        name = "weight_inputs" + ("_prelu" if prelu else "")
+        used = inputs if prelu else inputs[:-1]
+        file, y = export_inputs(WeightInputs(prelu), used, name)
+        graph = onnx.load(file).graph
+        assert not graph.initializer, "the weights must be graph inputs"
+        # torch.clamp with tensor bounds exports as Max and Min; F.linear as MatMul(x, Transpose(W)).
+        assert {"Conv", "BatchNormalization", "Max", "Min", "MatMul"} <= {n.op_type for n in graph.node}
+        reference, bindings = run_reference(file, [x.numpy() for x in used], name)
+        assert_close(reference, y, TOL, name + " reference")
+        if prelu:
+            continue  # nn.prelu does not lower yet; the rest compiles with run-time weights
+        run_kiln("compile", file, "-o", path(name), "--name", "model")
+        run_kiln("run", path(name + "/libmodel.so"), *bindings, "-o", path(name + "_lib.npy"))
+        assert_close(np.load(path(name + "_lib.npy")), y, TOL, name + " library")
 
 
 class AudioNet(nn.Module):
@@ -706,6 +727,6 @@ if __name__ == "__main__":
           test_softmax_opset11, test_dynamic_batch, test_count_include_pad, test_auto_pad, test_truncated_file, test_not_onnx,
           test_unsupported_ops, test_zero_stride, test_wrong_channels, test_external_data, test_ceil_mode,
           test_broadcasting_and_new_ops, test_broadcast_add, test_view_by_size, test_channel_shuffle,
-          test_reductions, test_activations, test_activations_opset18, test_normalisation, test_einsum_matmul,
+          test_reductions, test_activations, test_patterns, test_activations_opset18, test_normalisation, test_einsum_matmul,
           test_interpolate_size_from_shape, test_flatten, test_weights_as_inputs, test_conv1d_net,
           test_data_movement, test_old_opset, test_unsupported_nodes_reported_together, test_control_flow_error])
