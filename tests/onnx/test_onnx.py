@@ -504,24 +504,26 @@ def test_activations():
     check(nn.GELU(), [(3, 7)], "gelu_pattern", ops={"Erf"})  # one nn.unary gelu (the exact erf form)
 
 
-def test_activations_opset18():
-    """Opset 18 (Mish is one op there): read with Kiln's own shape rules, libonnx knowing opsets up to 17."""
-    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3, 5])
+def test_opset20():
+    """Opset 20 (libonnx knows opsets up to 17: Kiln's own shape rules read it): Gelu (tanh), Mish,
+    ReduceMean with an axes input, Split by num_outputs, LpNormalization."""
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 5, 5])
     y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
     axes = numpy_helper.from_array(np.array([2], np.int64), "axes")
-    nodes = [onnx.helper.make_node("Mish", ["x"], ["m"]),
+    nodes = [onnx.helper.make_node("Gelu", ["x"], ["g"], approximate="tanh"),
+             onnx.helper.make_node("Mish", ["g"], ["m"]),
              onnx.helper.make_node("ReduceMean", ["m", "axes"], ["r"], keepdims=0),
-             onnx.helper.make_node("Split", ["r"], ["a", "b"], axis=1, num_outputs=2),
-             onnx.helper.make_node("Concat", ["b", "a"], ["y"], axis=1)]
-    file = save_graph(nodes, [x], [y], "opset18", opset=18, initializers=[axes])
-    rng = np.random.default_rng(SEED)
-    data = rng.standard_normal((2, 3, 5)).astype(np.float32)
-    t = torch.from_numpy(data)
-    r = F.mish(t).mean(2)
-    expected = torch.cat([r[:, 2:], r[:, :2]], 1).numpy()
-    np.save(path("opset18_x.npy"), data)
-    run_kiln("run", "--reference", file, "-i", path("opset18_x.npy"), "-o", path("opset18_y.npy"))
-    assert_close(np.load(path("opset18_y.npy")), expected, TOL, "opset 18")
+             onnx.helper.make_node("Split", ["r"], ["a", "b", "c"], axis=1, num_outputs=3),
+             onnx.helper.make_node("Concat", ["c", "b", "a"], ["cat"], axis=1),
+             onnx.helper.make_node("LpNormalization", ["cat"], ["y"], axis=1, p=1)]
+    file = save_graph(nodes, [x], [y], "opset20", opset=20, initializers=[axes])
+    data = np.random.default_rng(SEED).standard_normal((2, 5, 5)).astype(np.float32)
+    r = F.mish(F.gelu(torch.from_numpy(data), approximate="tanh")).mean(2)
+    cat = torch.cat([r[:, 4:], r[:, 2:4], r[:, :2]], 1)  # 5 in 3 parts of ceil(5 / 3) = 2: 2, 2, 1
+    np.save(path("opset20_x.npy"), data)
+    run_kiln("run", "--reference", file, "-i", path("opset20_x.npy"), "-o", path("opset20_y.npy"))
+    expected = (cat / cat.abs().sum(1, keepdim=True)).numpy()
+    assert_close(np.load(path("opset20_y.npy")), expected, TOL, "opset 20")
 
 
 class ChannelsLayerNorm(nn.Module):
@@ -727,6 +729,6 @@ if __name__ == "__main__":
           test_softmax_opset11, test_dynamic_batch, test_count_include_pad, test_auto_pad, test_truncated_file, test_not_onnx,
           test_unsupported_ops, test_zero_stride, test_wrong_channels, test_external_data, test_ceil_mode,
           test_broadcasting_and_new_ops, test_broadcast_add, test_view_by_size, test_channel_shuffle,
-          test_reductions, test_activations, test_patterns, test_activations_opset18, test_normalisation, test_einsum_matmul,
+          test_reductions, test_activations, test_patterns, test_opset20, test_normalisation, test_einsum_matmul,
           test_interpolate_size_from_shape, test_flatten, test_weights_as_inputs, test_conv1d_net,
           test_data_movement, test_old_opset, test_unsupported_nodes_reported_together, test_control_flow_error])
