@@ -33,9 +33,9 @@ FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int 
   auto it = constants.find(name);
   if (it == constants.end()) {
     InFlightDiagnostic diag = nodeError(i);
-    diag << "its " << role << " '" << name << "' is computed at run time";
-    diag.attachNote() << "Kiln compiles weights into the library: the " << role
-                      << " must be an initializer or a Constant";
+    diag << "its " << role << " '" << name << "' depends on the model's data";
+    diag.attachNote() << "Kiln reads the " << role << " at import: an initializer, a Constant, or a value "
+                      << "computed only from shapes and constants (folded)";
     return failure();
   }
   std::string error;
@@ -61,9 +61,9 @@ FailureOr<std::optional<std::vector<int64_t>>> Importer::constantInts(int i, int
   auto it = constants.find(node(i).input(index));
   if (it == constants.end()) {
     InFlightDiagnostic diag = nodeError(i);
-    diag << "its " << role << " '" << node(i).input(index) << "' is computed at run time";
-    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be an initializer or a Constant "
-                      << "(export with do_constant_folding=True and without dynamic_axes)";
+    diag << "its " << role << " '" << node(i).input(index) << "' depends on the model's data";
+    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be a constant or computed only "
+                      << "from shapes and constants (folded at import)";
     return failure();
   }
   std::string error;
