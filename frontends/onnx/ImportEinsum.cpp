@@ -1,7 +1,8 @@
-// ONNX importer: Einsum in its matmul forms. Two operands: each index is a batch index (in both
-// inputs and the output), contracted (both inputs, not the output) or free (one input and the
-// output); the operands are transposed and reshaped to [batch, M, K] x [batch, K, N], multiplied
-// by nn.matmul, and reshaped and transposed to the output. One operand: a permutation.
+// ONNX importer: Einsum in its matmul forms. An index in one operand only (not the output) is
+// summed first (nn.reduce). Then with two operands each index is a batch index (in both inputs and
+// the output), contracted (both inputs, not the output) or free (one input and the output); the
+// operands are transposed and reshaped to [batch, M, K] x [batch, K, N], multiplied by nn.matmul,
+// and reshaped and transposed to the output. One operand: a permutation after the sums.
 #include "frontends/onnx/Importer.h"
 
 namespace kiln::onnxfe {
@@ -25,7 +26,7 @@ FailureOr<Value> Importer::importEinsum(int i) {
       equation += c;
   auto unsupported = [&](const std::string &why) {
     return fail(i, "equation '" + equation + "': " + why +
-                       "; Kiln reads Einsum's matmul forms (batch, contracted and free indices; or a permutation)");
+                       "; Kiln reads Einsum's matmul, sum and permutation forms");
   };
   if (StringRef(equation).contains('.'))
     return unsupported("an ellipsis");
@@ -39,24 +40,41 @@ FailureOr<Value> Importer::importEinsum(int i) {
     for (char c = 'A'; c <= 'z'; ++c)
       if (llvm::count(inputTerms, c) == 1)
         output += c;
+  // Each operand first sums over its indices that are in no other term (a reduce), so that
+  // every index left is a batch, contracted or free one.
   SmallVector<Value, 2> inputs;
+  SmallVector<std::string, 2> kept;
   for (auto [k, term] : llvm::enumerate(terms)) {
     FailureOr<Value> v = operand(i, k, "operand " + std::to_string(k));
     if (failed(v))
       return failure();
     if (shapeOf(*v).size() != term.size())
       return unsupported("operand " + std::to_string(k) + " has rank " + std::to_string(shapeOf(*v).size()));
-    for (char c : term)
+    std::string left;
+    SmallVector<int64_t> summed, shape;
+    for (auto [d, c] : llvm::enumerate(term)) {
       if (llvm::count(term, c) != 1)
         return unsupported("a repeated index within one operand (a diagonal)");
+      bool elsewhere = StringRef(output).contains(c) || (terms.size() == 2 && terms[1 - k].contains(c));
+      if (!elsewhere) {
+        summed.push_back(d);
+        continue;
+      }
+      left += c;
+      shape.push_back(shapeOf(*v)[d]);
+    }
+    if (!summed.empty()) {
+      v = reduceBy(i, *v, "sum", summed);
+      v = failed(v) ? v : reshapeTo(i, *v, shape.empty() ? SmallVector<int64_t>{1} : shape);
+      if (failed(v))
+        return failure();
+    }
     inputs.push_back(*v);
+    kept.push_back(left);
   }
-  if (terms.size() == 1) {
-    if (output.size() != terms[0].size() || llvm::any_of(output, [&](char c) { return !terms[0].contains(c); }))
-      return unsupported("a sum over an index of one operand");
-    return transposeBy(i, inputs[0], positions(terms[0], output));
-  }
-  StringRef a = terms[0], b = terms[1];
+  if (terms.size() == 1)
+    return transposeBy(i, inputs[0], positions(kept[0], output));
+  StringRef a = kept[0], b = kept[1];
   std::string batch, aFree, bFree, contracted;
   for (char c : output) {
     if (a.contains(c) && b.contains(c))
@@ -71,9 +89,6 @@ FailureOr<Value> Importer::importEinsum(int i) {
   for (char c : a)
     if (b.contains(c) && !StringRef(output).contains(c))
       contracted += c;
-  if (a.size() != batch.size() + aFree.size() + contracted.size() ||
-      b.size() != batch.size() + bFree.size() + contracted.size())
-    return unsupported("a sum over an index of one operand");
   auto extent = [&](Value v, StringRef term, StringRef letters) {
     int64_t n = 1;
     for (int64_t p : positions(term, letters))

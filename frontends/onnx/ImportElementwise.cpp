@@ -77,6 +77,32 @@ FailureOr<Value> Importer::importClip(int i) {
       .getResult();
 }
 
+/// Where with a constant condition (a mask) over computed values: a * c + b * (1 - c), exact for
+/// finite values. A condition computed from the data is a data-dependent selection: refused.
+FailureOr<Value> Importer::importWhere(int i) {
+  if (!isConstant(i, 0))
+    return importFoldOnly(i);
+  auto mask = constantInts(i, 0, "condition");
+  std::string error;
+  auto dims = failed(mask) ? FailureOr<std::vector<int64_t>>(failure())
+                           : tensorDims(*constants.find(node(i).input(0))->second, error);
+  if (failed(dims))
+    return failed(mask) ? failure() : fail(i, error);
+  kiln::HostTensor keep(dims->empty() ? std::vector<int64_t>{1} : *dims), drop = keep;
+  for (int64_t k = 0; k < keep.size(); ++k) {
+    keep.data[k] = (**mask)[k] != 0;
+    drop.data[k] = 1.0f - keep.data[k];
+  }
+  FailureOr<Value> a = operand(i, 1, "X");
+  FailureOr<Value> b = failed(a) ? a : operand(i, 2, "Y");
+  if (failed(b))
+    return failure();
+  FailureOr<Value> kept = binary(i, "Mul", *a, param(nodeName(i) + ".condition", std::move(keep), nodeLoc(i)));
+  FailureOr<Value> dropped =
+      failed(kept) ? kept : binary(i, "Mul", *b, param(nodeName(i) + ".not_condition", std::move(drop), nodeLoc(i)));
+  return failed(dropped) ? dropped : binary(i, "Add", *kept, *dropped);
+}
+
 /// Add, Sub, Mul, Div (two operands) and Max, Min, Sum, Mean (one or more), with numpy
 /// broadcasting (before opset 7: `broadcast` aligns B at `axis`); a constant operand is an nn.param.
 FailureOr<Value> Importer::importElementwise(int i) {

@@ -249,6 +249,7 @@ private:
   FailureOr<Value> importPow(int i);
   FailureOr<Value> importPRelu(int i);
   FailureOr<Value> importClip(int i);
+  FailureOr<Value> importWhere(int i);
   FailureOr<Value> importReduce(int i);
   FailureOr<Value> importArgReduce(int i);
   FailureOr<Value> importReshape(int i);

@@ -18,8 +18,9 @@ const llvm::StringMap<Importer::OpEntry> &Importer::opTable() {
     add({"Dropout"}, &I::importDropout);
     add({"Cast"}, &I::importCast);
     add({"Shape", "Size", "Range", "ConstantOfShape", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual",
-         "Not", "And", "Or", "Where"},
+         "Not", "And", "Or"},
         &I::importFoldOnly);
+    add({"Where"}, &I::importWhere);
     // Convolutions and pools (ImportLinear.cpp, ImportPooling.cpp).
     add({"Conv"}, &I::importConv);
     add({"ConvTranspose"}, &I::importConvTranspose);

@@ -572,7 +572,9 @@ def test_normalisation():
 class Einsums(nn.Module):
     def forward(self, a, b):
         attention = torch.einsum("bci,bcj->bij", a, b).softmax(-1)
-        return torch.einsum("bij,bcj->bci", attention, b) + torch.einsum("bci->bic", a).transpose(1, 2)
+        y = torch.einsum("bij,bcj->bci", attention, b) + torch.einsum("bci->bic", a).transpose(1, 2)
+        sums = torch.einsum("bci->bc", a).unsqueeze(2) + torch.einsum("bci,bcj->bi", a, b).unsqueeze(1)
+        return y + sums
 
 
 def test_einsum_matmul():
@@ -662,6 +664,21 @@ def test_conv1d_net():
     check(AudioNet(), [(3, 2, 31)], "audio", library=True, ops={"Conv", "MaxPool", "ConvTranspose"})
 
 
+class ConstantMask(nn.Module):
+    """masked_fill with a constant mask (a buffer): Where with a constant condition."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", torch.rand(5, 6) > 0.5)
+
+    def forward(self, x):
+        return torch.tanh(x).masked_fill(self.mask, -2.0) + x.masked_fill(~self.mask, 0.5)
+
+
+def test_constant_mask():
+    check(ConstantMask(), [(2, 3, 5, 6)], "mask", ops={"Where"})
+
+
 class DataMovement(nn.Module):
     """torch.flip (negative-step Slice), expand, repeat (Tile), pixel shuffle/unshuffle, gather of
     constant indices (x[:, [2, 0]], x[:, 1]), narrow with negative indices."""
@@ -738,4 +755,4 @@ if __name__ == "__main__":
           test_broadcasting_and_new_ops, test_broadcast_add, test_view_by_size, test_channel_shuffle,
           test_reductions, test_activations, test_patterns, test_opset20, test_normalisation, test_einsum_matmul,
           test_interpolate_size_from_shape, test_flatten, test_weights_as_inputs, test_conv1d_net,
-          test_data_movement, test_old_opset, test_unsupported_nodes_reported_together, test_control_flow_error])
+          test_data_movement, test_constant_mask, test_old_opset, test_unsupported_nodes_reported_together, test_control_flow_error])
