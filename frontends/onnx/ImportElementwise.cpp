@@ -7,6 +7,8 @@
 
 namespace kiln::onnxfe {
 
+/// Softmax and LogSoftmax along `axis`. Before opset 13 they normalise over dims axis..rank-1
+/// taken together: the input is reshaped to [dims before axis..., their product] and back.
 FailureOr<Value> Importer::importSoftmax(int i) {
   FailureOr<Value> x = operand(i, 0, "input");
   if (failed(x))
@@ -15,27 +17,18 @@ FailureOr<Value> Importer::importSoftmax(int i) {
   auto axis = axisAttr(i, "axis", opset < 13 ? 1 : -1, in.size());
   if (failed(axis))
     return failure();
+  FailureOr<Value> source = *x;
   if (opset < 13) {
-    // Before opset 13 Softmax normalises over dims axis..rank-1 taken together; that is one
-    // per-axis softmax when at most one of those dims is larger than 1.
-    SmallVector<int64_t> wide;
-    for (int64_t d = *axis; d < static_cast<int64_t>(in.size()); ++d)
-      if (in[d] > 1)
-        wide.push_back(d);
-    if (wide.size() > 1) {
-      InFlightDiagnostic diag = nodeError(i);
-      diag << "in opset " << opset << " " << node(i).op_type() << " normalises over dimensions " << *axis
-           << " to " << in.size() - 1 << " of " << nn::formatShape(in)
-           << " together; Kiln's softmax works along one axis";
-      diag.attachNote() << "export with opset 13 or later (softmax along one axis), or flatten the input first";
+    SmallVector<int64_t> flat(in.begin(), in.begin() + *axis);
+    flat.push_back(HostTensor::numElements(std::vector<int64_t>(in.begin() + *axis, in.end())));
+    source = reshapeTo(i, *x, flat);
+    if (failed(source))
       return failure();
-    }
-    if (!wide.empty())
-      *axis = wide.front();
   }
-  if (node(i).op_type() == "LogSoftmax")
-    return nn::LogSoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
-  return nn::SoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
+  Value y = opType(i) == "LogSoftmax"
+                ? nn::LogSoftmaxOp::create(builder, nodeLoc(i), source->getType(), *source, uint64_t(*axis)).getResult()
+                : nn::SoftmaxOp::create(builder, nodeLoc(i), source->getType(), *source, uint64_t(*axis)).getResult();
+  return reshapeTo(i, y, in);
 }
 
 /// Clip: bounds as attributes before opset 11, optional inputs after: constant bounds give

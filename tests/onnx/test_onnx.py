@@ -695,7 +695,8 @@ def test_data_movement():
 
 
 def test_old_opset():
-    """Opset 6 Add with the old broadcast attribute (B aligned at axis 1), and Elu before opset 7."""
+    """Opset 6 Add with the old broadcast attribute (B aligned at axis 1), Elu before opset 7, and
+    opset 11 LogSoftmax over several dims."""
     x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3, 4, 5])
     y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 3, 4, 5])
     bias = numpy_helper.from_array(np.array([0.5, -1.0, 2.0], np.float32), "bias")
@@ -707,6 +708,15 @@ def test_old_opset():
     run_kiln("run", "--reference", file, "-i", path("opset6_x.npy"), "-o", path("opset6_y.npy"))
     expected = F.elu(torch.from_numpy(data) + torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1), 0.5).numpy()
     assert_close(np.load(path("opset6_y.npy")), expected, TOL, "opset 6")
+    # Opset 11 Softmax normalises over dims axis..rank-1 together (here 3 x 4 values per sample).
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3, 4])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 3, 4])
+    file = save_graph([onnx.helper.make_node("LogSoftmax", ["x"], ["y"], axis=1)], [x], [y], "softmax11_flat", opset=11)
+    data = np.random.default_rng(SEED + 1).standard_normal((2, 3, 4)).astype(np.float32)
+    np.save(path("softmax11_x.npy"), data)
+    run_kiln("run", "--reference", file, "-i", path("softmax11_x.npy"), "-o", path("softmax11_y.npy"))
+    expected = F.log_softmax(torch.from_numpy(data).reshape(2, 12), 1).reshape(2, 3, 4).numpy()
+    assert_close(np.load(path("softmax11_y.npy")), expected, TOL, "opset 11 log_softmax over two dims")
 
 
 def test_unsupported_nodes_reported_together():
