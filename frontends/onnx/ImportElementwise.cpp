@@ -1,5 +1,5 @@
-// ONNX importer: activations, binary and variadic elementwise ops, Clip, BatchNormalization
-// (inference), Softmax and LogSoftmax.
+// ONNX importer: activations, the nn.unary functions (Exp ... Gelu), binary and variadic
+// elementwise ops, Pow, PRelu, Clip, Softmax and LogSoftmax.
 #include "frontends/onnx/Importer.h"
 
 #include <cmath>
@@ -7,143 +7,116 @@
 
 namespace kiln::onnxfe {
 
-FailureOr<Value> Importer::importBatchNorm(int i) {
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
-  if (failed(x) || failed(requireUnusedOutputs(i, 1)))
-    return failure();
-  NodeAttrs attrs(node(i));
-  std::string error;
-  auto epsilon = attr(i, attrs.getFloat("epsilon", 1e-5f, error), error);
-  auto training = attr(i, attrs.getInt("training_mode", 0, error), error);
-  auto spatial = attr(i, attrs.getInt("spatial", 1, error), error);
-  if (failed(epsilon) || failed(training) || failed(spatial))
-    return failure();
-  if (*training || !*spatial) {
-    nodeError(i) << (*training ? "training_mode=1" : "spatial=0") << " is not supported";
-    return failure();
-  }
-  if (!(*epsilon >= 0.0f) || !std::isfinite(*epsilon)) {
-    nodeError(i) << "epsilon=" << *epsilon << " must be a non-negative number";
-    return failure();
-  }
-  static const StringRef kRoles[] = {"scale", "bias (B)", "mean", "variance"};
-  SmallVector<std::pair<std::string, kiln::HostTensor>, 4> stats;
-  for (int k = 0; k < 4; ++k) {
-    auto stat = constantInput(i, k + 1, kRoles[k]);
-    if (failed(stat))
-      return failure();
-    stats.push_back(std::move(*stat));
-  }
-  if (shapeOf(*x).size() < 2)
-    return shapeError(i, {*x}, "expected an input of rank >= 2 with channels on dimension 1");
-  SmallVector<ArrayRef<int64_t>, 4> statShapes;
-  for (auto &s : stats)
-    statShapes.push_back(s.second.shape);
-  std::string why;
-  auto shape = nn::inferBatchNormShape(shapeOf(*x), statShapes, why);
-  if (failed(shape))
-    return shapeError(i, {*x}, why);
-  Location loc = nodeLoc(i);
-  SmallVector<Value, 4> p;
-  for (auto &s : stats)
-    p.push_back(param(s.first, std::move(s.second), loc));
-  return nn::BatchNormOp::create(builder, loc, tensorType(*shape), *x, p[0], p[1], p[2], p[3],
-                                 llvm::APFloat(*epsilon))
-      .getResult();
-}
-
+/// Softmax and LogSoftmax along `axis`. Before opset 13 they normalise over dims axis..rank-1
+/// taken together: the input is reshaped to [dims before axis..., their product] and back.
 FailureOr<Value> Importer::importSoftmax(int i) {
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  FailureOr<Value> x = operand(i, 0, "input");
   if (failed(x))
     return failure();
   ArrayRef<int64_t> in = shapeOf(*x);
   auto axis = axisAttr(i, "axis", opset < 13 ? 1 : -1, in.size());
   if (failed(axis))
     return failure();
+  FailureOr<Value> source = *x;
   if (opset < 13) {
-    // Before opset 13 Softmax normalises over dims axis..rank-1 taken together; that is one
-    // per-axis softmax when at most one of those dims is larger than 1.
-    SmallVector<int64_t> wide;
-    for (int64_t d = *axis; d < static_cast<int64_t>(in.size()); ++d)
-      if (in[d] > 1)
-        wide.push_back(d);
-    if (wide.size() > 1) {
-      InFlightDiagnostic diag = nodeError(i);
-      diag << "in opset " << opset << " " << node(i).op_type() << " normalises over dimensions " << *axis
-           << " to " << in.size() - 1 << " of " << nn::formatShape(in)
-           << " together; Kiln's softmax works along one axis";
-      diag.attachNote() << "export with opset 13 or later (softmax along one axis), or flatten the input first";
+    SmallVector<int64_t> flat(in.begin(), in.begin() + *axis);
+    flat.push_back(HostTensor::numElements(std::vector<int64_t>(in.begin() + *axis, in.end())));
+    source = reshapeTo(i, *x, flat);
+    if (failed(source))
       return failure();
-    }
-    if (!wide.empty())
-      *axis = wide.front();
   }
-  if (node(i).op_type() == "LogSoftmax")
-    return nn::LogSoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
-  return nn::SoftmaxOp::create(builder, nodeLoc(i), x->getType(), *x, uint64_t(*axis)).getResult();
+  Value y = opType(i) == "LogSoftmax"
+                ? nn::LogSoftmaxOp::create(builder, nodeLoc(i), source->getType(), *source, uint64_t(*axis)).getResult()
+                : nn::SoftmaxOp::create(builder, nodeLoc(i), source->getType(), *source, uint64_t(*axis)).getResult();
+  return reshapeTo(i, y, in);
 }
 
-/// Clip: min and max are attributes before opset 11, optional constant inputs after.
+/// Clip: bounds as attributes before opset 11, optional inputs after: constant bounds give
+/// nn.clip, computed ones (or graph inputs) nn.max / nn.min.
 FailureOr<Value> Importer::importClip(int i) {
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  FailureOr<Value> x = operand(i, 0, "input");
   if (failed(x))
     return failure();
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   if (opset < 11) {
-    NodeAttrs attrs(node(i));
-    std::string error;
-    auto a = attr(i, attrs.getFloat("min", lo, error), error);
-    auto b = attr(i, attrs.getFloat("max", hi, error), error);
+    auto a = floatAttr(i, "min", lo), b = floatAttr(i, "max", hi);
     if (failed(a) || failed(b))
       return failure();
     lo = *a;
     hi = *b;
+  } else if ((hasInput(i, 1) && !isConstant(i, 1)) || (hasInput(i, 2) && !isConstant(i, 2))) {
+    FailureOr<Value> y = *x;
+    for (int k = 1; k <= 2 && succeeded(y); ++k) {
+      if (!hasInput(i, k))
+        continue;
+      FailureOr<Value> bound = operand(i, k, k == 1 ? "min" : "max");
+      y = failed(bound) ? bound : binary(i, k == 1 ? "Max" : "Min", *y, *bound);
+    }
+    return y;
   } else {
     for (int k = 1; k <= 2; ++k) {
       auto bound = constantFloats(i, k, k == 1 ? "min" : "max");
       if (failed(bound))
         return failure();
-      if (*bound && (*bound)->size() != 1) {
-        nodeError(i) << "its " << (k == 1 ? "min" : "max") << " must be one value";
-        return failure();
-      }
+      if (*bound && (*bound)->size() != 1)
+        return fail(i, std::string("its ") + (k == 1 ? "min" : "max") + " must be one value");
       if (*bound)
         (k == 1 ? lo : hi) = (**bound)[0];
     }
   }
-  if (!(lo <= hi)) {
-    nodeError(i) << "min " << lo << " is larger than max " << hi;
-    return failure();
-  }
+  if (lo > hi) // ONNX: every output is max then (numpy.clip's rule)
+    lo = hi;
   return nn::ClipOp::create(builder, nodeLoc(i), x->getType(), *x, llvm::APFloat(lo), llvm::APFloat(hi))
       .getResult();
 }
 
+/// Where with a constant condition (a mask) over computed values: a * c + b * (1 - c), exact for
+/// finite values. A condition computed from the data is a data-dependent selection: refused.
+FailureOr<Value> Importer::importWhere(int i) {
+  if (!isConstant(i, 0))
+    return importFoldOnly(i);
+  auto mask = constantInts(i, 0, "condition");
+  std::string error;
+  auto dims = failed(mask) ? FailureOr<std::vector<int64_t>>(failure())
+                           : tensorDims(*constants.find(node(i).input(0))->second, error);
+  if (failed(dims))
+    return failed(mask) ? failure() : fail(i, error);
+  kiln::HostTensor keep(dims->empty() ? std::vector<int64_t>{1} : *dims), drop = keep;
+  for (int64_t k = 0; k < keep.size(); ++k) {
+    keep.data[k] = (**mask)[k] != 0;
+    drop.data[k] = 1.0f - keep.data[k];
+  }
+  FailureOr<Value> a = operand(i, 1, "X");
+  FailureOr<Value> b = failed(a) ? a : operand(i, 2, "Y");
+  if (failed(b))
+    return failure();
+  FailureOr<Value> kept = binary(i, "Mul", *a, param(nodeName(i) + ".condition", std::move(keep), nodeLoc(i)));
+  FailureOr<Value> dropped =
+      failed(kept) ? kept : binary(i, "Mul", *b, param(nodeName(i) + ".not_condition", std::move(drop), nodeLoc(i)));
+  return failed(dropped) ? dropped : binary(i, "Add", *kept, *dropped);
+}
+
 /// Add, Sub, Mul, Div (two operands) and Max, Min, Sum, Mean (one or more), with numpy
-/// broadcasting; a constant operand becomes an nn.param.
+/// broadcasting (before opset 7: `broadcast` aligns B at `axis`); a constant operand is an nn.param.
 FailureOr<Value> Importer::importElementwise(int i) {
-  StringRef type = node(i).op_type();
+  StringRef type = opType(i);
   bool variadic = type == "Max" || type == "Min" || type == "Sum" || type == "Mean";
   int count = node(i).input_size();
-  if (variadic ? count < 1 : count != 2) {
-    nodeError(i) << "expected " << (variadic ? "one or more" : "two") << " operands, got " << count;
-    return failure();
-  }
+  if (variadic ? count < 1 : count != 2)
+    return fail(i, std::string("expected ") + (variadic ? "one or more" : "two") + " operands, got " +
+                       std::to_string(count));
   SmallVector<Value> operands;
-  bool anyComputed = false;
   for (int k = 0; k < count; ++k) {
-    anyComputed |= values.count(node(i).input(k)) > 0;
-    FailureOr<Value> v = valueOrParam(i, k, "operand " + std::to_string(k));
+    FailureOr<Value> v = operand(i, k, "operand " + std::to_string(k));
     if (failed(v))
       return failure();
     operands.push_back(*v);
   }
-  if (!anyComputed) {
-    InFlightDiagnostic diag = nodeError(i);
-    diag << "every operand is a constant";
-    diag.attachNote() << "fold constant computations before exporting (torch.onnx.export(..., "
-                         "do_constant_folding=True))";
-    return failure();
+  if (!variadic && opset < 7) {
+    FailureOr<Value> b = legacyBroadcast(i, operands[0], operands[1]);
+    if (failed(b))
+      return failure();
+    operands[1] = *b;
   }
   Location loc = nodeLoc(i);
   if (count == 1)
@@ -160,45 +133,42 @@ FailureOr<Value> Importer::importElementwise(int i) {
       return nn::MeanOp::create(builder, loc, tensorType(*same), operands).getResult();
     }
   }
-  Value acc = operands.front();
-  for (Value next : ArrayRef<Value>(operands).drop_front()) {
-    auto shape = nn::inferBroadcastShape(shapeOf(acc), shapeOf(next), why);
-    if (failed(shape))
-      return shapeError(i, operands, why);
-    Type t = tensorType(*shape);
-    if (type == "Add" || type == "Sum" || type == "Mean")
-      acc = nn::AddOp::create(builder, loc, t, acc, next);
-    else if (type == "Sub")
-      acc = nn::SubOp::create(builder, loc, t, acc, next);
-    else if (type == "Mul")
-      acc = nn::MulOp::create(builder, loc, t, acc, next);
-    else if (type == "Div")
-      acc = nn::DivOp::create(builder, loc, t, acc, next);
-    else if (type == "Max")
-      acc = nn::MaxOp::create(builder, loc, t, acc, next);
-    else
-      acc = nn::MinOp::create(builder, loc, t, acc, next);
-  }
-  if (type == "Mean") {
-    kiln::HostTensor inverse({1});
-    inverse.data[0] = 1.0f / static_cast<float>(count);
-    Value scale = param(nodeName(i) + ".inverse_count", std::move(inverse), loc);
-    acc = nn::MulOp::create(builder, loc, acc.getType(), acc, scale);
-  }
+  FailureOr<Value> acc = operands.front();
+  for (Value next : ArrayRef<Value>(operands).drop_front())
+    if (succeeded(acc))
+      acc = binary(i, type, *acc, next);
+  if (succeeded(acc) && type == "Mean")
+    acc = binary(i, "Mul", *acc, scalarParam(i, "inverse_count", 1.0f / static_cast<float>(count)));
   return acc;
 }
 
-/// The one-input ops without weights: Relu, Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish,
-/// LRN and GlobalMaxPool.
+/// Opsets 1 to 6: with broadcast=1, B's dimensions line up with A's from `axis` (default: the
+/// trailing ones, numpy's rule); a reshape adds B's trailing 1s.
+FailureOr<Value> Importer::legacyBroadcast(int i, Value a, Value b) {
+  auto broadcast = intAttr(i, "broadcast", 0);
+  int64_t rankA = shapeOf(a).size(), rankB = shapeOf(b).size();
+  auto axis = intAttr(i, "axis", rankA - rankB);
+  if (failed(broadcast) || failed(axis))
+    return failure();
+  if (!*broadcast || *axis == rankA - rankB)
+    return b;
+  int64_t start = *axis < 0 ? *axis + rankA : *axis;
+  if (start < 0 || start + rankB > rankA)
+    return fail(i, "axis=" + std::to_string(*axis) + " does not place B " + nn::formatShape(shapeOf(b)) +
+                       " inside A " + nn::formatShape(shapeOf(a)));
+  SmallVector<int64_t> shape(shapeOf(b).begin(), shapeOf(b).end());
+  shape.append(rankA - start - rankB, 1);
+  return reshapeTo(i, b, shape);
+}
+
+/// Relu, Sigmoid, Tanh, LeakyRelu, HardSigmoid and HardSwish: their own nn ops.
 FailureOr<Value> Importer::importActivation(int i) {
-  StringRef type = node(i).op_type();
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
+  StringRef type = opType(i);
+  FailureOr<Value> x = operand(i, 0, "input");
   if (failed(x))
     return failure();
   Location loc = nodeLoc(i);
   Type t = x->getType();
-  NodeAttrs attrs(node(i));
-  std::string error;
   if (type == "Relu")
     return nn::ReluOp::create(builder, loc, t, *x).getResult();
   if (type == "Sigmoid")
@@ -208,42 +178,118 @@ FailureOr<Value> Importer::importActivation(int i) {
   if (type == "HardSwish")
     return nn::HardSwishOp::create(builder, loc, t, *x).getResult();
   if (type == "LeakyRelu") {
-    auto alpha = attr(i, attrs.getFloat("alpha", 0.01f, error), error);
+    auto alpha = floatAttr(i, "alpha", 0.01f);
     if (failed(alpha))
       return failure();
     return nn::LeakyReluOp::create(builder, loc, t, *x, llvm::APFloat(*alpha)).getResult();
   }
-  if (type == "HardSigmoid") {
-    auto alpha = attr(i, attrs.getFloat("alpha", 0.2f, error), error);
-    auto beta = attr(i, attrs.getFloat("beta", 0.5f, error), error);
-    if (failed(alpha) || failed(beta))
+  assert(type == "HardSigmoid" && "op missing from importActivation");
+  auto alpha = floatAttr(i, "alpha", 0.2f), beta = floatAttr(i, "beta", 0.5f);
+  if (failed(alpha) || failed(beta))
+    return failure();
+  return nn::HardSigmoidOp::create(builder, loc, t, *x, llvm::APFloat(*alpha), llvm::APFloat(*beta)).getResult();
+}
+
+/// The ONNX ops that are one nn.unary function, with the ONNX attributes that set alpha and beta
+/// (and their defaults).
+struct UnaryForm {
+  StringRef fn;
+  StringRef alphaName = "";
+  float alpha = 1.0f;
+  StringRef betaName = "";
+  float beta = 1.0f;
+};
+
+static const llvm::StringMap<UnaryForm> &unaryForms() {
+  static const llvm::StringMap<UnaryForm> forms = {
+      {"Exp", {"exp"}},           {"Log", {"log"}},
+      {"Sqrt", {"sqrt"}},         {"Reciprocal", {"reciprocal"}},
+      {"Neg", {"neg"}},           {"Abs", {"abs"}},
+      {"Erf", {"erf"}},           {"Floor", {"floor"}},
+      {"Ceil", {"ceil"}},         {"Round", {"round"}},
+      {"Sign", {"sign"}},         {"Elu", {"elu", "alpha", 1.0f}},
+      {"Selu", {"selu", "alpha", 1.67326319217681884765625f, "gamma", 1.05070102214813232421875f}},
+      {"Celu", {"celu", "alpha", 1.0f}},
+      {"Softplus", {"softplus"}}, {"Softsign", {"softsign"}},
+      {"Mish", {"mish"}},         {"ThresholdedRelu", {"thresholded_relu", "alpha", 1.0f}},
+      {"Gelu", {"gelu"}}};
+  return forms;
+}
+
+FailureOr<Value> Importer::importUnary(int i) {
+  FailureOr<Value> x = operand(i, 0, "input");
+  if (failed(x))
+    return failure();
+  const UnaryForm &form = unaryForms().find(opType(i))->second;
+  float alpha = form.alpha, beta = form.beta;
+  if (!form.alphaName.empty()) {
+    auto a = floatAttr(i, form.alphaName, form.alpha);
+    if (failed(a))
       return failure();
-    return nn::HardSigmoidOp::create(builder, loc, t, *x, llvm::APFloat(*alpha), llvm::APFloat(*beta)).getResult();
+    alpha = *a;
   }
-  if (failed(requireRank(i, *x, 4, (type + " on a 4-D input [N, C, H, W]").str())))
-    return failure();
-  std::string why;
-  if (type == "GlobalMaxPool" || type == "GlobalAveragePool") {
-    auto shape = nn::inferGlobalPoolShape(shapeOf(*x), why);
-    if (failed(shape))
-      return shapeError(i, {*x}, why);
-    if (type == "GlobalMaxPool")
-      return nn::GlobalMaxPoolOp::create(builder, loc, tensorType(*shape), *x).getResult();
-    return nn::GlobalAvgPoolOp::create(builder, loc, tensorType(*shape), *x).getResult();
+  if (!form.betaName.empty()) {
+    auto b = floatAttr(i, form.betaName, form.beta);
+    if (failed(b))
+      return failure();
+    beta = *b;
   }
-  assert(type == "LRN" && "op missing from importActivation");
-  auto size = attr(i, attrs.getInt("size", 0, error), error);
-  auto alpha = attr(i, attrs.getFloat("alpha", 1e-4f, error), error);
-  auto beta = attr(i, attrs.getFloat("beta", 0.75f, error), error);
-  auto bias = attr(i, attrs.getFloat("bias", 1.0f, error), error);
-  if (failed(size) || failed(alpha) || failed(beta) || failed(bias))
+  StringRef fn = form.fn;
+  if (opType(i) == "Gelu") {
+    std::string error;
+    auto approximate = attr(i, NodeAttrs(node(i)).getString("approximate", "none", error), error);
+    if (failed(approximate))
+      return failure();
+    if (*approximate != "none" && *approximate != "tanh")
+      return fail(i, "approximate='" + *approximate + "' is not one of none, tanh");
+    fn = *approximate == "tanh" ? "gelu_tanh" : "gelu";
+  }
+  return unary(i, fn, *x, alpha, beta);
+}
+
+/// Pow: a constant scalar exponent is nn.unary pow (2 is x * x, 0.5 sqrt, 1 the input itself);
+/// any other exponent nn.pow with broadcasting.
+FailureOr<Value> Importer::importPow(int i) {
+  FailureOr<Value> x = operand(i, 0, "base");
+  if (failed(x))
     return failure();
-  auto shape = nn::inferLRNShape(shapeOf(*x), *size, why);
-  if (failed(shape))
-    return shapeError(i, {*x}, why);
-  return nn::LRNOp::create(builder, loc, tensorType(*shape), *x, uint64_t(*size), llvm::APFloat(*alpha),
-                           llvm::APFloat(*beta), llvm::APFloat(*bias))
-      .getResult();
+  if (isConstant(i, 1)) {
+    auto exponent = constantFloats(i, 1, "exponent");
+    if (failed(exponent))
+      return failure();
+    if ((*exponent)->size() == 1 && shapeOf(*x).size() >= constants.find(node(i).input(1))->second->dims_size()) {
+      float e = (**exponent)[0];
+      if (e == 1.0f)
+        return *x;
+      if (e == 2.0f)
+        return binary(i, "Mul", *x, *x);
+      if (e == 0.5f)
+        return unary(i, "sqrt", *x);
+      return unary(i, "pow", *x, e);
+    }
+  }
+  FailureOr<Value> y = operand(i, 1, "exponent");
+  if (failed(y))
+    return failure();
+  if (opset < 7) {
+    y = legacyBroadcast(i, *x, *y);
+    if (failed(y))
+      return failure();
+  }
+  return binary(i, "Pow", *x, *y);
+}
+
+/// PRelu: the slope (an initializer or a graph input) broadcasts to the input (ONNX's
+/// unidirectional rule: the result has the input's shape).
+FailureOr<Value> Importer::importPRelu(int i) {
+  FailureOr<Value> x = operand(i, 0, "input");
+  FailureOr<Value> slope = failed(x) ? x : operand(i, 1, "slope");
+  if (failed(slope))
+    return failure();
+  FailureOr<Value> y = binary(i, "PRelu", *x, *slope);
+  if (succeeded(y) && shapeOf(*y) != shapeOf(*x))
+    return shapeError(i, {*x, *slope}, "the slope must broadcast to the input's shape");
+  return y;
 }
 
 } // namespace kiln::onnxfe

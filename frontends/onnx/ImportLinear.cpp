@@ -1,232 +1,96 @@
-// ONNX importer: Conv, ConvTranspose, Gemm and MatMul (+ Add) to nn.conv2d, nn.conv_transpose2d
-// and nn.dense, with weights and biases as nn.param.
+// ONNX importer: Conv and ConvTranspose (2-D, and 1-D through an H = 1 image) onto
+// nn.conv2d / nn.conv_transpose2d; Gemm and MatMul onto nn.dense (a constant 2-D B) or
+// nn.matmul. Weights are nn.params, or run-time inputs when the graph gives them as inputs.
 #include "frontends/onnx/Importer.h"
-
-#include <cmath>
 
 namespace kiln::onnxfe {
 
-/// Gathers a convolution's operands; `form` names what the input must be, `weightLayout` the
-/// expected weight dimensions (both for the messages).
-FailureOr<ConvOperands> Importer::convOperands(int i, StringRef form, StringRef weightLayout) {
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
-  if (failed(x) || failed(requireRank(i, *x, 4, form)))
+FailureOr<ConvOperands> Importer::convOperands(int i, StringRef what) {
+  FailureOr<Value> x = operand(i, 0, "input");
+  if (failed(x))
     return failure();
-  auto weight = constantInput(i, 1, "weight");
-  if (failed(weight))
+  bool oneD = shapeOf(*x).size() == 3;
+  FailureOr<Value> image = toImage(i, *x, what);
+  auto w = failed(image) ? FailureOr<SmallVector<int64_t>>(failure()) : operandShape(i, 1, "weight");
+  if (failed(w))
     return failure();
-  ConvOperands ops{*x, std::move(*weight), std::nullopt};
-  if (hasInput(i, 2)) {
-    auto b = constantInput(i, 2, "bias");
-    if (failed(b))
-      return failure();
-    ops.bias = std::move(*b);
-  }
-  if (ops.weight.second.shape.size() != 4) {
-    nodeError(i) << "expected a 4-D weight " << weightLayout << ", got " << nn::formatShape(ops.weight.second.shape);
+  if (w->size() != shapeOf(*x).size())
+    return fail(i, "expected a weight of the input's rank " + std::to_string(shapeOf(*x).size()) + ", got " +
+                       nn::formatShape(*w));
+  SmallVector<int64_t> filterShape = oneD ? SmallVector<int64_t>{(*w)[0], (*w)[1], 1, (*w)[2]} : *w;
+  FailureOr<Value> filter = operandAs(i, 1, "weight", filterShape);
+  FailureOr<Value> bias = hasInput(i, 2) && succeeded(filter) ? operand(i, 2, "bias") : FailureOr<Value>(Value());
+  if (failed(filter) || failed(bias))
     return failure();
-  }
-  return ops;
+  return ConvOperands{*image, *filter, *bias, oneD};
+}
+
+static std::optional<ArrayRef<int64_t>> shapeIfAny(Value v) {
+  return v ? std::optional<ArrayRef<int64_t>>(cast<RankedTensorType>(v.getType()).getShape()) : std::nullopt;
 }
 
 FailureOr<Value> Importer::importConv(int i) {
-  auto ops = convOperands(i, "2-D convolution of a 4-D input [N, C, H, W]", "[F, C/group, KH, KW]");
+  auto ops = convOperands(i, "convolution");
   if (failed(ops))
     return failure();
-  auto &[x, weight, bias] = *ops;
-  const std::vector<int64_t> &filter = weight.second.shape;
-  std::string error;
-  auto group = attr(i, NodeAttrs(node(i)).getInt("group", 1, error), error);
-  auto window = windowAttrs(i, shapeOf(x), Pair{filter[2], filter[3]});
-  if (failed(group) || failed(window))
+  ArrayRef<int64_t> filter = shapeOf(ops->filter);
+  auto group = intAttr(i, "group", 1);
+  auto window = failed(group) ? FailureOr<Window>(failure())
+                              : windowAttrs(i, shapeOf(ops->input), Pair{filter[2], filter[3]}, ops->oneD);
+  if (failed(window))
     return failure();
   std::string why;
-  auto shape = nn::inferConv2DShape(shapeOf(x), filter,
-                                    ops->biasShape(),
-                                    window->strides, window->pads, window->dilations, *group, why);
+  auto shape = nn::inferConv2DShape(shapeOf(ops->input), filter, shapeIfAny(ops->bias), window->strides,
+                                    window->pads, window->dilations, *group, why);
   if (failed(shape))
-    return shapeError(i, {x}, why);
-  Location loc = nodeLoc(i);
-  Value w = param(weight.first, std::move(weight.second), loc);
-  Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  return nn::Conv2DOp::create(builder, loc, tensorType(*shape), x, w, b, ArrayRef<int64_t>(window->strides),
-                              ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(window->dilations),
-                              uint64_t(*group))
-      .getResult();
+    return shapeError(i, {ops->input, ops->filter}, why);
+  Value y = nn::Conv2DOp::create(builder, nodeLoc(i), tensorType(*shape), ops->input, ops->filter, ops->bias,
+                                 ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
+                                 ArrayRef<int64_t>(window->dilations), uint64_t(*group))
+                .getResult();
+  return fromImage(i, y, ops->oneD);
 }
 
-/// Y = alpha * A * B' + beta * C -> nn.dense with the weight and bias folded at import.
-FailureOr<Value> Importer::importGemm(int i) {
-  NodeAttrs attrs(node(i));
-  std::string error;
-  auto alpha = attr(i, attrs.getFloat("alpha", 1.0f, error), error);
-  auto beta = attr(i, attrs.getFloat("beta", 1.0f, error), error);
-  auto transA = attr(i, attrs.getInt("transA", 0, error), error);
-  auto transB = attr(i, attrs.getInt("transB", 0, error), error);
-  if (failed(alpha) || failed(beta) || failed(transA) || failed(transB))
-    return failure();
-  FailureOr<Value> x = runtimeInput(i, 0, "input A");
-  if (failed(x) || failed(requireRank(i, *x, 2, "Gemm on a 2-D input A [N, K]")))
-    return failure();
-  if (*transA) {
-    InFlightDiagnostic diag = nodeError(i);
-    diag << "transA=1 is not supported";
-    diag.attachNote() << "Kiln maps Gemm to a dense layer on A [N, K]; export without transposing the input";
-    return failure();
-  }
-  auto b = constantInput(i, 1, "weight B");
-  if (failed(b))
-    return failure();
-  auto &[bName, bTensor] = *b;
-  if (bTensor.shape.size() != 2) {
-    nodeError(i) << "expected a 2-D weight B, got " << nn::formatShape(bTensor.shape);
-    return failure();
-  }
-  // The dense weight is [M, K]: B itself when transB=1, else B transposed.
-  std::string wName = bName;
-  kiln::HostTensor w = std::move(bTensor);
-  if (!*transB) {
-    kiln::HostTensor t({w.shape[1], w.shape[0]});
-    for (int64_t r = 0; r < w.shape[0]; ++r)
-      for (int64_t c = 0; c < w.shape[1]; ++c)
-        t.data[c * w.shape[0] + r] = w.data[r * w.shape[1] + c];
-    w = std::move(t);
-    wName += ".transposed";
-  }
-  if (*alpha != 1.0f) {
-    for (float &v : w.data)
-      v *= *alpha;
-    wName += ".scaled";
-  }
-  int64_t units = w.shape[0];
-  std::optional<std::pair<std::string, kiln::HostTensor>> bias;
-  if (hasInput(i, 2) && *beta != 0.0f) {
-    auto c = constantInput(i, 2, "bias C");
-    if (failed(c))
-      return failure();
-    auto &[cName, cTensor] = *c;
-    // A per-unit bias: [M], [1, M], or one value broadcast to all M units.
-    int64_t count = cTensor.size();
-    bool perUnit = count == units && cTensor.shape.size() >= 1 && cTensor.shape.back() == units;
-    if (!perUnit && count != 1) {
-      nodeError(i) << "bias C of shape " << nn::formatShape(cTensor.shape)
-                   << " is not one value per output unit (" << units << ")";
-      return failure();
-    }
-    kiln::HostTensor bt({units});
-    for (int64_t u = 0; u < units; ++u)
-      bt.data[u] = cTensor.data[perUnit ? u : 0] * *beta;
-    std::string name = cName + (perUnit ? "" : ".broadcast") + (*beta != 1.0f ? ".scaled" : "");
-    bias = std::make_pair(name, std::move(bt));
-  }
-  std::string why;
-  auto shape = nn::inferDenseShape(shapeOf(*x), w.shape,
-                                   bias ? std::optional<ArrayRef<int64_t>>(bias->second.shape) : std::nullopt, why);
-  if (failed(shape))
-    return shapeError(i, {*x}, why);
-  Location loc = nodeLoc(i);
-  Value wv = param(wName, std::move(w), loc);
-  Value bv = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  return nn::DenseOp::create(builder, loc, tensorType(*shape), *x, wv, bv).getResult();
-}
-
-/// MatMul(A [N, K], constant B [K, M]) -> nn.dense, taking in a following Add of a constant
-/// per-unit bias when the MatMul's only reader is that Add.
-FailureOr<Value> Importer::importMatMul(int i) {
-  FailureOr<Value> x = runtimeInput(i, 0, "input A");
-  if (failed(x) || failed(requireRank(i, *x, 2, "MatMul on a 2-D input A [N, K] (it becomes a dense layer)")))
-    return failure();
-  auto b = constantInput(i, 1, "weight B");
-  if (failed(b))
-    return failure();
-  auto &[bName, bTensor] = *b;
-  if (bTensor.shape.size() != 2) {
-    nodeError(i) << "expected a 2-D weight B [K, M], got " << nn::formatShape(bTensor.shape);
-    return failure();
-  }
-  int64_t k = bTensor.shape[0], m = bTensor.shape[1];
-  kiln::HostTensor w({m, k});
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < m; ++c)
-      w.data[c * k + r] = bTensor.data[r * m + c];
-
-  // The bias: the other operand of the single Add reading this MatMul's output.
-  std::optional<std::pair<std::string, kiln::HostTensor>> bias;
-  int addNode = -1;
-  const std::string &out = node(i).output(0);
-  auto readers = consumers.find(out);
-  if (!graphOutputs.count(out) && readers != consumers.end() && readers->second.size() == 1) {
-    int j = readers->second.front();
-    const onnx::NodeProto &add = node(j);
-    if (add.op_type() == "Add" && add.input_size() == 2 && add.input(0) != add.input(1)) {
-      const std::string &other = add.input(0) == out ? add.input(1) : add.input(0);
-      auto c = constants.find(other);
-      std::string error;
-      if (c != constants.end()) {
-        FailureOr<kiln::HostTensor> t = toFloatTensor(*c->second, error);
-        if (succeeded(t) && t->size() == m && !t->shape.empty() && t->shape.back() == m && t->shape.size() <= 2) {
-          t->shape = {m};
-          bias = std::make_pair(other, std::move(*t));
-          addNode = j;
-        }
-      }
-    }
-  }
-  std::string why;
-  auto shape = nn::inferDenseShape(shapeOf(*x), w.shape,
-                                   bias ? std::optional<ArrayRef<int64_t>>(bias->second.shape) : std::nullopt, why);
-  if (failed(shape))
-    return shapeError(i, {*x}, why);
-  Location loc = nodeLoc(i);
-  Value wv = param(bName + ".transposed", std::move(w), loc);
-  Value bv = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  Value result = nn::DenseOp::create(builder, loc, tensorType(*shape), *x, wv, bv).getResult();
-  if (addNode >= 0) {
-    fusedNodes.insert(addNode);
-    values[node(addNode).output(0)] = result;
-  }
-  return result;
-}
-
-/// ConvTranspose: weight [C, F/group, KH, KW] and bias constant. `output_shape` (or auto_pad SAME,
-/// output = input * stride) sets the padding: the cells the full output has beyond it are cut,
-/// half at each end (the extra one at the end, or at the start for SAME_LOWER), and missing
-/// cells become output_padding.
+/// ConvTranspose: weight [C, F/group, (KH,) KW]. `output_shape` (or auto_pad SAME, output = input *
+/// stride) sets the padding: the cells the full output has beyond it are cut, half at each end
+/// (the extra one at the end, or at the start for SAME_LOWER), and missing cells become
+/// output_padding.
 FailureOr<Value> Importer::importConvTranspose(int i) {
-  auto ops = convOperands(i, "2-D transposed convolution of a 4-D input [N, C, H, W]", "[C, F/group, KH, KW]");
+  auto ops = convOperands(i, "transposed convolution");
   if (failed(ops))
     return failure();
-  auto &[x, weight, bias] = *ops;
-  const std::vector<int64_t> &filter = weight.second.shape;
+  ArrayRef<int64_t> filter = shapeOf(ops->filter), in = shapeOf(ops->input);
   NodeAttrs attrs(node(i));
   std::string error;
-  auto group = attr(i, attrs.getInt("group", 1, error), error);
+  auto group = intAttr(i, "group", 1);
   auto autoPad = attr(i, attrs.getString("auto_pad", "NOTSET", error), error);
   auto outputPaddingAttr = attr(i, attrs.getInts("output_padding", error), error);
   auto outputShape = attr(i, attrs.getInts("output_shape", error), error);
   if (failed(group) || failed(autoPad) || failed(outputPaddingAttr) || failed(outputShape))
     return failure();
   // windowAttrs's SAME padding is a convolution's; it is replaced below.
-  auto window = windowAttrs(i, shapeOf(x), Pair{filter[2], filter[3]});
+  auto window = windowAttrs(i, in, Pair{filter[2], filter[3]}, ops->oneD);
   if (failed(window))
     return failure();
+  size_t dims = ops->oneD ? 1 : 2;
+  auto lastTwo = [&](const std::vector<int64_t> &list, int64_t fill) {
+    size_t n = list.size();
+    return ops->oneD ? Pair{fill, list[n - 1]} : Pair{list[n - 2], list[n - 1]};
+  };
   Pair outputPadding{0, 0};
   if (*outputPaddingAttr) {
-    if ((*outputPaddingAttr)->size() != 2) {
-      nodeError(i) << "attribute 'output_padding' has " << (*outputPaddingAttr)->size() << " entries; expected 2";
-      return failure();
-    }
-    outputPadding = {(**outputPaddingAttr)[0], (**outputPaddingAttr)[1]};
+    if ((*outputPaddingAttr)->size() != dims)
+      return fail(i, "attribute 'output_padding' has " + std::to_string((*outputPaddingAttr)->size()) +
+                         " entries; expected " + std::to_string(dims));
+    outputPadding = lastTwo(**outputPaddingAttr, 0);
   }
-  ArrayRef<int64_t> in = shapeOf(x);
   std::optional<Pair> wanted;
   if (*outputShape) {
     size_t n = (*outputShape)->size();
-    if (n != 2 && n != 4) {
-      nodeError(i) << "attribute 'output_shape' has " << n << " entries; expected [H, W]";
-      return failure();
-    }
-    wanted = Pair{(**outputShape)[n - 2], (**outputShape)[n - 1]};
+    if (n != dims && n != dims + 2)
+      return fail(i, "attribute 'output_shape' has " + std::to_string(n) + " entries; expected the " +
+                         std::to_string(dims) + " spatial sizes");
+    wanted = lastTwo(**outputShape, 1);
   } else if (*autoPad == "SAME_UPPER" || *autoPad == "SAME_LOWER") {
     wanted = Pair{in[2] * window->strides[0], in[3] * window->strides[1]};
   }
@@ -243,18 +107,187 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
     }
   }
   std::string why;
-  auto shape = nn::inferConvTranspose2DShape(
-      in, filter, ops->biasShape(), window->strides,
-      window->pads, outputPadding, window->dilations, *group, why);
+  auto shape = nn::inferConvTranspose2DShape(in, filter, shapeIfAny(ops->bias), window->strides, window->pads,
+                                             outputPadding, window->dilations, *group, why);
   if (failed(shape))
-    return shapeError(i, {x}, why);
+    return shapeError(i, {ops->input, ops->filter}, why);
+  Value y = nn::ConvTranspose2DOp::create(builder, nodeLoc(i), tensorType(*shape), ops->input, ops->filter, ops->bias,
+                                          ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
+                                          ArrayRef<int64_t>(outputPadding), ArrayRef<int64_t>(window->dilations),
+                                          uint64_t(*group))
+                .getResult();
+  return fromImage(i, y, ops->oneD);
+}
+
+static kiln::HostTensor transposed2D(const kiln::HostTensor &t) {
+  kiln::HostTensor out({t.shape[1], t.shape[0]});
+  for (int64_t r = 0; r < t.shape[0]; ++r)
+    for (int64_t c = 0; c < t.shape[1]; ++c)
+      out.data[c * t.shape[0] + r] = t.data[r * t.shape[1] + c];
+  return out;
+}
+
+/// Y = alpha * A' * B' + beta * C -> nn.dense. A constant B (and a per-unit constant C) are
+/// folded with alpha and beta into the dense weight and bias at import; a run-time B (a graph
+/// input) is transposed by nn.transpose when transB=0 and scaled after; any other C is added.
+FailureOr<Value> Importer::importGemm(int i) {
+  auto alpha = floatAttr(i, "alpha", 1.0f), beta = floatAttr(i, "beta", 1.0f);
+  auto transA = intAttr(i, "transA", 0), transB = intAttr(i, "transB", 0);
+  if (failed(alpha) || failed(beta) || failed(transA) || failed(transB))
+    return failure();
+  FailureOr<Value> a = operand(i, 0, "input A");
+  if (failed(a) || failed(requireRank(i, *a, 2, "Gemm on a 2-D input A")))
+    return failure();
+  if (*transA && failed(a = transposeBy(i, *a, {1, 0})))
+    return failure();
   Location loc = nodeLoc(i);
-  Value w = param(weight.first, std::move(weight.second), loc);
-  Value b = bias ? param(bias->first, std::move(bias->second), loc) : Value();
-  return nn::ConvTranspose2DOp::create(builder, loc, tensorType(*shape), x, w, b, ArrayRef<int64_t>(window->strides),
-                                       ArrayRef<int64_t>(window->pads), ArrayRef<int64_t>(outputPadding),
-                                       ArrayRef<int64_t>(window->dilations), uint64_t(*group))
-      .getResult();
+  Value w;
+  bool scaleAfter = false;
+  if (isConstant(i, 1) && !values.count(node(i).input(1))) {
+    auto b = constantInput(i, 1, "weight B");
+    if (failed(b))
+      return failure();
+    auto &[name, tensor] = *b;
+    if (tensor.shape.size() != 2)
+      return fail(i, "expected a 2-D weight B, got " + nn::formatShape(tensor.shape));
+    // The dense weight is [M, K]: B itself when transB=1, else B transposed.
+    std::string wName = name + (*transB ? "" : ".transposed") + (*alpha != 1.0f ? ".scaled" : "");
+    kiln::HostTensor weight = *transB ? std::move(tensor) : transposed2D(tensor);
+    for (float &v : weight.data)
+      v *= *alpha;
+    w = param(wName, std::move(weight), loc);
+  } else {
+    FailureOr<Value> b = operand(i, 1, "weight B");
+    if (failed(b) || failed(requireRank(i, *b, 2, "Gemm with a 2-D B")))
+      return failure();
+    if (!*transB && failed(b = transposeBy(i, *b, {1, 0})))
+      return failure();
+    w = *b;
+    scaleAfter = *alpha != 1.0f;
+  }
+  int64_t units = shapeOf(w)[0];
+  Value bias, addend;
+  if (hasInput(i, 2) && *beta != 0.0f) {
+    std::optional<kiln::HostTensor> perUnit;
+    std::string cName = hasInput(i, 2) ? node(i).input(2) : "";
+    if (isConstant(i, 2) && !values.count(cName) && !scaleAfter) {
+      auto c = constantInput(i, 2, "bias C");
+      if (failed(c))
+        return failure();
+      const kiln::HostTensor &t = c->second;
+      if (t.size() == 1 || (t.size() == units && t.shape.back() == units)) {
+        perUnit = kiln::HostTensor({units});
+        for (int64_t u = 0; u < units; ++u)
+          perUnit->data[u] = t.data[t.size() == 1 ? 0 : u] * *beta;
+        std::string name = cName + (t.size() == 1 && units > 1 ? ".broadcast" : "") + (*beta != 1.0f ? ".scaled" : "");
+        bias = param(name, std::move(*perUnit), loc);
+      }
+    }
+    if (!bias) {
+      FailureOr<Value> c = operand(i, 2, "bias C");
+      if (succeeded(c) && *beta != 1.0f)
+        c = binary(i, "Mul", *c, scalarParam(i, "beta", *beta));
+      if (failed(c))
+        return failure();
+      addend = *c;
+    }
+  }
+  std::string why;
+  auto shape = nn::inferDenseShape(shapeOf(*a), shapeOf(w), shapeIfAny(bias), why);
+  if (failed(shape))
+    return shapeError(i, {*a, w}, why);
+  FailureOr<Value> y = nn::DenseOp::create(builder, loc, tensorType(*shape), *a, w, bias).getResult();
+  if (scaleAfter)
+    y = binary(i, "Mul", *y, scalarParam(i, "alpha", *alpha));
+  if (succeeded(y) && addend)
+    y = binary(i, "Add", *y, addend);
+  return y;
+}
+
+/// The constant [M] bias of the one Add that reads MatMul i's output (taken into the dense op).
+std::optional<std::pair<int, std::pair<std::string, kiln::HostTensor>>> Importer::fusableBias(int i, int64_t units) {
+  const std::string &out = node(i).output(0);
+  auto readers = consumers.find(out);
+  if (graphOutputs.count(out) || readers == consumers.end() || readers->second.size() != 1)
+    return std::nullopt;
+  int j = readers->second.front();
+  const onnx::NodeProto &add = node(j);
+  if (add.op_type() != "Add" || add.input_size() != 2 || add.input(0) == add.input(1))
+    return std::nullopt;
+  const std::string &other = add.input(0) == out ? add.input(1) : add.input(0);
+  std::optional<kiln::HostTensor> t = floatConstant(other);
+  if (!t || t->size() != units || t->shape.empty() || t->shape.back() != units || t->shape.size() > 2)
+    return std::nullopt;
+  t->shape = {units};
+  return std::make_pair(j, std::make_pair(other, std::move(*t)));
+}
+
+/// MatMul with numpy semantics. A constant 2-D B [K, M] makes nn.dense over A reshaped to 2-D
+/// (and back), taking in a following Add of a constant [M] bias when that Add is the MatMul's
+/// only reader; otherwise nn.matmul, 1-D operands promoted ([K] -> [1, K] / [K, 1]) and dropped.
+FailureOr<Value> Importer::importMatMul(int i) {
+  FailureOr<Value> a = operand(i, 0, "input A");
+  auto bShape = failed(a) ? FailureOr<SmallVector<int64_t>>(failure()) : operandShape(i, 1, "input B");
+  if (failed(bShape))
+    return failure();
+  ArrayRef<int64_t> aShape = shapeOf(*a);
+  Location loc = nodeLoc(i);
+  // The dense weight [M, K]: a constant B transposed at import, or the input W of a computed
+  // B = Transpose(W) (F.linear with a run-time weight exports as MatMul(x, Transpose(W))).
+  Value weight;
+  auto computed = values.find(node(i).input(1));
+  auto transpose = computed == values.end() ? nullptr : computed->second.getDefiningOp<nn::TransposeOp>();
+  if (bShape->size() == 2 && aShape.back() == (*bShape)[0]) {
+    if (isConstant(i, 1) && computed == values.end()) {
+      auto b = constantInput(i, 1, "weight B");
+      if (failed(b))
+        return failure();
+      weight = param(b->first + ".transposed", transposed2D(b->second), loc);
+    } else if (transpose && transpose.getPerm() == ArrayRef<int64_t>{1, 0}) {
+      weight = transpose.getInput();
+    }
+  }
+  if (weight) {
+    int64_t k = (*bShape)[0], m = (*bShape)[1], rows = HostTensor::numElements(aShape) / k;
+    FailureOr<Value> flat = reshapeTo(i, *a, {rows, k});
+    if (failed(flat))
+      return failure();
+    const std::string &bName = node(i).input(1);
+    if (transpose && transpose->use_empty() && consumers[bName].size() == 1 && !graphOutputs.count(bName)) {
+      values.erase(bName); // read only here: the transpose is not built
+      transpose->erase();
+    }
+    auto bias = fusableBias(i, m);
+    Value bv = bias ? param(bias->second.first, std::move(bias->second.second), loc) : Value();
+    Value y = nn::DenseOp::create(builder, loc, tensorType({rows, m}), *flat, weight, bv).getResult();
+    SmallVector<int64_t> outShape(aShape.drop_back());
+    outShape.push_back(m);
+    FailureOr<Value> result = reshapeTo(i, y, outShape);
+    if (succeeded(result) && bias) {
+      fusedNodes.insert(bias->first);
+      values[node(bias->first).output(0)] = *result;
+    }
+    return result;
+  }
+  FailureOr<Value> b = operand(i, 1, "input B");
+  if (failed(b))
+    return failure();
+  bool aVector = aShape.size() == 1, bVector = bShape->size() == 1;
+  FailureOr<Value> lhs = aVector ? reshapeTo(i, *a, {1, aShape[0]}) : *a;
+  FailureOr<Value> rhs = bVector ? reshapeTo(i, *b, {(*bShape)[0], 1}) : *b;
+  if (failed(lhs) || failed(rhs))
+    return failure();
+  std::string why;
+  auto shape = nn::inferMatMulShape(shapeOf(*lhs), shapeOf(*rhs), why);
+  if (failed(shape))
+    return shapeError(i, {*a, *b}, why);
+  Value y = nn::MatMulOp::create(builder, loc, tensorType(*shape), *lhs, *rhs).getResult();
+  SmallVector<int64_t> outShape(shape->begin(), shape->end());
+  if (bVector)
+    outShape.pop_back();
+  if (aVector)
+    outShape.erase(outShape.end() - (bVector ? 1 : 2));
+  return resultAs(i, y, outShape);
 }
 
 } // namespace kiln::onnxfe

@@ -7,24 +7,21 @@
 
 namespace kiln::onnxfe {
 
-FailureOr<Value> Importer::runtimeInput(int i, int index, StringRef role) {
+FailureOr<Value> Importer::operand(int i, int index, StringRef role) {
   if (!hasInput(i, index)) {
     nodeError(i) << "needs its " << role << " (input " << index << ")";
     return failure();
   }
   const std::string &name = node(i).input(index);
-  auto it = values.find(name);
-  if (it != values.end())
+  if (auto it = values.find(name); it != values.end())
     return it->second;
-  InFlightDiagnostic diag = nodeError(i);
   if (constants.count(name)) {
-    diag << "its " << role << " '" << name << "' is a constant";
-    diag.attachNote() << "Kiln expects a value computed from the model inputs here; fold the constant "
-                         "computation away before exporting (torch.onnx.export(..., do_constant_folding=True))";
-  } else {
-    diag << "its " << role << " '" << name << "' is not defined by an earlier node or a model input";
+    auto tensor = constantInput(i, index, role);
+    if (failed(tensor))
+      return failure();
+    return param(tensor->first, std::move(tensor->second), nodeLoc(i));
   }
-  return failure();
+  return fail(i, "its " + role + " '" + name + "' is not defined by an earlier node or a model input");
 }
 
 FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int i, int index, StringRef role) {
@@ -36,9 +33,9 @@ FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int 
   auto it = constants.find(name);
   if (it == constants.end()) {
     InFlightDiagnostic diag = nodeError(i);
-    diag << "its " << role << " '" << name << "' is computed at run time";
-    diag.attachNote() << "Kiln compiles weights into the library: the " << role
-                      << " must be an initializer or a Constant";
+    diag << "its " << role << " '" << name << "' depends on the model's data";
+    diag.attachNote() << "Kiln reads the " << role << " at import: an initializer, a Constant, or a value "
+                      << "computed only from shapes and constants (folded)";
     return failure();
   }
   std::string error;
@@ -50,15 +47,23 @@ FailureOr<std::pair<std::string, kiln::HostTensor>> Importer::constantInput(int 
   return std::make_pair(name, std::move(*tensor));
 }
 
+std::optional<kiln::HostTensor> Importer::floatConstant(const std::string &value) {
+  auto c = constants.find(value);
+  std::string error;
+  FailureOr<kiln::HostTensor> t = c == constants.end() ? FailureOr<kiln::HostTensor>(failure())
+                                                       : toFloatTensor(*c->second, error);
+  return succeeded(t) ? std::optional<kiln::HostTensor>(std::move(*t)) : std::nullopt;
+}
+
 FailureOr<std::optional<std::vector<int64_t>>> Importer::constantInts(int i, int index, StringRef role) {
   if (!hasInput(i, index))
     return std::optional<std::vector<int64_t>>();
   auto it = constants.find(node(i).input(index));
   if (it == constants.end()) {
     InFlightDiagnostic diag = nodeError(i);
-    diag << "its " << role << " '" << node(i).input(index) << "' is computed at run time";
-    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be an initializer or a Constant "
-                      << "(export with do_constant_folding=True and without dynamic_axes)";
+    diag << "its " << role << " '" << node(i).input(index) << "' depends on the model's data";
+    diag.attachNote() << "Kiln compiles fixed shapes: the " << role << " must be a constant or computed only "
+                      << "from shapes and constants (folded at import)";
     return failure();
   }
   std::string error;
@@ -79,14 +84,52 @@ FailureOr<std::optional<std::vector<float>>> Importer::constantFloats(int i, int
   return std::optional<std::vector<float>>(std::move(tensor->second.data));
 }
 
-FailureOr<Value> Importer::valueOrParam(int i, int index, StringRef role) {
-  if (hasInput(i, index) && !values.count(node(i).input(index)) && constants.count(node(i).input(index))) {
+FailureOr<SmallVector<int64_t>> Importer::operandShape(int i, int index, StringRef role) {
+  if (hasInput(i, index)) {
+    if (auto v = values.find(node(i).input(index)); v != values.end())
+      return SmallVector<int64_t>(shapeOf(v->second));
+    if (auto c = constants.find(node(i).input(index)); c != constants.end()) {
+      std::string error;
+      auto dims = tensorDims(*c->second, error);
+      if (failed(dims))
+        return fail(i, error);
+      return SmallVector<int64_t>(dims->begin(), dims->end());
+    }
+  }
+  (void)operand(i, index, role); // reports the missing input
+  return failure();
+}
+
+FailureOr<Value> Importer::operandAs(int i, int index, StringRef role, ArrayRef<int64_t> shape) {
+  if (isConstant(i, index) && !values.count(node(i).input(index))) {
     auto tensor = constantInput(i, index, role);
     if (failed(tensor))
       return failure();
+    if (tensor->second.size() != HostTensor::numElements(shape))
+      return fail(i, "its " + role + " " + nn::formatShape(tensor->second.shape) + " cannot be read as " +
+                         nn::formatShape(shape));
+    tensor->second.shape.assign(shape.begin(), shape.end());
     return param(tensor->first, std::move(tensor->second), nodeLoc(i));
   }
-  return runtimeInput(i, index, role);
+  FailureOr<Value> v = operand(i, index, role);
+  return failed(v) ? v : reshapeTo(i, *v, shape);
+}
+
+FailureOr<std::optional<std::vector<int64_t>>> Importer::axesOperand(int i, int index, int64_t inputSince) {
+  if (opset >= inputSince)
+    return constantInts(i, index, "axes");
+  std::string error;
+  return attr(i, NodeAttrs(node(i)).getInts("axes", error), error);
+}
+
+FailureOr<int64_t> Importer::intAttr(int i, StringRef name, int64_t dflt) {
+  std::string error;
+  return attr(i, NodeAttrs(node(i)).getInt(name, dflt, error), error);
+}
+
+FailureOr<float> Importer::floatAttr(int i, StringRef name, float dflt) {
+  std::string error;
+  return attr(i, NodeAttrs(node(i)).getFloat(name, dflt, error), error);
 }
 
 LogicalResult Importer::requireRank(int i, Value x, size_t rank, StringRef form) {
@@ -108,6 +151,12 @@ LogicalResult Importer::requireUnusedOutputs(int i, int from) {
     return failure();
   }
   return success();
+}
+
+Value Importer::scalarParam(int i, StringRef what, float value) {
+  kiln::HostTensor tensor({1});
+  tensor.data[0] = value;
+  return param(nodeName(i) + "." + what.str(), std::move(tensor), nodeLoc(i));
 }
 
 Value Importer::param(std::string name, kiln::HostTensor tensor, Location loc) {
@@ -139,17 +188,16 @@ LogicalResult Importer::define(int i, Value result) {
   return success();
 }
 
-/// Identity, Dropout, and Reshape to the same shape: the output names the input's value.
-LogicalResult Importer::alias(int i) {
+/// Identity, Dropout, a Cast to float: the output names the input's value.
+FailureOr<Value> Importer::alias(int i) {
   const std::string &in = node(i).input(0);
   if (auto c = constants.find(in); c != constants.end()) {
     constants[node(i).output(0)] = c->second; // a constant under a new (usually more telling) name
-    return success();
+    return Value();
   }
-  FailureOr<Value> x = runtimeInput(i, 0, "input");
-  if (failed(x))
-    return failure();
-  return define(i, *x);
+  if (scalars.count(in))
+    scalars.insert(node(i).output(0));
+  return operand(i, 0, "input");
 }
 
 FailureOr<int64_t> Importer::axisAttr(int i, StringRef name, int64_t dflt, int64_t rank) {
@@ -165,26 +213,28 @@ FailureOr<int64_t> Importer::axisAttr(int i, StringRef name, int64_t dflt, int64
   return *axis < 0 ? *axis + rank : *axis;
 }
 
-FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel) {
+/// `input` is 4-D; a 1-D window (`oneD`, the input unsqueezed to [N, C, 1, L]) lists one entry
+/// per attribute (pads: [begin, end]) and is read as 1 x K.
+FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel,
+                                        bool oneD) {
   NodeAttrs attrs(node(i));
   std::string error;
+  size_t dims = oneD ? 1 : 2;
   auto pairOf = [&](StringRef name, Pair &out, bool required) -> LogicalResult {
     auto list = attr(i, attrs.getInts(name, error), error);
     if (failed(list))
       return failure();
     if (!*list) {
-      if (required) {
-        nodeError(i) << "needs attribute '" << name << "'";
-        return failure();
-      }
+      if (required)
+        return fail(i, "needs attribute '" + name + "'");
       return success();
     }
-    if ((*list)->size() != 2) {
-      nodeError(i) << "attribute '" << name << "' has " << (*list)->size()
-                   << " entries; Kiln supports 2-D windows [h, w] only";
+    if ((*list)->size() != dims) {
+      nodeError(i) << "attribute '" << name << "' has " << (*list)->size() << " entries; expected " << dims
+                   << " for a " << dims << "-D window (Kiln's windows are 1-D or 2-D)";
       return failure();
     }
-    out = {(**list)[0], (**list)[1]};
+    out = oneD ? Pair{1, (**list)[0]} : Pair{(**list)[0], (**list)[1]};
     return success();
   };
   Window w;
@@ -206,12 +256,13 @@ FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::opt
     return failure();
   if (*autoPad == "NOTSET") {
     if (*pads) {
-      if ((*pads)->size() != 4) {
-        nodeError(i) << "attribute 'pads' has " << (*pads)->size()
-                     << " entries; expected 4 [top, left, bottom, right] for a 2-D window";
+      if ((*pads)->size() != 2 * dims) {
+        nodeError(i) << "attribute 'pads' has " << (*pads)->size() << " entries; expected " << 2 * dims
+                     << (oneD ? " [begin, end] for a 1-D window" : " [top, left, bottom, right] for a 2-D window");
         return failure();
       }
-      std::copy((*pads)->begin(), (*pads)->end(), w.pads.begin());
+      const std::vector<int64_t> &p = **pads;
+      w.pads = oneD ? std::array<int64_t, 4>{0, p[0], 0, p[1]} : std::array<int64_t, 4>{p[0], p[1], p[2], p[3]};
     }
     return w;
   }

@@ -1,5 +1,6 @@
 // The ONNX importer's state and helpers, shared by the files that build each op category
-// (OnnxImporter.cpp runs the steps; Import*.cpp build the ops). Private to frontends/onnx.
+// (OnnxImporter.cpp runs the steps; OpTable.cpp maps op types to the Import*.cpp builders;
+// ShapeFolding.cpp evaluates shape subgraphs at import). Private to frontends/onnx.
 #ifndef KILN_FRONTENDS_ONNX_IMPORTER_H
 #define KILN_FRONTENDS_ONNX_IMPORTER_H
 
@@ -13,6 +14,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
@@ -34,24 +36,63 @@ constexpr llvm::StringLiteral kNameAttr = "nn.name";
 
 using Pair = std::array<int64_t, 2>;
 
-/// Kernel, strides, dilations and [top, left, bottom, right] padding of a Conv or pool node.
+/// Kernel, strides, dilations and [top, left, bottom, right] padding of a Conv or pool node
+/// (a 1-D window is read as 1 x K with no padding on H).
 struct Window {
   Pair kernel{1, 1}, strides{1, 1}, dilations{1, 1};
   std::array<int64_t, 4> pads{0, 0, 0, 0};
   bool explicitPads = true; ///< auto_pad is NOTSET or VALID (ceil_mode matters only then)
 };
 
-/// The operands of a Conv or ConvTranspose node: runtime input, constant 4-D weight, optional bias.
+/// The operands of a Conv or ConvTranspose node: the input as a 4-D image (a 1-D input
+/// unsqueezed), the filter as 4-D (a param, or a graph input: run-time weights), optional bias.
 struct ConvOperands {
-  Value input;
-  std::pair<std::string, kiln::HostTensor> weight;
-  std::optional<std::pair<std::string, kiln::HostTensor>> bias;
-  std::optional<ArrayRef<int64_t>> biasShape() const {
-    return bias ? std::optional<ArrayRef<int64_t>>(bias->second.shape) : std::nullopt;
-  }
+  Value input, filter, bias;
+  bool oneD = false;
 };
 
-/// Builds the nn module of one ONNX model: run() takes the steps, import<Op>(i) builds node i.
+/// What an ONNX Slice (or a Split part) takes along every dimension of its input.
+struct SliceWindow {
+  SmallVector<int64_t> starts, steps, counts;
+};
+
+/// The whole of `shape`, except `count` elements from `start` by `step` along `axis`.
+SliceWindow sliceAlong(ArrayRef<int64_t> shape, int64_t axis, int64_t start, int64_t step, int64_t count);
+
+/// ONNX Slice semantics: `starts`, `ends`, `axes` (default 0..n-1, negatives from the end) and
+/// `steps` (default 1) resolved against `shape` with ONNX's clamping; fails on a zero step, a
+/// bad or repeated axis, or an empty result (Kiln's dimensions are positive).
+FailureOr<SliceWindow> resolveSlice(ArrayRef<int64_t> shape, ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                                    std::optional<ArrayRef<int64_t>> axes, std::optional<ArrayRef<int64_t>> steps,
+                                    std::string &error);
+
+/// ONNX Reshape's target with 0 (copy the input's dimension unless `allowZero`) and one -1 resolved.
+FailureOr<SmallVector<int64_t>> resolveReshape(ArrayRef<int64_t> in, ArrayRef<int64_t> target, bool allowZero,
+                                               std::string &error);
+
+/// The shape after Squeeze (the listed axes, or every 1 when `axes` is absent) or Unsqueeze
+/// (1s inserted at the listed output axes).
+FailureOr<SmallVector<int64_t>> squeezedShape(ArrayRef<int64_t> in, std::optional<ArrayRef<int64_t>> axes,
+                                              bool unsqueeze, std::string &error);
+
+/// Sorted, non-negative axes; each in [-rank, rank) and listed once.
+FailureOr<SmallVector<int64_t>> normalizeAxes(ArrayRef<int64_t> axes, int64_t rank, std::string &error);
+
+/// An input of a node: (node index, input index).
+using NodeInput = std::pair<int, int>;
+
+/// A subgraph recognised as one composition before import (see Patterns.cpp): built at the node
+/// that ends it, its inner nodes skipped.
+struct Pattern {
+  enum Kind { Gelu, LayerNorm } kind;
+  NodeInput input;                              ///< the subgraph's computed input
+  SmallVector<int64_t> axes;                    ///< LayerNorm: normalised axes (may be negative)
+  float epsilon = 0.0f;                         ///< LayerNorm
+  std::optional<NodeInput> scale, bias;         ///< LayerNorm's Mul and Add operands
+};
+
+/// Builds the nn module of one ONNX model: run() takes the steps, the op table (OpTable.cpp)
+/// dispatches each node to its import<Op>(i).
 class Importer {
 public:
   Importer(MLIRContext &context, const std::string &path, const kiln::OnnxImportOptions &options)
@@ -63,9 +104,20 @@ public:
   /// The parameters of the built module (valid after run() succeeded).
   std::map<std::string, kiln::HostTensor> params;
 
+  /// Builds node i; returns its output 0 (null when the node defines no computed value: a
+  /// constant, a fold), defining any other outputs itself.
+  using NodeImporter = FailureOr<Value> (Importer::*)(int i);
+  struct OpEntry {
+    NodeImporter build;
+    int64_t sinceOpset = 1; ///< the first opset whose form of the op is read
+  };
+  /// Every ONNX op type Kiln reads (docs/onnx.md lists the forms).
+  static const llvm::StringMap<OpEntry> &opTable();
+
 private:
   const onnx::GraphProto &graph() const { return model.graph(); }
   const onnx::NodeProto &node(int i) const { return graph().node(i); }
+  StringRef opType(int i) const { return node(i).op_type(); }
   std::string nodeName(int i) const {
     return node(i).name().empty() ? node(i).op_type() + "_" + std::to_string(i) : node(i).name();
   }
@@ -76,6 +128,11 @@ private:
     InFlightDiagnostic diag = emitError(nodeLoc(i));
     diag << node(i).op_type() << " '" << nodeName(i) << "': ";
     return diag;
+  }
+  /// nodeError(i) << message, as a failure of any FailureOr.
+  LogicalResult fail(int i, const Twine &message) {
+    nodeError(i) << message;
+    return failure();
   }
   LogicalResult fileError(const std::string &message) {
     emitError(fileLoc) << message;
@@ -96,25 +153,38 @@ private:
   LogicalResult setUpInputs(SmallVectorImpl<Type> &argTypes, SmallVectorImpl<std::string> &argNames);
   LogicalResult checkAttributes(int i);
   LogicalResult runShapeInference();
+  void recognizePatterns();
   LogicalResult importNode(int i);
   LogicalResult compareWithOnnxShapes();
+  bool onnxKnowsOpset() const; ///< libonnx's checker and shape inference apply (opset <= 17)
 
   // Operands.
-  FailureOr<Value> runtimeInput(int i, int index, StringRef role);
+  bool hasInput(int i, int index) const { return node(i).input_size() > index && !node(i).input(index).empty(); }
+  bool isConstant(int i, int index) const { return hasInput(i, index) && constants.count(node(i).input(index)); }
+  /// A computed value, a graph input, or a constant as an nn.param (weights given either way).
+  FailureOr<Value> operand(int i, int index, StringRef role);
+  /// The shape of input `index`, computed or constant.
+  FailureOr<SmallVector<int64_t>> operandShape(int i, int index, StringRef role);
+  /// operand() read as `shape` (same element count): a constant's data is reshaped, a computed
+  /// value gets an nn.reshape (1-D conv weights, per-channel scales).
+  FailureOr<Value> operandAs(int i, int index, StringRef role, ArrayRef<int64_t> shape);
   FailureOr<std::pair<std::string, kiln::HostTensor>> constantInput(int i, int index, StringRef role);
+  /// The float constant named `value`, if it is one.
+  std::optional<kiln::HostTensor> floatConstant(const std::string &value);
   /// An integer constant input (a shape, axes, pads), or nullopt when the input is absent.
   FailureOr<std::optional<std::vector<int64_t>>> constantInts(int i, int index, StringRef role);
-  /// A float constant input (scales, a clip bound), or nullopt when the input is absent.
+  /// A float constant input (scales), or nullopt when the input is absent.
   FailureOr<std::optional<std::vector<float>>> constantFloats(int i, int index, StringRef role);
-  /// A computed value, or a constant operand as an nn.param (elementwise ops).
-  FailureOr<Value> valueOrParam(int i, int index, StringRef role);
-  bool hasInput(int i, int index) const { return node(i).input_size() > index && !node(i).input(index).empty(); }
+  /// An axes list given as attribute `axes` (before `inputSince`) or as input `index` after.
+  FailureOr<std::optional<std::vector<int64_t>>> axesOperand(int i, int index, int64_t inputSince);
   LogicalResult requireRank(int i, Value x, size_t rank, StringRef form);
   LogicalResult requireUnusedOutputs(int i, int from);
   Value param(std::string name, kiln::HostTensor tensor, Location loc);
+  /// A one-element parameter named after the node (a constant of a composition).
+  Value scalarParam(int i, StringRef what, float value);
   LogicalResult shapeError(int i, ArrayRef<Value> inputs, StringRef why);
   LogicalResult define(int i, Value result);
-  LogicalResult alias(int i);
+  FailureOr<Value> alias(int i);
 
   // Attributes.
   template <typename T>
@@ -123,28 +193,99 @@ private:
       nodeError(i) << error << " (see the ONNX operator specification)";
     return value;
   }
-  FailureOr<Window> windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel);
+  FailureOr<int64_t> intAttr(int i, StringRef name, int64_t dflt);
+  FailureOr<float> floatAttr(int i, StringRef name, float dflt);
+  FailureOr<Window> windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel, bool oneD);
   FailureOr<int64_t> axisAttr(int i, StringRef name, int64_t dflt, int64_t rank);
 
-  // Op groups.
-  FailureOr<ConvOperands> convOperands(int i, StringRef form, StringRef weightLayout);
+  // nn builders shared by the importers (each checks the shape rule and reports at node i).
+  FailureOr<Value> reshapeTo(int i, Value x, ArrayRef<int64_t> target);
+  /// Node i's output 0 reshaped to `shape`; an empty shape (an ONNX scalar) is held as [1] and
+  /// remembered in `scalars`, so shape ops still see rank 0.
+  FailureOr<Value> resultAs(int i, Value x, ArrayRef<int64_t> shape);
+  /// The ONNX shape of input `index` of node i: its tensor's, or [] for a scalar held as [1].
+  SmallVector<int64_t> onnxShape(int i, int index);
+  /// A conv/pool input as 4-D: [N, C, H, W] as it is, [N, C, L] as [N, C, 1, L]; a 3-D window
+  /// ([N, C, D, H, W]) is an error (no nn op has one). fromImage undoes the 1-D unsqueeze.
+  FailureOr<Value> toImage(int i, Value x, StringRef what);
+  FailureOr<Value> fromImage(int i, Value y, bool oneD);
+  FailureOr<Value> transposeBy(int i, Value x, ArrayRef<int64_t> perm);
+  FailureOr<Value> sliceBy(int i, Value x, const SliceWindow &window);
+  FailureOr<Value> reduceBy(int i, Value x, StringRef kind, ArrayRef<int64_t> axes);
+  FailureOr<Value> concatOf(int i, ArrayRef<Value> inputs, int64_t axis);
+  /// nn.add/sub/mul/div/max/min/pow/prelu by ONNX op name, numpy broadcasting.
+  FailureOr<Value> binary(int i, StringRef op, Value a, Value b);
+  Value unary(int i, StringRef fn, Value x, float alpha = 1.0f, float beta = 1.0f);
+  /// (x - mean) / sqrt(var + eps) over `axes`, then * scale + bias (either may be null);
+  /// `statistics` receives the mean and 1 / sqrt(var + eps).
+  FailureOr<Value> normalize(int i, Value x, ArrayRef<int64_t> axes, float epsilon, Value scale, Value bias,
+                             std::pair<Value, Value> *statistics = nullptr);
+
+  // Importers (OpTable.cpp lists which op types each reads).
+  FailureOr<Value> importConstant(int i);
+  FailureOr<Value> importIdentity(int i);
+  FailureOr<Value> importDropout(int i);
+  FailureOr<Value> importCast(int i);
+  FailureOr<Value> importFoldOnly(int i);
+  FailureOr<ConvOperands> convOperands(int i, StringRef what);
   FailureOr<Value> importConv(int i);
+  FailureOr<Value> importConvTranspose(int i);
   FailureOr<Value> importPool(int i);
-  FailureOr<Value> importBatchNorm(int i);
-  FailureOr<Value> importSoftmax(int i);
+  FailureOr<Value> importGlobalPool(int i);
   FailureOr<Value> importGemm(int i);
   FailureOr<Value> importMatMul(int i);
-  FailureOr<Value> importReshape(int i, bool flatten);
-  FailureOr<Value> importConstant(int i);
-  FailureOr<Value> importConvTranspose(int i);
+  /// The node index and constant [units] bias of the one Add reading MatMul i's output.
+  std::optional<std::pair<int, std::pair<std::string, kiln::HostTensor>>> fusableBias(int i, int64_t units);
+  FailureOr<Value> importEinsum(int i);
+  FailureOr<Value> importBatchNorm(int i);
+  FailureOr<Value> importLayerNorm(int i);
+  FailureOr<Value> importInstanceNorm(int i);
+  FailureOr<Value> importLpNorm(int i);
+  FailureOr<Value> importLRN(int i);
+  FailureOr<Value> importSoftmax(int i);
+  FailureOr<Value> importActivation(int i);
+  FailureOr<Value> importUnary(int i);
+  FailureOr<Value> importElementwise(int i);
+  FailureOr<Value> importPow(int i);
+  FailureOr<Value> importPRelu(int i);
+  FailureOr<Value> importClip(int i);
+  FailureOr<Value> importWhere(int i);
+  FailureOr<Value> importReduce(int i);
+  FailureOr<Value> importArgReduce(int i);
+  FailureOr<Value> importReshape(int i);
+  FailureOr<Value> importFlatten(int i);
+  FailureOr<Value> importSqueeze(int i);
+  FailureOr<Value> importTranspose(int i);
+  FailureOr<Value> importConcat(int i);
+  FailureOr<Value> importSplit(int i);
+  FailureOr<Value> importSlice(int i);
+  FailureOr<Value> importGather(int i);
+  FailureOr<Value> importExpand(int i);
+  FailureOr<Value> importTile(int i);
+  FailureOr<Value> importDepthToSpace(int i);
   FailureOr<Value> importResize(int i);
   FailureOr<Value> importPad(int i);
-  FailureOr<Value> importClip(int i);
-  FailureOr<Value> importElementwise(int i);
-  FailureOr<Value> importSqueeze(int i, bool unsqueeze);
-  FailureOr<Value> importActivation(int i);
-  /// nn.reshape to `target`, or the input itself when the shape does not change.
-  FailureOr<Value> reshapeTo(int i, Value x, ArrayRef<int64_t> target);
+  FailureOr<Value> importPattern(int i);
+  /// Before opset 7, Add/Sub/Mul/Div/Pow with broadcast=1 align B at `axis`: B reshaped to numpy form.
+  FailureOr<Value> legacyBroadcast(int i, Value a, Value b);
+
+  // Shape folding (ShapeFolding.cpp).
+  /// True when node i's op folds and every input it reads is known at import.
+  bool foldable(int i) const;
+  /// Evaluates node i at import; its outputs become constants.
+  LogicalResult foldNode(int i);
+  /// Registers `tensor` (owned by the importer) as the constant named `name`.
+  void defineConstant(const std::string &name, onnx::TensorProto tensor);
+
+  // Patterns (Patterns.cpp).
+  std::optional<Pattern> matchGelu(int i);
+  std::optional<Pattern> matchLayerNorm(int i);
+  /// The node producing `value` when it is of type `type` and read only by the `readers`.
+  std::optional<int> innerProducer(const std::string &value, StringRef type, ArrayRef<int> readers);
+  /// The constant axes of a ReduceMean with keepdims=1.
+  std::optional<std::vector<int64_t>> meanAxes(int i);
+  /// The value of a one-element float constant.
+  std::optional<float> scalarConstant(const std::string &value);
 
   MLIRContext &context;
   const std::string &path;
@@ -155,12 +296,14 @@ private:
   int64_t opset = 0;
 
   llvm::StringMap<Value> values;                              ///< computed values by ONNX name
-  llvm::StringMap<const onnx::TensorProto *> constants;       ///< initializers, Constant outputs
-  std::deque<onnx::TensorProto> ownedConstants;               ///< Constant nodes' scalar/list forms
+  llvm::StringMap<const onnx::TensorProto *> constants;       ///< initializers, Constants and folds
+  std::deque<onnx::TensorProto> ownedConstants;               ///< Constants' scalar/list forms, folds
   llvm::StringMap<int> producers;                             ///< node index of each node output
   llvm::StringMap<SmallVector<int, 2>> consumers;             ///< node indices reading each value
   llvm::StringSet<> graphOutputs;
-  llvm::DenseSet<int> fusedNodes;                             ///< Adds folded into a MatMul's dense
+  llvm::StringSet<> scalars;                                  ///< rank-0 ONNX values held as [1]
+  llvm::DenseSet<int> fusedNodes;                             ///< nodes built as part of another
+  llvm::DenseMap<int, Pattern> patterns;                      ///< compositions, by their last node
 };
 
 } // namespace kiln::onnxfe

@@ -1,9 +1,10 @@
 // ONNX model -> nn dialect (see OnnxImporter.h and docs/onnx.md). The steps, in order: read the
-// file (bounded); list every unsupported op at once; refuse external data; run ONNX's checker;
-// fix the input shapes; check the attributes ONNX's shape inference would trust (a zero stride
-// crashes it); run ONNX shape inference; build one nn op per node after checking the dialect's
-// shape rules; compare the built shapes with ONNX's. Every error names the node, its op type and
-// what would fix it, and nothing is returned after one.
+// file (bounded); list every unsupported op at once; refuse external data; run ONNX's checker
+// (opsets it knows); fix the input shapes; check the attributes ONNX's shape inference would trust
+// (a zero stride crashes it); run ONNX shape inference; recognise patterns; fold shape subgraphs
+// and build nn ops node by node through the op table (OpTable.cpp), trying every node so that all
+// the failing ones are reported; compare the built shapes with ONNX's. Every error names the node,
+// its op type and what would fix it, and nothing is returned after one.
 #include "frontends/onnx/Importer.h"
 
 #include "mlir/IR/Verifier.h"
@@ -14,63 +15,62 @@
 namespace kiln::onnxfe {
 namespace {
 
-/// Opsets whose semantics of the supported ops this importer implements.
-constexpr int64_t kMinOpset = 7, kMaxOpset = 17;
+/// Opsets this importer reads; libonnx 1.12 (its checker and shape inference) knows up to 17.
+constexpr int64_t kMaxOpset = 20, kMaxOnnxOpset = 17;
 
-/// The ONNX ops this importer maps (docs/onnx.md lists their accepted forms; the conformance
-/// runner tests/onnx/conformance/run_conformance.py keeps the same list).
-const StringRef kSupportedOps[] = {
-    "Add",         "AveragePool", "BatchNormalization", "Clip",          "Concat",   "Constant",  "Conv",
-    "ConvTranspose", "Div",       "Dropout",            "Flatten",       "Gemm",     "GlobalAveragePool",
-    "GlobalMaxPool", "HardSigmoid", "HardSwish",        "Identity",      "LRN",      "LeakyRelu", "LogSoftmax",
-    "MatMul",      "Max",         "MaxPool",            "Mean",          "Min",      "Mul",       "Pad",
-    "Relu",        "Reshape",     "Resize",             "Sigmoid",       "Softmax",  "Squeeze",   "Sub",
-    "Sum",         "Tanh",        "Unsqueeze",          "Upsample"};
-
-/// Ops whose forms Kiln reads are the same in opsets 1 to 6 as in 7 (a model of an older opset is
-/// read when it uses only these).
-const StringRef kSameSinceOpset1[] = {"AveragePool", "Concat",   "Constant",   "Conv",       "Flatten",
-                                      "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LRN",
-                                      "LeakyRelu",   "LogSoftmax", "MaxPool",   "Relu",       "Sigmoid",
-                                      "Softmax",     "Tanh"};
+/// Why an op type outside the table is out of Kiln's scope (any other: no nn mapping yet).
+std::string unsupportedReason(StringRef type) {
+  if (llvm::is_contained({"If", "Loop", "Scan"}, type))
+    return "control flow: Kiln compiles straight-line graphs (export with tracing, not scripting)";
+  if (type.contains("Sequence") || type.starts_with("Optional"))
+    return "sequence and optional values: Kiln's values are tensors";
+  if (llvm::is_contained({"NonZero", "NonMaxSuppression", "Unique", "Compress", "TopK"}, type))
+    return "an output shape (or count) that depends on the data: Kiln compiles static shapes";
+  return "no mapping onto Kiln's nn ops";
+}
 
 } // namespace
+
+bool Importer::onnxKnowsOpset() const { return opset <= kMaxOnnxOpset; }
 
 LogicalResult Importer::checkOpsets() {
   for (const onnx::OperatorSetIdProto &set : model.opset_import())
     if (set.domain().empty() || set.domain() == "ai.onnx")
       opset = set.version();
-  if (opset >= kMinOpset && opset <= kMaxOpset)
-    return success();
-  // Before opset 7 the arithmetic ops had their own broadcast attributes and several others
-  // other forms; a model using only ops unchanged since then is read as it is.
-  auto unchangedSince1 = [](const onnx::NodeProto &n) {
-    return llvm::is_contained(kSameSinceOpset1, StringRef(n.op_type()));
-  };
-  if (opset >= 1 && opset < kMinOpset && llvm::all_of(graph().node(), unchangedSince1))
+  if (opset >= 1 && opset <= kMaxOpset)
     return success();
   InFlightDiagnostic diag = emitError(fileLoc);
   if (opset == 0)
     diag << "the model imports no ONNX opset";
   else
-    diag << "the model uses ONNX opset " << opset << "; Kiln reads opsets " << kMinOpset << " to " << kMaxOpset;
+    diag << "the model uses ONNX opset " << opset << "; Kiln reads opsets 1 to " << kMaxOpset;
   diag.attachNote() << "re-export it with an opset in that range, e.g. torch.onnx.export(..., opset_version=13)";
   return failure();
 }
 
 LogicalResult Importer::checkSupportedOps() {
-  std::vector<std::pair<std::string, SmallVector<std::string>>> unsupported; // in order of first use
+  // type -> (reason, node names), in order of first use.
+  std::vector<std::pair<std::string, std::pair<std::string, SmallVector<std::string>>>> unsupported;
   int first = -1;
   for (int i = 0; i < graph().node_size(); ++i) {
     const onnx::NodeProto &n = node(i);
     bool onnxDomain = n.domain().empty() || n.domain() == "ai.onnx";
-    if (onnxDomain && llvm::is_contained(kSupportedOps, StringRef(n.op_type())))
+    auto entry = opTable().find(n.op_type());
+    std::string reason;
+    if (!onnxDomain)
+      reason = "an op of domain '" + n.domain() + "' (Kiln reads the standard ONNX domain)";
+    else if (entry == opTable().end())
+      reason = unsupportedReason(n.op_type());
+    else if (opset < entry->second.sinceOpset)
+      reason = "its opset-" + std::to_string(opset) + " form differs; Kiln reads it from opset " +
+               std::to_string(entry->second.sinceOpset);
+    else
       continue;
     std::string type = onnxDomain ? n.op_type() : n.domain() + "." + n.op_type();
-    auto it = llvm::find_if(unsupported, [&](const auto &entry) { return entry.first == type; });
+    auto it = llvm::find_if(unsupported, [&](const auto &e) { return e.first == type; });
     if (it == unsupported.end())
-      it = unsupported.insert(it, {type, {}});
-    it->second.push_back(nodeName(i));
+      it = unsupported.insert(it, {type, {reason, {}}});
+    it->second.second.push_back(nodeName(i));
     if (first < 0)
       first = i;
   }
@@ -79,7 +79,8 @@ LogicalResult Importer::checkSupportedOps() {
   InFlightDiagnostic diag = emitError(nodeLoc(first));
   diag << "the model uses ONNX ops Kiln does not support (opset " << opset << "): ";
   bool firstType = true;
-  for (auto &[type, names] : unsupported) {
+  for (auto &[type, entry] : unsupported) {
+    auto &[reason, names] = entry;
     diag << (firstType ? "" : "; ") << type << " (used by ";
     firstType = false;
     for (size_t k = 0; k < names.size(); ++k) {
@@ -89,12 +90,9 @@ LogicalResult Importer::checkSupportedOps() {
       }
       diag << (k ? ", " : "") << "'" << names[k] << "'";
     }
-    diag << ")";
+    diag << "): " << reason;
   }
-  std::string supported;
-  for (StringRef op : kSupportedOps)
-    supported += (supported.empty() ? "" : ", ") + op.str();
-  diag.attachNote() << "Kiln imports: " << supported << " (docs/onnx.md lists the attribute forms)";
+  diag.attachNote() << "docs/onnx.md lists the ops Kiln imports and their accepted forms";
   return failure();
 }
 
@@ -120,6 +118,8 @@ LogicalResult Importer::checkExternalData() {
 }
 
 LogicalResult Importer::runChecker() {
+  if (!onnxKnowsOpset()) // libonnx 1.12 rejects opsets it does not know; Kiln's checks still run
+    return success();
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception &e) {
@@ -148,6 +148,9 @@ LogicalResult Importer::collectConstants() {
   }
   for (const onnx::ValueInfoProto &out : graph().output())
     graphOutputs.insert(out.name());
+  for (int i = 0; i < graph().node_size(); ++i)
+    if (opType(i) == "Constant" && failed(importConstant(i)))
+      return failure();
   return success();
 }
 
@@ -170,9 +173,13 @@ LogicalResult Importer::setUpInputs(SmallVectorImpl<Type> &argTypes, SmallVector
     if (tensor->elem_type() != onnx::TensorProto::FLOAT)
       return inputError("is " + dataTypeName(tensor->elem_type()),
                         "Kiln compiles float32 models; export the model in float32");
-    if (!tensor->has_shape() || tensor->shape().dim_size() == 0)
+    if (!tensor->has_shape())
       return inputError("has no shape", "export the model with a fixed input shape (e.g. 1x3x224x224)");
     SmallVector<int64_t> shape;
+    if (tensor->shape().dim_size() == 0) { // a scalar (a weight or bound given as input): held as [1]
+      shape.push_back(1);
+      scalars.insert(name);
+    }
     for (int d = 0; d < tensor->shape().dim_size(); ++d) {
       onnx::TensorShapeProto_Dimension *dim = tensor->mutable_shape()->mutable_dim(d);
       if (d == 0 && options.batch) {
@@ -243,6 +250,8 @@ LogicalResult Importer::checkAttributes(int i) {
 }
 
 LogicalResult Importer::runShapeInference() {
+  if (!onnxKnowsOpset()) // Kiln's own shape rules apply at every node
+    return success();
   try {
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception &e) {
@@ -260,20 +269,20 @@ LogicalResult Importer::compareWithOnnxShapes() {
     auto it = values.find(info.name());
     if (it == values.end() || !info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
       return success();
-    SmallVector<int64_t> onnxShape;
+    SmallVector<int64_t> recorded;
     for (const auto &dim : info.type().tensor_type().shape().dim()) {
       if (!dim.has_dim_value())
         return success();
-      onnxShape.push_back(dim.dim_value());
+      recorded.push_back(dim.dim_value());
     }
     ArrayRef<int64_t> ours = shapeOf(it->second);
-    if (ours == ArrayRef<int64_t>(onnxShape))
+    if (ours == ArrayRef<int64_t>(recorded) || (recorded.empty() && ours == ArrayRef<int64_t>{1}))
       return success();
     auto producer = producers.find(info.name());
     Location loc = producer != producers.end() ? nodeLoc(producer->second) : valueLoc(info.name());
     InFlightDiagnostic diag = emitError(loc);
     diag << "value '" << info.name() << "' is " << nn::formatShape(ours) << " in Kiln but "
-         << nn::formatShape(onnxShape) << " by ONNX shape inference";
+         << nn::formatShape(recorded) << " by ONNX shape inference";
     diag.attachNote() << "the model's recorded shapes disagree with its ops; re-export it (if it is valid, "
                          "please report this as a Kiln bug)";
     return failure();
@@ -288,93 +297,17 @@ LogicalResult Importer::compareWithOnnxShapes() {
 }
 
 LogicalResult Importer::importNode(int i) {
-  const onnx::NodeProto &n = node(i);
-  StringRef type = n.op_type();
-  if (fusedNodes.count(i))
+  if (fusedNodes.count(i) || opType(i) == "Constant") // inner to a pattern; Constants are collected
     return success();
-  if (n.output_size() < 1 || n.output(0).empty()) {
-    nodeError(i) << "has no output";
-    return failure();
-  }
-  if (type == "Constant")
-    return importConstant(i);
-  if (type == "Identity")
-    return alias(i);
-  if (type == "Dropout") {
-    if (failed(requireUnusedOutputs(i, 1)))
-      return failure();
-    if (hasInput(i, 2)) {
-      auto mode = constants.find(n.input(2));
-      std::string error;
-      FailureOr<std::vector<int64_t>> flags =
-          mode == constants.end() ? FailureOr<std::vector<int64_t>>(failure()) : toInt64Values(*mode->second, error);
-      if (failed(flags) || llvm::any_of(*flags, [](int64_t v) { return v != 0; })) {
-        nodeError(i) << "training_mode must be a constant false (Kiln compiles inference)";
-        return failure();
-      }
-    }
-    return alias(i);
-  }
-
-  FailureOr<Value> result;
-  Location loc = nodeLoc(i);
-  if (type == "Conv") {
-    result = importConv(i);
-  } else if (type == "ConvTranspose") {
-    result = importConvTranspose(i);
-  } else if (type == "MaxPool" || type == "AveragePool") {
-    result = importPool(i);
-  } else if (type == "BatchNormalization") {
-    result = importBatchNorm(i);
-  } else if (llvm::is_contained({"Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "LRN",
-                                 "GlobalMaxPool", "GlobalAveragePool"},
-                                type)) {
-    result = importActivation(i);
-  } else if (type == "Softmax" || type == "LogSoftmax") {
-    result = importSoftmax(i);
-  } else if (type == "Gemm") {
-    result = importGemm(i);
-  } else if (type == "MatMul") {
-    result = importMatMul(i);
-  } else if (type == "Flatten" || type == "Reshape") {
-    result = importReshape(i, type == "Flatten");
-  } else if (type == "Squeeze" || type == "Unsqueeze") {
-    result = importSqueeze(i, type == "Unsqueeze");
-  } else if (type == "Resize" || type == "Upsample") {
-    result = importResize(i);
-  } else if (type == "Pad") {
-    result = importPad(i);
-  } else if (type == "Clip") {
-    result = importClip(i);
-  } else if (llvm::is_contained({"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean"}, type)) {
-    result = importElementwise(i);
-  } else {
-    assert(type == "Concat" && "op missing from importNode");
-    SmallVector<Value> inputs;
-    SmallVector<ArrayRef<int64_t>> shapes;
-    for (int k = 0; k < n.input_size(); ++k) {
-      FailureOr<Value> v = runtimeInput(i, k, "input " + std::to_string(k));
-      if (failed(v))
-        return failure();
-      inputs.push_back(*v);
-      shapes.push_back(shapeOf(*v));
-    }
-    if (inputs.empty()) {
-      nodeError(i) << "needs at least one input";
-      return failure();
-    }
-    auto axis = axisAttr(i, "axis", 1, shapes.front().size());
-    if (failed(axis))
-      return failure();
-    std::string why;
-    auto shape = nn::inferConcatShape(shapes, *axis, why);
-    if (failed(shape))
-      return shapeError(i, inputs, why);
-    result = nn::ConcatOp::create(builder, loc, tensorType(*shape), inputs, uint64_t(*axis)).getResult();
-  }
+  if (node(i).output_size() < 1 || node(i).output(0).empty())
+    return fail(i, "has no output");
+  if (foldable(i))
+    return foldNode(i);
+  FailureOr<Value> result =
+      patterns.count(i) ? importPattern(i) : (this->*opTable().find(opType(i))->second.build)(i);
   if (failed(result))
     return failure();
-  return define(i, *result);
+  return *result ? define(i, *result) : success();
 }
 
 OwningOpRef<ModuleOp> Importer::run() {
@@ -393,6 +326,7 @@ OwningOpRef<ModuleOp> Importer::run() {
       return nullptr;
   if (failed(runShapeInference()))
     return nullptr;
+  recognizePatterns();
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   builder.setInsertionPointToEnd(module->getBody());
@@ -407,9 +341,17 @@ OwningOpRef<ModuleOp> Importer::run() {
     values[name] = entry->getArgument(k);
   }
 
-  for (int i = 0; i < graph().node_size(); ++i)
-    if (failed(importNode(i)))
-      return nullptr;
+  // Every node is tried, so that one import reports every node Kiln cannot build; a node reading
+  // a value that failed is skipped (its own error would only repeat the first).
+  llvm::StringSet<> failedValues;
+  for (int i = 0; i < graph().node_size(); ++i) {
+    bool readsFailed = llvm::any_of(node(i).input(), [&](const std::string &in) { return failedValues.count(in); });
+    if (readsFailed || failed(importNode(i)))
+      for (const std::string &out : node(i).output())
+        failedValues.insert(out);
+  }
+  if (!failedValues.empty())
+    return nullptr;
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;

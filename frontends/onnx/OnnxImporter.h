@@ -23,10 +23,12 @@ struct OnnxImportOptions {
 /// Reads the .onnx model at `path` into a module holding one `func.func @forward`, with the same
 /// conventions as the text frontend: arguments and results carry `nn.name` = the ONNX value names,
 /// and each layer op is located at NameLoc(<ONNX node name, or <OpType>_<index> when unnamed>,
-/// FileLineColLoc(path, 0, 0)). Every weight is an `nn.param` named after its initializer (or
-/// after the Constant/Identity output that holds it; a tensor changed at import, e.g. a Gemm
+/// FileLineColLoc(path, 0, 0)). Every constant weight is an `nn.param` named after its initializer
+/// (or after the Constant/Identity output that holds it; a tensor changed at import, e.g. a Gemm
 /// weight transposed, gets a derived name such as `fc.weight.transposed`), and `initializers`
-/// receives exactly those parameters as float32 tensors, ready for `bindWeights`.
+/// receives exactly those parameters as float32 tensors, ready for `bindWeights`. A weight given
+/// as a graph input is a function argument like the other inputs (a run-time weight). Shape
+/// subgraphs are folded at import (Kiln's shapes are static).
 ///
 /// Errors are reported through the context's diagnostic engine at the node's location (naming
 /// the node, its op type and what would fix it), or at the file for file-level problems; returns
