@@ -61,6 +61,13 @@ def text(module):
 
 # ----------------------------------------------------------------------------- blocks
 
+class AvgPool(nn.AvgPool2d):
+    """nn.AvgPool2d whose description shows ceil_mode and count_include_pad."""
+
+    def extra_repr(self):
+        return super().extra_repr() + f", ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"
+
+
 class Residual(nn.Module):
     def __init__(self, branch, shortcut, act):
         super().__init__()
@@ -295,7 +302,12 @@ def pool(r, c, h, w):
     ceil = r.random() < 0.5
     if r.random() < 0.5:
         return nn.MaxPool2d(k, s, p, dilation=r.choice([1, 1, 2]), ceil_mode=ceil)
-    return nn.AvgPool2d(k, s, p, ceil_mode=ceil, count_include_pad=r.random() < 0.5)
+    count_pad = r.random() < 0.5
+    if count_pad and ceil:
+        # torch 1.13 exports this as Pad + AveragePool(ceil_mode, no pads), which ONNX reads as one
+        # more window than PyTorch computes when the last one starts in the padding.
+        p = 0
+    return AvgPool(k, s, p, ceil_mode=ceil, count_include_pad=count_pad)
 
 
 def norm(r, c, h, w):
