@@ -1,27 +1,23 @@
 """Seed architectures end to end: builds one network in PyTorch with fixed seeds, exports it to
 ONNX at test time (into a scratch directory), compiles it with `kiln compile`, runs the library
-with `kiln run` on a random input and compares with PyTorch (relative L2 <= 1e-4).
+with `kiln run` on a random input and compares with PyTorch (relative L2 <= 1e-4), through
+model_check.py like the zoo (test_zoo.py).
 
 Run one network:  KILN=build/bin/kiln PYTHONPATH=tests/e2e /usr/bin/python3 tests/models/test_models.py resnet18
 Run all:          ... test_models.py all        (the list: test_models.py --list)
 Other backend:    ... test_models.py --backend mlir resnet18   (inputs of MLIR_SHAPES where given)
 The scratch directory is removed afterwards unless KILN_KEEP is set.
-Batch-norm statistics and affine parameters are randomised so that no BN is the identity."""
+Batch-norm statistics and every constant-initialised parameter are randomised (model_check.perturb)."""
 import os
 import re
-import shutil
-import sys
-import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from kiln_testing import assert_close, run_kiln, scratch_dir
-
-TOL = 1e-4
+from kiln_testing import run_kiln
+from model_check import CheckFailure, main, perturb, run_network
 
 
 # ----------------------------------------------------------------------------- networks
@@ -143,68 +139,32 @@ NETWORKS = {
 MLIR_SHAPES = {"resnet18": (1, 3, 32, 32)}
 
 
-def randomise_batch_norm(model):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.5, 0.5)
+def check_parameter_count(name, model):
+    """after(work) for run_network: kiln inspect's parameter total (batch-norm running statistics
+    counted apart) must equal PyTorch's."""
+
+    def after(work):
+        table = run_kiln("inspect", os.path.join(work, name + ".onnx")).stdout
+        inspected = int(re.search(r"^parameters (\d+)", table, re.M).group(1))
+        trained = sum(p.numel() for p in model.parameters())
+        if inspected != trained:
+            raise CheckFailure("inspect", ["kiln inspect parameter count"], f"kiln inspect counts {inspected} parameters, PyTorch {trained}")
+
+    return after
 
 
-def check(name, backend):
+def run(name, backend):
     make, shape = NETWORKS[name]
     if backend == "mlir":
         shape = MLIR_SHAPES.get(name, shape)
     torch.manual_seed(0)
     model = make().eval()
-    with torch.no_grad():
-        randomise_batch_norm(model)
+    perturb(model, seed=1)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        expected = model(x).numpy()
-    work = scratch_dir()
-    file = os.path.join(work, name + ".onnx")
-    t0 = time.monotonic()
-    # PRESERVE keeps BatchNormalization nodes (EVAL would fold them into the convs at export).
-    torch.onnx.export(model, x, file, input_names=["x"], output_names=["y"], opset_version=13,
-                      training=torch.onnx.TrainingMode.PRESERVE)
-    t1 = time.monotonic()
-    table = run_kiln("inspect", file).stdout
-    inspected = int(re.search(r"^parameters (\d+)", table, re.M).group(1))
-    trained = sum(p.numel() for p in model.parameters())
-    if inspected != trained:
-        raise AssertionError(f"{name}: kiln inspect counts {inspected} parameters, PyTorch {trained}")
-    run_kiln("compile", file, "-o", os.path.join(work, "lib"), "--name", name, "--backend", backend)
-    t2 = time.monotonic()
-    np.save(os.path.join(work, "x.npy"), x.numpy())
-    out = os.path.join(work, "y.npy")
-    run_kiln("run", os.path.join(work, "lib", f"lib{name}.so"), "-i", os.path.join(work, "x.npy"), "-o", out)
-    t3 = time.monotonic()
-    print(f"{name} ({backend}, input {'x'.join(map(str, shape))}): export {t1 - t0:.1f} s, compile {t2 - t1:.1f} s, run {t3 - t2:.1f} s", flush=True)
-    actual = np.load(out)
-    if not os.environ.get("KILN_KEEP"):  # the large libraries hold hundreds of MB of weights
-        shutil.rmtree(work)
-    assert_close(actual, expected, TOL, f"{name} {backend} library vs PyTorch")
+    # PRESERVE keeps BatchNormalization nodes (a default export folds them into the convs).
+    return run_network(name, model, x, backend, after=check_parameter_count(name, model),
+                       training=torch.onnx.TrainingMode.PRESERVE)
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    backend = "halide"
-    if args[:1] == ["--backend"] and len(args) >= 2 and args[1] in ("halide", "mlir"):
-        backend, args = args[1], args[2:]
-    if len(args) != 1 or args[0] not in [*NETWORKS, "all", "--list"]:
-        sys.exit(f"usage: {sys.argv[0]} [--backend halide|mlir] {{{'|'.join(NETWORKS)}|all|--list}}")
-    if args[0] == "--list":
-        print("\n".join(NETWORKS))
-        sys.exit(0)
-    names = list(NETWORKS) if args[0] == "all" else [args[0]]
-    failed = []
-    for n in names:
-        try:
-            check(n, backend)
-            print(f"PASS {n}", flush=True)
-        except Exception as e:  # report every network, keep going
-            failed.append(n)
-            print(f"FAIL {n}: {e}", flush=True)
-    sys.exit(1 if failed else 0)
+    main(NETWORKS, run)
