@@ -150,6 +150,8 @@ static std::optional<Halide::Expr> valueOf(llvm::StringRef fn, Halide::Expr x, f
     return Halide::select(x > alpha, x, 0.0f);
   if (fn == "silu")
     return x * sigmoid(x);
+  if (fn == "affine")
+    return x * alpha + beta;
   return std::nullopt;
 }
 
@@ -196,6 +198,8 @@ static std::optional<Halide::Expr> derivativeOf(llvm::StringRef fn, Halide::Expr
   }
   if (fn == "thresholded_relu")
     return Halide::select(x > alpha, 1.0f, 0.0f);
+  if (fn == "affine")
+    return Halide::Expr(alpha);
   if (fn == "silu") {
     Halide::Expr s = sigmoid(x);
     return s * (1.0f + x * (1.0f - s));

@@ -331,6 +331,7 @@ Value unaryFunction(const ScalarBuilder &s, StringRef fn, Value x, float alpha, 
                   .Case("gelu_tanh", [&] { return s.mul(s.mul(s.c(0.5), x), s.add(s.c(1.0), geluTanhInner(s, x))); })
                   .Case("thresholded_relu", [&] { return s.select(s.gt(x, s.c(alpha)), x, s.c(0.0)); })
                   .Case("silu", [&] { return s.mul(x, sigmoid(s, x)); })
+                  .Case("affine", [&] { return s.add(s.mul(x, s.c(alpha)), s.c(beta)); })
                   .Default(nullptr);
   return formula ? formula() : Value();
 }
@@ -378,6 +379,7 @@ Value unaryDerivative(const ScalarBuilder &s, StringRef fn, Value x, float alpha
                                s.mul(s.mul(s.mul(s.c(0.5), x), s.sub(s.c(1.0), s.mul(t, t))), inner));
                 })
           .Case("thresholded_relu", [&] { return s.select(s.gt(x, s.c(alpha)), s.c(1.0), s.c(0.0)); })
+          .Case("affine", [&] { return s.c(alpha); })
           .Case("silu",
                 [&] {
                   Value sig = sigmoid(s, x);

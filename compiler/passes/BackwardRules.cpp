@@ -57,7 +57,9 @@ public:
   Value mul(Value x, Value y) { return nn::MulOp::create(b, x, y); }
   Value div(Value x, Value y) { return nn::DivOp::create(b, x, y); }
   Value sum(Value x, ArrayRef<int64_t> axes) { return nn::ReduceOp::create(b, x, "sum", axes); }
-  Value unary(Value x, StringRef fn, double alpha = 1.0) { return nn::UnaryOp::create(b, x, fn, f32(alpha), f32(1.0)); }
+  Value unary(Value x, StringRef fn, double alpha = 1.0, double beta = 1.0) {
+    return nn::UnaryOp::create(b, x, fn, f32(alpha), f32(beta));
+  }
   /// g * fn'(x).
   Value unaryGrad(Value x, Value g, StringRef fn, double alpha = 1.0, double beta = 1.0) {
     return nn::UnaryGradOp::create(b, x, g, fn, f32(alpha), f32(beta));
@@ -70,6 +72,20 @@ public:
   /// (selu with alpha 0 is beta * relu, whose derivative is beta * (y > 0)).
   Value hardSigmoidGrad(Value y, double alpha, Value g) {
     return keepBelow(y, 1.0, unaryGrad(y, g, "selu", 0.0, alpha));
+  }
+  /// The sum over channels [c - before, c + after] of x [N, C, H, W] at every channel c (zeros
+  /// beyond the channels): slices of x padded along C, added.
+  Value channelWindowSum(Value x, int64_t before, int64_t after) {
+    SmallVector<int64_t> pads{0, before, 0, 0, 0, after, 0, 0}, starts(4, 0), steps(4, 1);
+    SmallVector<int64_t> shape(shapeOf(x));
+    shape[1] += before + after;
+    Value padded = nn::PadOp::create(b, RankedTensorType::get(shape, typeOf(x).getElementType()), x, pads, f32(0.0));
+    Value total;
+    for (starts[1] = 0; starts[1] <= before + after; ++starts[1]) {
+      Value part = nn::SliceOp::create(b, x.getType(), padded, starts, steps);
+      total = total ? add(total, part) : part;
+    }
+    return total;
   }
   /// x with its last two dimensions swapped.
   Value transposeLastTwo(Value x) {
@@ -129,6 +145,19 @@ LogicalResult buildBackwardRule(OpBuilder &builder, Operation *op, Value dy, con
         r.give(x, [&] {
           return nn::Conv2DOp::create(b, x.getType(), dy, w, Value(), conv.getStridesAttr(), conv.getPaddingAttr(),
                                       conv.getDilationsAttr(), conv.getGroupsAttr());
+        });
+      })
+      .Case([&](nn::LRNOp lrn) {
+        // y = x * s^-beta, s = bias + alpha / size * (sum of x^2 over channels [c - before, c + after]):
+        // dx = dy * s^-beta - 2 alpha beta / size * x * T(dy * x * s^(-beta - 1)), where T sums over
+        // the channels whose window holds c: [c - after, c + before].
+        r.give(x, [&] {
+          const int64_t size = static_cast<int64_t>(lrn.getSize()), before = (size - 1) / 2, after = size / 2;
+          const double scale = lrn.getAlpha().convertToFloat() / double(size), beta = lrn.getBeta().convertToFloat();
+          Value s = r.unary(r.channelWindowSum(r.mul(x, x), before, after), "affine", scale,
+                            lrn.getBias().convertToFloat());
+          Value spread = r.channelWindowSum(r.mul(r.mul(dy, x), r.unary(s, "pow", -beta - 1.0)), after, before);
+          return r.add(r.mul(dy, r.unary(s, "pow", -beta)), r.unary(r.mul(x, spread), "affine", -2.0 * scale * beta, 0.0));
         });
       })
       .Case([&](nn::ResizeOp resize) {

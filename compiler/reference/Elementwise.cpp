@@ -64,6 +64,7 @@ double unaryFunction(llvm::StringRef fn, double x, double alpha, double beta) {
       .Case("gelu_tanh", [&] { return 0.5 * x * (1.0 + std::tanh(geluTanhArgument(x))); })
       .Case("thresholded_relu", [&] { return x > alpha ? x : 0.0; })
       .Case("silu", [&] { return x * sigmoid(x); })
+      .Case("affine", [&] { return alpha * x + beta; })
       .Default([&]() -> double { return std::nan(""); })();
 }
 
@@ -100,6 +101,7 @@ double unaryDerivative(llvm::StringRef fn, double x, double alpha, double beta) 
                      0.5 * x * (1.0 - t * t) * std::sqrt(2.0 / kPi) * (1.0 + 3.0 * 0.044715 * x * x);
             })
       .Case("thresholded_relu", [&] { return x > alpha ? 1.0 : 0.0; })
+      .Case("affine", [&] { return alpha; })
       .Case("silu",
             [&] {
               const double s = sigmoid(x);

@@ -201,7 +201,7 @@ def check_nn_op(name, inputs, op_text, result_shape):
 
 UNARY_FUNCTIONS = ["exp", "log", "sqrt", "abs", "erf", "floor", "ceil", "neg", "reciprocal", "round", "sign", "step",
                    "pow", "elu", "selu", "celu", "softplus", "softsign", "mish", "gelu", "gelu_tanh",
-                   "thresholded_relu", "silu"]
+                   "thresholded_relu", "silu", "affine"]
 RANKS_1_TO_6 = [(7,), (3, 5), (2, 3, 5), (2, 3, 4, 5), (1, 2, 3, 2, 3), (2, 1, 3, 2, 2, 3)]
 
 

@@ -238,14 +238,22 @@ def test_dropout_trains():
 
 
 def test_untrainable_layer_is_named():
+    # Every forward op trains; a training op (resize_grad) in nn IR's @forward has no rule.
     work = scratch_dir()
-    model = os.path.join(work, "lrn.kiln")
+    model = os.path.join(work, "grad.mlir")
     with open(model, "w") as f:
-        f.write("input x: 2x4x5x5\nc = conv2d(x) filters=4 kernel=1\nnorm = lrn(c) size=3\nf = flatten(norm)\n"
-                "out = dense(f) units=3\noutput out\n")
-    proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", "--backend", BACKEND, expect_ok=False)
-    assert "lrn.kiln:3:1" in proc.stderr and "'norm'" in proc.stderr, proc.stderr
-    assert not os.path.exists(os.path.join(work, "out", "liblrn.so"))
+        f.write('func.func @forward(%x: tensor<2x4x5x5xf32> {nn.name = "x"}) -> (tensor<2x100xf32> {nn.name = "y"}) {\n'
+                '  %w = nn.param "c.weight" : tensor<4x4x1x1xf32>\n'
+                '  %c = nn.conv2d %x, %w {strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, '
+                'dilations = array<i64: 1, 1>, groups = 1 : i64} '
+                ': (tensor<2x4x5x5xf32>, tensor<4x4x1x1xf32>) -> tensor<2x4x5x5xf32>\n'
+                '  %n = nn.resize_grad %c {mode = "nearest"} : (tensor<2x4x5x5xf32>) -> tensor<2x4x5x5xf32>\n'
+                '  %f = nn.flatten %n : (tensor<2x4x5x5xf32>) -> tensor<2x100xf32>\n'
+                '  return %f : tensor<2x100xf32>\n}\n')
+    proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", "--loss", "mse", "--backend",
+                    BACKEND, expect_ok=False)
+    assert "grad.mlir:4:" in proc.stderr and "cannot train through nn.resize_grad" in proc.stderr, proc.stderr
+    assert not os.path.exists(os.path.join(work, "out", "libgrad.so"))
 
 
 if __name__ == "__main__":

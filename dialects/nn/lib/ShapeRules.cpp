@@ -429,7 +429,7 @@ ArrayRef<StringRef> unaryFunctions() {
   static const StringRef names[] = {"exp",     "log",      "sqrt",     "abs",   "erf",  "floor",     "ceil",
                                     "neg",     "reciprocal", "round",  "sign",  "step", "pow",       "elu",
                                     "selu",    "celu",     "softplus", "softsign", "mish", "gelu", "gelu_tanh",
-                                    "thresholded_relu", "silu"};
+                                    "thresholded_relu", "silu", "affine"};
   return names;
 }
 

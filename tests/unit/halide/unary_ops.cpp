@@ -71,6 +71,7 @@ const UnaryCase unaryCases[] = {
     {"gelu_tanh"},
     {"thresholded_relu", 0.3f},
     {"silu", 1, 1, -120, 120},
+    {"affine", -0.7f, 0.3f},
 };
 
 class UnaryTest : public ::testing::TestWithParam<UnaryCase> {};

@@ -36,6 +36,7 @@ cases = [
  ("gelu_tanh", 1, 1, general, lambda x: F.gelu(x, approximate="tanh")),
  ("thresholded_relu", 0.4, 1, general, lambda x: F.threshold(x, 0.4, 0.0)),
  ("silu", 1, 1, general, F.silu),
+ ("affine", -0.7, 0.3, general, lambda x: -0.7 * x + 0.3),
 ]
 def values(numbers):
     """A braced C++ list, wrapped at 110 columns under a 5-space indent."""

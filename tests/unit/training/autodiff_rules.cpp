@@ -43,7 +43,8 @@ std::vector<UnaryCase> unaryCases() {
           {"celu", 0.8, 1, -2, 2, {0}},       {"softplus", 1, 1, -3, 3, {}},
           {"softsign", 1, 1, -3, 3, {0}},     {"mish", 1, 1, -3, 3, {}},
           {"gelu", 1, 1, -3, 3, {}},          {"gelu_tanh", 1, 1, -3, 3, {}},
-          {"thresholded_relu", 0.4, 1, -2, 2, {0.4}}, {"silu", 1, 1, -3, 3, {}}};
+          {"thresholded_relu", 0.4, 1, -2, 2, {0.4}}, {"silu", 1, 1, -3, 3, {}},
+          {"affine", 0.7, -0.3, -2, 2, {}}};
 }
 
 class UnaryRule : public ::testing::TestWithParam<UnaryCase> {};
@@ -295,6 +296,16 @@ TEST(HardSigmoidRule, OnnxAndPyTorchConstants) {
     auto y = m.op("hard_sigmoid", {x}, {2, 3, 5},
                   "alpha = " + std::to_string(alpha) + " : f32, beta = " + std::to_string(beta) + " : f32");
     m.expectGradients(y, rng, kPiecewise);
+  }
+}
+
+TEST(LRNRule, OddAndEvenWindows) {
+  std::mt19937 rng = testRng();
+  for (const char *attrs : {"size = 5 : i64, alpha = 0.3 : f32, beta = 0.75 : f32, bias = 2.0 : f32",
+                            "size = 2 : i64, alpha = 0.5 : f32, beta = 0.6 : f32, bias = 1.0 : f32"}) {
+    ForwardModel m;
+    auto x = m.param("x", randomTensor({2, 7, 3, 4}, rng));
+    m.expectGradients(m.op("lrn", {x}, {2, 7, 3, 4}, attrs), rng, kSmooth);
   }
 }
 

@@ -461,6 +461,7 @@ def NN_UnaryOp : NN_LayerOp<"unary", [SameOperandsAndResultType]> {
     | gelu_tanh | x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))) |
     | thresholded_relu | x > alpha ? x : 0 |
     | silu | x * sigmoid(x) |
+    | affine | alpha * x + beta |
 
     ```mlir
     %y = nn.unary %x {fn = "elu", alpha = 1.0 : f32} : tensor<1x16x7x7xf32>
