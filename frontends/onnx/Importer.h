@@ -180,6 +180,7 @@ private:
   void recognizePatterns();
   LogicalResult importNode(int i);
   LogicalResult compareWithOnnxShapes();
+  bool onnxKeepsDroppedCeilWindow(int i, ArrayRef<int64_t> recorded);
   bool onnxKnowsOpset() const; ///< libonnx's checker and shape inference apply (opset <= 17)
 
   // Operands.
