@@ -1,5 +1,5 @@
-// ONNX importer: Conv and ConvTranspose (2-D, and 1-D through an H = 1 image) onto
-// nn.conv2d / nn.conv_transpose2d; Gemm and MatMul onto nn.dense (a constant 2-D B) or
+// ONNX importer: Conv and ConvTranspose (2-D, 1-D through an H = 1 image, 3-D composed in
+// ImportVolumes.cpp) onto nn.conv2d / nn.conv_transpose2d; Gemm and MatMul onto nn.dense (a constant 2-D B) or
 // nn.matmul. Weights are nn.params, or run-time inputs when the graph gives them as inputs.
 #include "frontends/onnx/Importer.h"
 

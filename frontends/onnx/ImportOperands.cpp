@@ -248,7 +248,8 @@ FailureOr<int64_t> Importer::axisAttr(int i, StringRef name, int64_t dflt, int64
   return *axis < 0 ? *axis + rank : *axis;
 }
 
-FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> spatial, std::optional<ArrayRef<int64_t>> weightKernel) {
+FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> spatial,
+                                        std::optional<ArrayRef<int64_t>> weightKernel) {
   NodeAttrs attrs(node(i));
   std::string error;
   const size_t dims = spatial.size();

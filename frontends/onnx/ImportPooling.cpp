@@ -11,7 +11,8 @@ FailureOr<Value> Importer::importPool(int i) {
   if (failed(x) || failed(requireUnusedOutputs(i, 1)))
     return failure();
   FailureOr<size_t> dims = spatialDims(i, *x, "pooling");
-  auto window = failed(dims) ? FailureOr<Window>(failure()) : windowAttrs(i, shapeOf(*x).take_back(*dims), std::nullopt);
+  auto window =
+      failed(dims) ? FailureOr<Window>(failure()) : windowAttrs(i, shapeOf(*x).take_back(*dims), std::nullopt);
   auto ceilMode = intAttr(i, "ceil_mode", 0);
   auto countPad = intAttr(i, "count_include_pad", 0);
   if (failed(window) || failed(ceilMode) || failed(countPad))

@@ -236,7 +236,7 @@ LogicalResult Importer::checkAttributes(int i) {
         return failure();
       }
   }
-  if (node(i).op_type() == "Conv" || node(i).op_type() == "Gemm") {
+  if (node(i).op_type() == "Conv" || node(i).op_type() == "ConvTranspose") {
     std::string error;
     auto group = attr(i, NodeAttrs(node(i)).getInt("group", 1, error), error);
     if (failed(group))

@@ -3,7 +3,8 @@ seeds, odd sizes, stride 2, padding, groups, BN, Gemm, pools, concat, add), run 
 `kiln run --reference` and compiled with `kiln compile`, both compared with PyTorch (relative L2 <= 1e-5);
 then the import errors: a truncated file, a non-ONNX file, unsupported ops, a dynamic batch, ...;
 then the PyTorch idioms of issue 14 (fresh seed per run): shape subgraphs folded, the new ops,
-patterns, weights as inputs, 1-D conv nets, opsets 6 and 20, and the per-node errors.
+patterns, weights as inputs, 1-D and 3-D conv nets, 3-D and dilated pools, the ceil-mode pools libonnx
+sizes differently, opsets 6, 19 and 20, and the per-node errors.
 
 Run: KILN=build/bin/kiln PYTHONPATH=tests/e2e /usr/bin/python3 tests/onnx/test_onnx.py"""
 import os
