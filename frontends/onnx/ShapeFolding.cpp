@@ -485,32 +485,6 @@ FailureOr<Folded> foldReshaping(const FoldInputs &f) {
   return out;
 }
 
-/// Transpose of a constant (F.pad exports its pads as a transposed constant).
-FailureOr<Folded> foldTranspose(const FoldInputs &f) {
-  auto perm = f.attrs().getInts("perm", f.error);
-  if (failed(perm))
-    return failure();
-  const int64_t rank = f[0].shape.size();
-  std::vector<int64_t> order(rank); // default: the dimensions reversed
-  for (int64_t d = 0; d < rank; ++d)
-    order[d] = rank - 1 - d;
-  if (*perm)
-    order = **perm;
-  std::vector<int64_t> sorted = order, shape(rank);
-  llvm::sort(sorted);
-  if (int64_t(order.size()) != rank ||
-      llvm::any_of(llvm::enumerate(sorted), [](auto p) { return p.value() != int64_t(p.index()); }))
-    return f.fail("perm is not a permutation of the input's " + std::to_string(rank) + " dimensions");
-  for (int64_t d = 0; d < rank; ++d)
-    shape[d] = f[0].shape[order[d]];
-  return gatherElements({&f[0]}, shape, [&](ArrayRef<int64_t> out) {
-    SmallVector<int64_t> in(rank);
-    for (int64_t d = 0; d < rank; ++d)
-      in[order[d]] = out[d];
-    return std::make_pair(0, flatIndex(in, f[0].shape));
-  });
-}
-
 const llvm::StringMap<Folder> &folders() {
   static const llvm::StringMap<Folder> table = [] {
     llvm::StringMap<Folder> t;
@@ -531,7 +505,6 @@ const llvm::StringMap<Folder> &folders() {
     add({"Slice"}, foldSlice);
     add({"Concat"}, foldConcat);
     add({"Squeeze", "Unsqueeze", "Reshape", "Flatten", "Expand"}, foldReshaping);
-    add({"Transpose"}, foldTranspose);
     return t;
   }();
   return table;
