@@ -406,6 +406,34 @@ FailureOr<Folded> foldSlice(const FoldInputs &f) {
   });
 }
 
+/// Transpose of a constant by `perm` (default: the dimensions reversed), e.g. the pads a
+/// ZeroPad2d export computes with ConstantOfShape, Cast, Transpose and Slice.
+FailureOr<Folded> foldTranspose(const FoldInputs &f) {
+  const int64_t rank = f[0].shape.size();
+  auto given = f.attrs().getInts("perm", f.error);
+  if (failed(given))
+    return failure();
+  std::vector<int64_t> perm(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    perm[d] = rank - 1 - d;
+  if (*given)
+    perm = **given;
+  std::vector<int64_t> sorted = perm;
+  llvm::sort(sorted);
+  for (int64_t d = 0; d < rank; ++d)
+    if (int64_t(sorted.size()) != rank || sorted[d] != d)
+      return f.fail("perm is not a permutation of the input's dimensions");
+  std::vector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(f[0].shape[p]);
+  return gatherElements({&f[0]}, shape, [&](ArrayRef<int64_t> out) {
+    SmallVector<int64_t> in(rank);
+    for (int64_t d = 0; d < rank; ++d)
+      in[perm[d]] = out[d];
+    return std::make_pair(0, flatIndex(in, f[0].shape));
+  });
+}
+
 FailureOr<Folded> foldConcat(const FoldInputs &f) {
   SmallVector<Folded> ins = f.present();
   int64_t rank = ins[0].shape.size();
@@ -504,6 +532,7 @@ const llvm::StringMap<Folder> &folders() {
     add({"Gather"}, foldGather);
     add({"Slice"}, foldSlice);
     add({"Concat"}, foldConcat);
+    add({"Transpose"}, foldTranspose);
     add({"Squeeze", "Unsqueeze", "Reshape", "Flatten", "Expand"}, foldReshaping);
     return t;
   }();
