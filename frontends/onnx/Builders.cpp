@@ -1,5 +1,5 @@
 // ONNX importer: the nn ops the importers compose (reshape, transpose, slice, reduce, concat,
-// binary and unary ops, normalisation), each checked against the dialect's shape rule and
+// pad, binary and unary ops, normalisation), each checked against the dialect's shape rule and
 // reported at the node being imported.
 #include "frontends/onnx/Importer.h"
 
@@ -28,20 +28,18 @@ SmallVector<int64_t> Importer::onnxShape(int i, int index) {
   return SmallVector<int64_t>(shapeOf(values.find(node(i).input(index))->second));
 }
 
-FailureOr<Value> Importer::toImage(int i, Value x, StringRef what) {
+FailureOr<size_t> Importer::spatialDims(int i, Value x, StringRef what) {
   ArrayRef<int64_t> in = shapeOf(x);
-  if (in.size() == 4)
-    return x;
-  if (in.size() == 3)
-    return reshapeTo(i, x, {in[0], in[1], 1, in[2]});
-  InFlightDiagnostic diag = nodeError(i);
-  if (in.size() == 5)
-    diag << "3-D " << what << " (input " << nn::formatShape(in) << ") is not supported: Kiln's nn ops have 1-D and "
-         << "2-D windows";
-  else
-    diag << what << " of a rank-" << in.size() << " input " << nn::formatShape(in)
-         << "; Kiln reads [N, C, L] and [N, C, H, W]";
+  if (in.size() >= 3 && in.size() <= 5)
+    return in.size() - 2;
+  nodeError(i) << what << " of a rank-" << in.size() << " input " << nn::formatShape(in)
+               << "; Kiln reads [N, C, L], [N, C, H, W] and [N, C, D, H, W]";
   return failure();
+}
+
+FailureOr<Value> Importer::toImage(int i, Value x) {
+  ArrayRef<int64_t> in = shapeOf(x);
+  return in.size() == 3 ? reshapeTo(i, x, {in[0], in[1], 1, in[2]}) : FailureOr<Value>(x);
 }
 
 FailureOr<Value> Importer::fromImage(int i, Value y, bool oneD) {
@@ -92,6 +90,16 @@ FailureOr<Value> Importer::concatOf(int i, ArrayRef<Value> inputs, int64_t axis)
   if (failed(shape))
     return shapeError(i, inputs, why);
   return nn::ConcatOp::create(builder, nodeLoc(i), tensorType(*shape), inputs, uint64_t(axis)).getResult();
+}
+
+FailureOr<Value> Importer::padBy(int i, Value x, ArrayRef<int64_t> pads, float value) {
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+    return x;
+  std::string why;
+  auto shape = nn::inferPadShape(shapeOf(x), pads, why);
+  if (failed(shape))
+    return shapeError(i, {x}, why);
+  return nn::PadOp::create(builder, nodeLoc(i), tensorType(*shape), x, pads, llvm::APFloat(value)).getResult();
 }
 
 FailureOr<Value> Importer::binary(int i, StringRef op, Value a, Value b) {

@@ -1,5 +1,5 @@
-// ONNX importer: Conv and ConvTranspose (2-D, and 1-D through an H = 1 image) onto
-// nn.conv2d / nn.conv_transpose2d; Gemm and MatMul onto nn.dense (a constant 2-D B) or
+// ONNX importer: Conv and ConvTranspose (2-D, 1-D through an H = 1 image, 3-D composed in
+// ImportVolumes.cpp) onto nn.conv2d / nn.conv_transpose2d; Gemm and MatMul onto nn.dense (a constant 2-D B) or
 // nn.matmul. Weights are nn.params, or run-time inputs when the graph gives them as inputs.
 #include "frontends/onnx/Importer.h"
 
@@ -7,22 +7,31 @@ namespace kiln::onnxfe {
 
 FailureOr<ConvOperands> Importer::convOperands(int i, StringRef what) {
   FailureOr<Value> x = operand(i, 0, "input");
-  if (failed(x))
-    return failure();
-  bool oneD = shapeOf(*x).size() == 3;
-  FailureOr<Value> image = toImage(i, *x, what);
-  auto w = failed(image) ? FailureOr<SmallVector<int64_t>>(failure()) : operandShape(i, 1, "weight");
+  FailureOr<size_t> dims = failed(x) ? FailureOr<size_t>(failure()) : spatialDims(i, *x, what);
+  auto w = failed(dims) ? FailureOr<SmallVector<int64_t>>(failure()) : operandShape(i, 1, "weight");
   if (failed(w))
     return failure();
   if (w->size() != shapeOf(*x).size())
     return fail(i, "expected a weight of the input's rank " + std::to_string(shapeOf(*x).size()) + ", got " +
                        nn::formatShape(*w));
-  SmallVector<int64_t> filterShape = oneD ? SmallVector<int64_t>{(*w)[0], (*w)[1], 1, (*w)[2]} : *w;
-  FailureOr<Value> filter = operandAs(i, 1, "weight", filterShape);
+  ConvOperands ops{*x, Value(), Value(), *w, *dims};
+  FailureOr<Value> filter = failure();
+  if (*dims == 3) { // [W0, W1, KD, KH, KW] as [W0, KD * W1, KH, KW] (ImportVolumes.cpp)
+    filter = operandPermuted(i, 1, "weight", {0, 2, 1, 3, 4}, {(*w)[0], (*w)[2] * (*w)[1], (*w)[3], (*w)[4]},
+                             ".depth_taps");
+  } else {
+    FailureOr<Value> image = toImage(i, *x);
+    if (failed(image))
+      return failure();
+    ops.input = *image;
+    filter = operandAs(i, 1, "weight", *dims == 1 ? SmallVector<int64_t>{(*w)[0], (*w)[1], 1, (*w)[2]} : *w);
+  }
   FailureOr<Value> bias = hasInput(i, 2) && succeeded(filter) ? operand(i, 2, "bias") : FailureOr<Value>(Value());
   if (failed(filter) || failed(bias))
     return failure();
-  return ConvOperands{*image, *filter, *bias, oneD};
+  ops.filter = *filter;
+  ops.bias = *bias;
+  return ops;
 }
 
 static std::optional<ArrayRef<int64_t>> shapeIfAny(Value v) {
@@ -33,25 +42,31 @@ FailureOr<Value> Importer::importConv(int i) {
   auto ops = convOperands(i, "convolution");
   if (failed(ops))
     return failure();
-  ArrayRef<int64_t> filter = shapeOf(ops->filter);
   auto group = intAttr(i, "group", 1);
   auto window = failed(group) ? FailureOr<Window>(failure())
-                              : windowAttrs(i, shapeOf(ops->input), Pair{filter[2], filter[3]}, ops->oneD);
+                              : windowAttrs(i, shapeOf(ops->input).take_back(ops->dims), ops->kernel());
   if (failed(window))
     return failure();
-  std::string why;
-  auto shape = nn::inferConv2DShape(shapeOf(ops->input), filter, shapeIfAny(ops->bias), window->strides,
-                                    window->pads, window->dilations, *group, why);
-  if (failed(shape))
-    return shapeError(i, {ops->input, ops->filter}, why);
-  Value y = nn::Conv2DOp::create(builder, nodeLoc(i), tensorType(*shape), ops->input, ops->filter, ops->bias,
-                                 ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
-                                 ArrayRef<int64_t>(window->dilations), uint64_t(*group))
-                .getResult();
-  return fromImage(i, y, ops->oneD);
+  if (ops->dims == 3)
+    return convVolume(i, *ops, *window, *group);
+  return conv2D(i, ops->input, ops->filter, ops->bias, planeOf(*window), *group, ops->dims == 1);
 }
 
-/// ConvTranspose: weight [C, F/group, (KH,) KW]. `output_shape` (or auto_pad SAME, output = input *
+FailureOr<Value> Importer::conv2D(int i, Value input, Value filter, Value bias, const PlaneWindow &window,
+                                  int64_t group, bool oneD) {
+  std::string why;
+  auto shape = nn::inferConv2DShape(shapeOf(input), shapeOf(filter), shapeIfAny(bias), window.strides, window.pads,
+                                    window.dilations, group, why);
+  if (failed(shape))
+    return shapeError(i, {input, filter}, why);
+  Value y = nn::Conv2DOp::create(builder, nodeLoc(i), tensorType(*shape), input, filter, bias,
+                                 ArrayRef<int64_t>(window.strides), ArrayRef<int64_t>(window.pads),
+                                 ArrayRef<int64_t>(window.dilations), uint64_t(group))
+                .getResult();
+  return fromImage(i, y, oneD);
+}
+
+/// ConvTranspose: weight [C, F/group, spatial...]. `output_shape` (or auto_pad SAME, output = input *
 /// stride) sets the padding: the cells the full output has beyond it are cut, half at each end
 /// (the extra one at the end, or at the start for SAME_LOWER), and missing cells become
 /// output_padding.
@@ -59,7 +74,8 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
   auto ops = convOperands(i, "transposed convolution");
   if (failed(ops))
     return failure();
-  ArrayRef<int64_t> filter = shapeOf(ops->filter), in = shapeOf(ops->input);
+  const size_t dims = ops->dims;
+  ArrayRef<int64_t> in = shapeOf(ops->input).take_back(dims);
   NodeAttrs attrs(node(i));
   std::string error;
   auto group = intAttr(i, "group", 1);
@@ -69,62 +85,56 @@ FailureOr<Value> Importer::importConvTranspose(int i) {
   if (failed(group) || failed(autoPad) || failed(outputPaddingAttr) || failed(outputShape))
     return failure();
   // windowAttrs's SAME padding is a convolution's; it is replaced below.
-  auto window = windowAttrs(i, in, Pair{filter[2], filter[3]}, ops->oneD);
+  auto window = windowAttrs(i, in, ops->kernel());
   if (failed(window))
     return failure();
-  size_t dims = ops->oneD ? 1 : 2;
-  auto lastTwo = [&](const std::vector<int64_t> &list, int64_t fill) {
-    size_t n = list.size();
-    return ops->oneD ? Pair{fill, list[n - 1]} : Pair{list[n - 2], list[n - 1]};
-  };
-  Pair outputPadding{0, 0};
+  SmallVector<int64_t> outputPadding(dims, 0);
   if (*outputPaddingAttr) {
     if ((*outputPaddingAttr)->size() != dims)
       return fail(i, "attribute 'output_padding' has " + std::to_string((*outputPaddingAttr)->size()) +
                          " entries; expected " + std::to_string(dims));
-    outputPadding = lastTwo(**outputPaddingAttr, 0);
+    outputPadding.assign((*outputPaddingAttr)->begin(), (*outputPaddingAttr)->end());
   }
-  std::optional<Pair> wanted;
+  std::optional<SmallVector<int64_t>> wanted;
   if (*outputShape) {
     size_t n = (*outputShape)->size();
     if (n != dims && n != dims + 2)
       return fail(i, "attribute 'output_shape' has " + std::to_string(n) + " entries; expected the " +
                          std::to_string(dims) + " spatial sizes");
-    wanted = lastTwo(**outputShape, 1);
+    wanted = SmallVector<int64_t>((*outputShape)->end() - dims, (*outputShape)->end());
   } else if (*autoPad == "SAME_UPPER" || *autoPad == "SAME_LOWER") {
-    wanted = Pair{in[2] * window->strides[0], in[3] * window->strides[1]};
+    wanted.emplace();
+    for (size_t k = 0; k < dims; ++k)
+      wanted->push_back(in[k] * window->strides[k]);
   }
-  if (wanted) {
-    for (int k = 0; k < 2; ++k) {
-      int64_t full = (in[2 + k] - 1) * window->strides[k] + window->dilations[k] * (window->kernel[k] - 1) + 1 +
-                     outputPadding[k];
-      int64_t cut = full - (*wanted)[k];
-      int64_t lo = *autoPad == "SAME_LOWER" ? cut - cut / 2 : cut / 2;
-      window->pads[k] = cut > 0 ? lo : 0;
-      window->pads[k + 2] = cut > 0 ? cut - lo : 0;
-      if (cut < 0)
-        outputPadding[k] -= cut;
-    }
+  for (size_t k = 0; wanted && k < dims; ++k) {
+    int64_t full = (in[k] - 1) * window->strides[k] + window->extent(k) + outputPadding[k];
+    int64_t cut = full - (*wanted)[k];
+    int64_t lo = *autoPad == "SAME_LOWER" ? cut - cut / 2 : cut / 2;
+    window->padBegin[k] = cut > 0 ? lo : 0;
+    window->padEnd[k] = cut > 0 ? cut - lo : 0;
+    if (cut < 0)
+      outputPadding[k] -= cut;
   }
-  std::string why;
-  auto shape = nn::inferConvTranspose2DShape(in, filter, shapeIfAny(ops->bias), window->strides, window->pads,
-                                             outputPadding, window->dilations, *group, why);
-  if (failed(shape))
-    return shapeError(i, {ops->input, ops->filter}, why);
-  Value y = nn::ConvTranspose2DOp::create(builder, nodeLoc(i), tensorType(*shape), ops->input, ops->filter, ops->bias,
-                                          ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
-                                          ArrayRef<int64_t>(outputPadding), ArrayRef<int64_t>(window->dilations),
-                                          uint64_t(*group))
-                .getResult();
-  return fromImage(i, y, ops->oneD);
+  if (dims == 3)
+    return convTransposeVolume(i, *ops, *window, outputPadding, *group);
+  return convTranspose2D(i, ops->input, ops->filter, ops->bias, planeOf(*window), lastTwo(outputPadding, 0), *group,
+                         dims == 1);
 }
 
-static kiln::HostTensor transposed2D(const kiln::HostTensor &t) {
-  kiln::HostTensor out({t.shape[1], t.shape[0]});
-  for (int64_t r = 0; r < t.shape[0]; ++r)
-    for (int64_t c = 0; c < t.shape[1]; ++c)
-      out.data[c * t.shape[0] + r] = t.data[r * t.shape[1] + c];
-  return out;
+FailureOr<Value> Importer::convTranspose2D(int i, Value input, Value filter, Value bias, const PlaneWindow &window,
+                                           Pair outputPadding, int64_t group, bool oneD) {
+  std::string why;
+  auto shape = nn::inferConvTranspose2DShape(shapeOf(input), shapeOf(filter), shapeIfAny(bias), window.strides,
+                                             window.pads, outputPadding, window.dilations, group, why);
+  if (failed(shape))
+    return shapeError(i, {input, filter}, why);
+  Value y = nn::ConvTranspose2DOp::create(builder, nodeLoc(i), tensorType(*shape), input, filter, bias,
+                                          ArrayRef<int64_t>(window.strides), ArrayRef<int64_t>(window.pads),
+                                          ArrayRef<int64_t>(outputPadding), ArrayRef<int64_t>(window.dilations),
+                                          uint64_t(group))
+                .getResult();
+  return fromImage(i, y, oneD);
 }
 
 /// Y = alpha * A' * B' + beta * C -> nn.dense. A constant B (and a per-unit constant C) are
@@ -152,7 +162,7 @@ FailureOr<Value> Importer::importGemm(int i) {
       return fail(i, "expected a 2-D weight B, got " + nn::formatShape(tensor.shape));
     // The dense weight is [M, K]: B itself when transB=1, else B transposed.
     std::string wName = name + (*transB ? "" : ".transposed") + (*alpha != 1.0f ? ".scaled" : "");
-    kiln::HostTensor weight = *transB ? std::move(tensor) : transposed2D(tensor);
+    kiln::HostTensor weight = *transB ? std::move(tensor) : permuted(tensor, {1, 0});
     for (float &v : weight.data)
       v *= *alpha;
     w = param(wName, std::move(weight), loc);
@@ -242,7 +252,7 @@ FailureOr<Value> Importer::importMatMul(int i) {
       auto b = constantInput(i, 1, "weight B");
       if (failed(b))
         return failure();
-      weight = param(b->first + ".transposed", transposed2D(b->second), loc);
+      weight = param(b->first + ".transposed", permuted(b->second, {1, 0}), loc);
     } else if (transpose && transpose.getPerm() == ArrayRef<int64_t>{1, 0}) {
       weight = transpose.getInput();
     }

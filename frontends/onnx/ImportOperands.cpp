@@ -115,6 +115,41 @@ FailureOr<Value> Importer::operandAs(int i, int index, StringRef role, ArrayRef<
   return failed(v) ? v : reshapeTo(i, *v, shape);
 }
 
+kiln::HostTensor permuted(const kiln::HostTensor &t, ArrayRef<int64_t> perm) {
+  const size_t rank = t.shape.size();
+  std::vector<int64_t> shape(rank), strides(rank, 1);
+  for (size_t d = rank; d-- > 1;)
+    strides[d - 1] = strides[d] * t.shape[d];
+  for (size_t d = 0; d < rank; ++d)
+    shape[d] = t.shape[perm[d]];
+  kiln::HostTensor out(shape);
+  std::vector<int64_t> index(rank, 0); // the result's index, in C order
+  for (float &v : out.data) {
+    int64_t from = 0;
+    for (size_t d = 0; d < rank; ++d)
+      from += index[d] * strides[perm[d]];
+    v = t.data[from];
+    for (size_t d = rank; d-- > 0 && ++index[d] == shape[d];)
+      index[d] = 0;
+  }
+  return out;
+}
+
+FailureOr<Value> Importer::operandPermuted(int i, int index, StringRef role, ArrayRef<int64_t> perm,
+                                           ArrayRef<int64_t> shape, StringRef suffix) {
+  if (isConstant(i, index) && !values.count(node(i).input(index))) {
+    auto tensor = constantInput(i, index, role);
+    if (failed(tensor))
+      return failure();
+    kiln::HostTensor rearranged = permuted(tensor->second, perm);
+    rearranged.shape.assign(shape.begin(), shape.end());
+    return param(tensor->first + suffix.str(), std::move(rearranged), nodeLoc(i));
+  }
+  FailureOr<Value> v = operand(i, index, role);
+  FailureOr<Value> t = failed(v) ? v : transposeBy(i, *v, perm);
+  return failed(t) ? t : reshapeTo(i, *t, shape);
+}
+
 FailureOr<std::optional<std::vector<int64_t>>> Importer::axesOperand(int i, int index, int64_t inputSince) {
   if (opset >= inputSince)
     return constantInts(i, index, "axes");
@@ -213,40 +248,40 @@ FailureOr<int64_t> Importer::axisAttr(int i, StringRef name, int64_t dflt, int64
   return *axis < 0 ? *axis + rank : *axis;
 }
 
-/// `input` is 4-D; a 1-D window (`oneD`, the input unsqueezed to [N, C, 1, L]) lists one entry
-/// per attribute (pads: [begin, end]) and is read as 1 x K.
-FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel,
-                                        bool oneD) {
+FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> spatial,
+                                        std::optional<ArrayRef<int64_t>> weightKernel) {
   NodeAttrs attrs(node(i));
   std::string error;
-  size_t dims = oneD ? 1 : 2;
-  auto pairOf = [&](StringRef name, Pair &out, bool required) -> LogicalResult {
+  const size_t dims = spatial.size();
+  auto listOf = [&](StringRef name, SmallVector<int64_t> &out, bool required) -> LogicalResult {
     auto list = attr(i, attrs.getInts(name, error), error);
     if (failed(list))
       return failure();
-    if (!*list) {
-      if (required)
-        return fail(i, "needs attribute '" + name + "'");
-      return success();
-    }
+    if (!*list)
+      return required ? fail(i, "needs attribute '" + name + "'") : success();
     if ((*list)->size() != dims) {
       nodeError(i) << "attribute '" << name << "' has " << (*list)->size() << " entries; expected " << dims
-                   << " for a " << dims << "-D window (Kiln's windows are 1-D or 2-D)";
+                   << " for the input's " << dims << "-D window";
       return failure();
     }
-    out = oneD ? Pair{1, (**list)[0]} : Pair{(**list)[0], (**list)[1]};
+    out.assign((*list)->begin(), (*list)->end());
     return success();
   };
   Window w;
+  w.kernel.assign(dims, 1);
+  w.strides.assign(dims, 1);
+  w.dilations.assign(dims, 1);
+  w.padBegin.assign(dims, 0);
+  w.padEnd.assign(dims, 0);
   if (weightKernel)
-    w.kernel = *weightKernel;
-  Pair given = w.kernel;
-  if (failed(pairOf("kernel_shape", given, !weightKernel)) || failed(pairOf("strides", w.strides, false)) ||
-      failed(pairOf("dilations", w.dilations, false)))
+    w.kernel.assign(weightKernel->begin(), weightKernel->end());
+  SmallVector<int64_t> given = w.kernel;
+  if (failed(listOf("kernel_shape", given, !weightKernel)) || failed(listOf("strides", w.strides, false)) ||
+      failed(listOf("dilations", w.dilations, false)))
     return failure();
-  if (weightKernel && given != *weightKernel) {
-    nodeError(i) << "kernel_shape " << given[0] << "x" << given[1] << " disagrees with the weight's "
-                 << (*weightKernel)[0] << "x" << (*weightKernel)[1];
+  if (weightKernel && given != w.kernel) {
+    nodeError(i) << "kernel_shape " << nn::formatShape(given) << " disagrees with the weight's "
+                 << nn::formatShape(w.kernel);
     return failure();
   }
   w.kernel = given;
@@ -258,11 +293,11 @@ FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::opt
     if (*pads) {
       if ((*pads)->size() != 2 * dims) {
         nodeError(i) << "attribute 'pads' has " << (*pads)->size() << " entries; expected " << 2 * dims
-                     << (oneD ? " [begin, end] for a 1-D window" : " [top, left, bottom, right] for a 2-D window");
+                     << " (the begin of each spatial axis, then each end)";
         return failure();
       }
-      const std::vector<int64_t> &p = **pads;
-      w.pads = oneD ? std::array<int64_t, 4>{0, p[0], 0, p[1]} : std::array<int64_t, 4>{p[0], p[1], p[2], p[3]};
+      w.padBegin.assign((*pads)->begin(), (*pads)->begin() + dims);
+      w.padEnd.assign((*pads)->begin() + dims, (*pads)->end());
     }
     return w;
   }
@@ -279,14 +314,24 @@ FailureOr<Window> Importer::windowAttrs(int i, ArrayRef<int64_t> input, std::opt
     return failure();
   }
   w.explicitPads = false;
-  for (int k = 0; k < 2; ++k) {
-    auto [lo, hi] = nn::samePadding(input[2 + k], w.kernel[k], w.strides[k], w.dilations[k]);
+  for (size_t a = 0; a < dims; ++a) {
+    auto [lo, hi] = nn::samePadding(spatial[a], w.kernel[a], w.strides[a], w.dilations[a]);
     if (*autoPad == "SAME_LOWER")
       std::swap(lo, hi);
-    w.pads[k] = lo;
-    w.pads[k + 2] = hi;
+    w.padBegin[a] = lo;
+    w.padEnd[a] = hi;
   }
   return w;
+}
+
+Pair lastTwo(ArrayRef<int64_t> values, int64_t fill) {
+  size_t n = values.size();
+  return n == 1 ? Pair{fill, values[0]} : Pair{values[n - 2], values[n - 1]};
+}
+
+PlaneWindow planeOf(const Window &w) {
+  Pair begin = lastTwo(w.padBegin, 0), end = lastTwo(w.padEnd, 0);
+  return {lastTwo(w.kernel, 1), lastTwo(w.strides, 1), lastTwo(w.dilations, 1), {begin[0], begin[1], end[0], end[1]}};
 }
 
 } // namespace kiln::onnxfe

@@ -1,5 +1,6 @@
-// ONNX importer: MaxPool and AveragePool (2-D, and 1-D through an H = 1 image) onto nn pools;
-// GlobalAveragePool and GlobalMaxPool onto nn global pools (4-D) or nn.reduce (other ranks).
+// ONNX importer: MaxPool and AveragePool (2-D, and 1-D through an H = 1 image) onto nn pools
+// (3-D and dilated windows: ImportVolumes.cpp); GlobalAveragePool and GlobalMaxPool onto nn
+// global pools (4-D) or nn.reduce (other ranks).
 #include "frontends/onnx/Importer.h"
 
 namespace kiln::onnxfe {
@@ -9,33 +10,36 @@ FailureOr<Value> Importer::importPool(int i) {
   FailureOr<Value> x = operand(i, 0, "input");
   if (failed(x) || failed(requireUnusedOutputs(i, 1)))
     return failure();
-  bool oneD = shapeOf(*x).size() == 3;
-  FailureOr<Value> image = toImage(i, *x, "pooling");
-  if (failed(image))
-    return failure();
-  auto window = windowAttrs(i, shapeOf(*image), std::nullopt, oneD);
+  FailureOr<size_t> dims = spatialDims(i, *x, "pooling");
+  auto window =
+      failed(dims) ? FailureOr<Window>(failure()) : windowAttrs(i, shapeOf(*x).take_back(*dims), std::nullopt);
   auto ceilMode = intAttr(i, "ceil_mode", 0);
   auto countPad = intAttr(i, "count_include_pad", 0);
   if (failed(window) || failed(ceilMode) || failed(countPad))
     return failure();
-  if (window->dilations != Pair{1, 1})
-    return fail(i, "dilated pooling (dilations " + std::to_string(window->dilations[0]) + "x" +
-                       std::to_string(window->dilations[1]) + ") is not supported: Kiln's pools have dense windows");
   // ceil_mode only matters with explicit pads: auto_pad SAME already gives ceil(in / stride).
-  bool ceil = *ceilMode && window->explicitPads;
+  PoolKind kind{isMax, *ceilMode && window->explicitPads, *countPad != 0};
+  if (*dims == 3 || llvm::any_of(window->dilations, [](int64_t d) { return d != 1; }))
+    return poolVolume(i, *x, *window, kind);
+  FailureOr<Value> image = toImage(i, *x);
+  FailureOr<Value> y = failed(image) ? image : pool2D(i, *image, planeOf(*window), kind);
+  return failed(y) ? y : fromImage(i, *y, *dims == 1);
+}
+
+FailureOr<Value> Importer::pool2D(int i, Value image, const PlaneWindow &window, PoolKind kind) {
   std::string why;
-  auto shape = nn::inferPool2DShape(shapeOf(*image), window->kernel, window->strides, window->pads, why, ceil);
+  auto shape = nn::inferPool2DShape(shapeOf(image), window.kernel, window.strides, window.pads, why, kind.ceil);
   if (failed(shape))
-    return shapeError(i, {*x}, why);
+    return shapeError(i, {image}, why);
   Location loc = nodeLoc(i);
-  Value y = isMax ? nn::MaxPool2DOp::create(builder, loc, tensorType(*shape), *image, ArrayRef<int64_t>(window->kernel),
-                                            ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads), ceil)
-                        .getResult()
-                  : nn::AvgPool2DOp::create(builder, loc, tensorType(*shape), *image, ArrayRef<int64_t>(window->kernel),
-                                            ArrayRef<int64_t>(window->strides), ArrayRef<int64_t>(window->pads),
-                                            *countPad != 0, ceil)
-                        .getResult();
-  return fromImage(i, y, oneD);
+  if (kind.max)
+    return nn::MaxPool2DOp::create(builder, loc, tensorType(*shape), image, ArrayRef<int64_t>(window.kernel),
+                                   ArrayRef<int64_t>(window.strides), ArrayRef<int64_t>(window.pads), kind.ceil)
+        .getResult();
+  return nn::AvgPool2DOp::create(builder, loc, tensorType(*shape), image, ArrayRef<int64_t>(window.kernel),
+                                 ArrayRef<int64_t>(window.strides), ArrayRef<int64_t>(window.pads),
+                                 kind.countIncludePad, kind.ceil)
+      .getResult();
 }
 
 FailureOr<Value> Importer::importGlobalPool(int i) {

@@ -301,13 +301,7 @@ FailureOr<Value> Importer::importPad(int i) {
     }
     pads = full;
   }
-  std::string why;
-  auto shape = nn::inferPadShape(shapeOf(*x), *pads, why);
-  if (failed(shape))
-    return shapeError(i, {*x}, why);
-  return nn::PadOp::create(builder, nodeLoc(i), tensorType(*shape), *x, ArrayRef<int64_t>(*pads),
-                           llvm::APFloat(value))
-      .getResult();
+  return padBy(i, *x, *pads, value);
 }
 
 } // namespace kiln::onnxfe

@@ -36,19 +36,40 @@ constexpr llvm::StringLiteral kNameAttr = "nn.name";
 
 using Pair = std::array<int64_t, 2>;
 
-/// Kernel, strides, dilations and [top, left, bottom, right] padding of a Conv or pool node
-/// (a 1-D window is read as 1 x K with no padding on H).
+/// Kernel, strides, dilations and begin/end padding of a Conv or pool node along each of its
+/// spatial axes (one to three), as ONNX lists them, auto_pad resolved.
 struct Window {
-  Pair kernel{1, 1}, strides{1, 1}, dilations{1, 1};
-  std::array<int64_t, 4> pads{0, 0, 0, 0};
+  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
   bool explicitPads = true; ///< auto_pad is NOTSET or VALID (ceil_mode matters only then)
+  /// The cells one window spans along spatial axis a.
+  int64_t extent(size_t a) const { return dilations[a] * (kernel[a] - 1) + 1; }
 };
 
-/// The operands of a Conv or ConvTranspose node: the input as a 4-D image (a 1-D input
-/// unsqueezed), the filter as 4-D (a param, or a graph input: run-time weights), optional bias.
+/// The last one or two axes of a Window as the nn 2-D ops take them (a 1-D window as 1 x K).
+struct PlaneWindow {
+  Pair kernel, strides, dilations;
+  std::array<int64_t, 4> pads; ///< [top, left, bottom, right]
+};
+PlaneWindow planeOf(const Window &w);
+/// The last two entries of a per-axis list; a one-entry list is [fill, entry] (a 1-D window).
+Pair lastTwo(ArrayRef<int64_t> values, int64_t fill);
+
+/// The operands of a Conv or ConvTranspose node with `dims` spatial axes: the input as a 4-D
+/// image (a 1-D input unsqueezed; a 3-D input stays 5-D), the filter as the 2-D ops take it (a
+/// param, or a graph input: run-time weights; a 3-D filter with its depth taps beside its
+/// channels, see ImportVolumes.cpp), optional bias; the weight's ONNX shape.
 struct ConvOperands {
   Value input, filter, bias;
-  bool oneD = false;
+  SmallVector<int64_t> weightShape;
+  size_t dims = 2;
+  ArrayRef<int64_t> kernel() const { return ArrayRef<int64_t>(weightShape).drop_front(2); }
+};
+
+/// How a MaxPool or AveragePool node pools.
+struct PoolKind {
+  bool max = true;
+  bool ceil = false;            ///< ceil_mode (with explicit pads)
+  bool countIncludePad = false; ///< AveragePool's count_include_pad
 };
 
 /// What an ONNX Slice (or a Split part) takes along every dimension of its input.
@@ -77,6 +98,9 @@ FailureOr<SmallVector<int64_t>> squeezedShape(ArrayRef<int64_t> in, std::optiona
 
 /// Sorted, non-negative axes; each in [-rank, rank) and listed once.
 FailureOr<SmallVector<int64_t>> normalizeAxes(ArrayRef<int64_t> axes, int64_t rank, std::string &error);
+
+/// `t` with its dimensions permuted: result dimension d is t's dimension perm[d].
+kiln::HostTensor permuted(const kiln::HostTensor &t, ArrayRef<int64_t> perm);
 
 /// An input of a node: (node index, input index).
 using NodeInput = std::pair<int, int>;
@@ -156,6 +180,7 @@ private:
   void recognizePatterns();
   LogicalResult importNode(int i);
   LogicalResult compareWithOnnxShapes();
+  bool onnxKeepsDroppedCeilWindow(int i, ArrayRef<int64_t> recorded);
   bool onnxKnowsOpset() const; ///< libonnx's checker and shape inference apply (opset <= 17)
 
   // Operands.
@@ -168,6 +193,10 @@ private:
   /// operand() read as `shape` (same element count): a constant's data is reshaped, a computed
   /// value gets an nn.reshape (1-D conv weights, per-channel scales).
   FailureOr<Value> operandAs(int i, int index, StringRef role, ArrayRef<int64_t> shape);
+  /// Input `index` with its dimensions permuted by `perm`, then read as `shape`: a constant is
+  /// rearranged at import (param `<name><suffix>`), a computed value by nn.transpose + nn.reshape.
+  FailureOr<Value> operandPermuted(int i, int index, StringRef role, ArrayRef<int64_t> perm, ArrayRef<int64_t> shape,
+                                   StringRef suffix);
   FailureOr<std::pair<std::string, kiln::HostTensor>> constantInput(int i, int index, StringRef role);
   /// The float constant named `value`, if it is one.
   std::optional<kiln::HostTensor> floatConstant(const std::string &value);
@@ -195,7 +224,9 @@ private:
   }
   FailureOr<int64_t> intAttr(int i, StringRef name, int64_t dflt);
   FailureOr<float> floatAttr(int i, StringRef name, float dflt);
-  FailureOr<Window> windowAttrs(int i, ArrayRef<int64_t> input, std::optional<Pair> weightKernel, bool oneD);
+  /// The window attributes of node i over an input with these spatial sizes; a Conv's kernel is
+  /// its weight's (kernel_shape must agree).
+  FailureOr<Window> windowAttrs(int i, ArrayRef<int64_t> spatial, std::optional<ArrayRef<int64_t>> weightKernel);
   FailureOr<int64_t> axisAttr(int i, StringRef name, int64_t dflt, int64_t rank);
 
   // nn builders shared by the importers (each checks the shape rule and reports at node i).
@@ -205,14 +236,24 @@ private:
   FailureOr<Value> resultAs(int i, Value x, ArrayRef<int64_t> shape);
   /// The ONNX shape of input `index` of node i: its tensor's, or [] for a scalar held as [1].
   SmallVector<int64_t> onnxShape(int i, int index);
-  /// A conv/pool input as 4-D: [N, C, H, W] as it is, [N, C, L] as [N, C, 1, L]; a 3-D window
-  /// ([N, C, D, H, W]) is an error (no nn op has one). fromImage undoes the 1-D unsqueeze.
-  FailureOr<Value> toImage(int i, Value x, StringRef what);
+  /// The spatial axes of a conv/pool input: 1 ([N, C, L]), 2 ([N, C, H, W]) or 3 ([N, C, D, H, W]).
+  FailureOr<size_t> spatialDims(int i, Value x, StringRef what);
+  /// A 1-D or 2-D conv/pool input as 4-D: [N, C, H, W] as it is, [N, C, L] as [N, C, 1, L];
+  /// fromImage undoes the 1-D unsqueeze.
+  FailureOr<Value> toImage(int i, Value x);
   FailureOr<Value> fromImage(int i, Value y, bool oneD);
   FailureOr<Value> transposeBy(int i, Value x, ArrayRef<int64_t> perm);
   FailureOr<Value> sliceBy(int i, Value x, const SliceWindow &window);
   FailureOr<Value> reduceBy(int i, Value x, StringRef kind, ArrayRef<int64_t> axes);
   FailureOr<Value> concatOf(int i, ArrayRef<Value> inputs, int64_t axis);
+  /// nn.pad: `pads` lists every dimension's begin, then every end (ONNX order).
+  FailureOr<Value> padBy(int i, Value x, ArrayRef<int64_t> pads, float value);
+  /// The nn 2-D window ops on a 4-D image (oneD: the image is a 1-D input, reshaped back).
+  FailureOr<Value> conv2D(int i, Value input, Value filter, Value bias, const PlaneWindow &window, int64_t group,
+                          bool oneD);
+  FailureOr<Value> convTranspose2D(int i, Value input, Value filter, Value bias, const PlaneWindow &window,
+                                   Pair outputPadding, int64_t group, bool oneD);
+  FailureOr<Value> pool2D(int i, Value image, const PlaneWindow &window, PoolKind kind);
   /// nn.add/sub/mul/div/max/min/pow/prelu by ONNX op name, numpy broadcasting.
   FailureOr<Value> binary(int i, StringRef op, Value a, Value b);
   Value unary(int i, StringRef fn, Value x, float alpha = 1.0f, float beta = 1.0f);
@@ -231,6 +272,12 @@ private:
   FailureOr<Value> importConv(int i);
   FailureOr<Value> importConvTranspose(int i);
   FailureOr<Value> importPool(int i);
+  // 3-D windows and dilated pools as compositions of the 2-D ops (ImportVolumes.cpp).
+  FailureOr<Value> convVolume(int i, const ConvOperands &ops, const Window &window, int64_t group);
+  FailureOr<Value> convTransposeVolume(int i, const ConvOperands &ops, const Window &window,
+                                       ArrayRef<int64_t> outputPadding, int64_t group);
+  FailureOr<Value> poolVolume(int i, Value x, const Window &window, PoolKind kind);
+  FailureOr<Value> poolAlong(int i, Value x, int64_t axis, const Window &window, PoolKind kind);
   FailureOr<Value> importGlobalPool(int i);
   FailureOr<Value> importGemm(int i);
   FailureOr<Value> importMatMul(int i);

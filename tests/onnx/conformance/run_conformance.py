@@ -51,11 +51,8 @@ SHAPE_INPUTS = {
     **{op: [1] for op in REDUCE_OPS},
 }
 # Float32 tests of CNN ops that Kiln does not run, and why (docs/onnx.md has the same table).
-NO_ND_WINDOWS = "a 3-D window (Kiln's convolutions and pools are 1-D or 2-D; 3-D needs new nn ops)"
 TRAINING = "training mode (Kiln compiles inference)"
 SKIPPED = {
-    **{t: NO_ND_WINDOWS for t in ["averagepool_3d_default", "maxpool_3d_default", "convtranspose_3d"]},
-    "maxpool_2d_dilations": "dilated pooling (no nn op yet)",
     "constant": "the output is a constant (Kiln compiles outputs computed from the inputs)",
     **{t: TRAINING for t in [
         "batchnorm_epsilon_training_mode", "batchnorm_example_training_mode", "training_dropout",
