@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir, write_safetensors
+from kiln_testing import assert_close, fresh_seed, main, rel_l2, run_kiln, scratch_dir, write_safetensors
 
 _parser = argparse.ArgumentParser()
 _parser.add_argument("examples", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
@@ -246,6 +246,121 @@ def test_untrainable_layer_is_named():
     proc = run_kiln("compile", model, "-o", os.path.join(work, "out"), "--train", "--backend", BACKEND, expect_ok=False)
     assert "lrn.kiln:3:1" in proc.stderr and "'norm'" in proc.stderr, proc.stderr
     assert not os.path.exists(os.path.join(work, "out", "liblrn.so"))
+
+
+# ----------------------------------------------------------------------------- ONNX networks
+# Whole networks as users bring them: exported from PyTorch to ONNX (default options, batch-norm
+# nodes kept), `kiln compile --train`, a few steps compared with PyTorch's.
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: depthwise 7x7, permute to NHWC, LayerNorm over channels, Linear (a MatMul
+    on a 4-D tensor), GELU, Linear, layer scale, permute back, residual."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, stride=2)
+        self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pw1, self.pw2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.gamma = nn.Parameter(torch.rand(c) + 0.5)
+        self.out = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.pw2(F.gelu(self.pw1(self.norm(y))))
+        x = x + (self.gamma * y).permute(0, 3, 1, 2)
+        return self.out(x.mean((2, 3)))
+
+
+def initial_state(net):
+    """Randomises what the initialisers leave constant (norm scales and shifts, PReLU slopes),
+    so that a gradient sent to the wrong element shows."""
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if bool((p == p.flatten()[0]).all()):
+                p.uniform_(0.5, 1.5) if name.endswith("weight") else p.uniform_(-0.5, 0.5)
+
+
+def onnx_parameter_names(onnx_file, net):
+    """Maps the parameter names Kiln gives an exported model (its ONNX initializer names, plus
+    '.transposed' for a MatMul weight) to PyTorch's state_dict keys, by their values."""
+    import onnx
+    from onnx import numpy_helper
+    state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    names = {}
+    for init in onnx.load(onnx_file).graph.initializer:
+        data = numpy_helper.to_array(init)
+        for key, value in state.items():
+            if value.shape == data.shape and np.array_equal(value, data):
+                names[init.name] = key
+            elif value.ndim == 2 and value.T.shape == data.shape and np.array_equal(value.T, data):
+                names[init.name + ".transposed"] = key
+    return names
+
+
+def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy", steps=2):
+    """Exports `net` to ONNX, trains it `steps` batches of BATCH with Kiln and with PyTorch from
+    the same initial weights, and compares every parameter and the mean loss."""
+    work = scratch_dir()
+    torch.manual_seed(int(rng.integers(1 << 30)))
+    initial_state(net)
+    x = rng.standard_normal((BATCH * steps,) + tuple(input_shape)).astype(np.float32)
+    onnx_file = os.path.join(work, "net.onnx")
+    net.eval()  # batch norm exported as BatchNormalization; Kiln trains it with batch statistics
+    torch.onnx.export(net, torch.from_numpy(x[:BATCH]), onnx_file, input_names=["x"], output_names=["out"],
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    net.train()
+    with torch.no_grad():
+        out_shape = net(torch.from_numpy(x[:BATCH])).shape
+    if loss == "mse":
+        y = rng.standard_normal((BATCH * steps,) + tuple(out_shape[1:])).astype(np.float32)
+    else:
+        y = rng.integers(0, out_shape[1], BATCH * steps).astype(np.int64)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), y)
+    names = onnx_parameter_names(onnx_file, net)
+    initial = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+    lib = os.path.join(work, "lib")
+    run_kiln("compile", onnx_file, "-o", lib, "--name", "net", "--batch", BATCH, "--train", "--loss", loss,
+             "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND)
+    ck = os.path.join(work, "after.safetensors")
+    out = run_kiln("train", os.path.join(lib, "libnet.so"), "--x", os.path.join(work, "x.npy"), "--y",
+                   os.path.join(work, "y.npy"), "--epochs", 1, "--no-shuffle", "--save", ck)
+    got, _ = read_safetensors(ck)
+
+    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
+    torch_losses = []
+    for s in range(steps):
+        xb, yb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH]), torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
+        opt.zero_grad()
+        out_t = net(xb)
+        l = F.mse_loss(out_t, yb) if loss == "mse" else F.cross_entropy(out_t, yb)
+        l.backward()
+        opt.step()
+        torch_losses.append(l.item())
+    what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
+    state = net.state_dict()
+    kiln_losses = losses_of(out.stdout + out.stderr)
+    assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
+    wrong = [] if rel_l2(kiln_losses[0], np.mean(torch_losses)) <= TOL else ["the loss"]
+    for name, value in got.items():
+        if name.startswith("optimizer."):
+            continue
+        assert name in names, f"{what}: Kiln's parameter '{name}' is no PyTorch parameter (known: {sorted(names)})"
+        err = rel_l2(value, state[names[name]].numpy())
+        print(f"{what}: {name} after {steps} steps: rel L2 {err:.2e}", flush=True)
+        if not err <= TOL:
+            wrong.append(name)
+    missing = [k for k in state if "num_batches" not in k and k not in names.values()]
+    assert not missing, f"{what}: PyTorch's {missing} not in Kiln's checkpoint"
+    assert not wrong, f"{what}: {', '.join(wrong)} differ from PyTorch's (rel L2 > {TOL:.0e})"
+
+
+def test_convnext_block():
+    check_onnx_training(ConvNeXtBlock(), (3, 15, 13), "adam")
 
 
 if __name__ == "__main__":
