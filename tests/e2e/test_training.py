@@ -6,6 +6,7 @@ name the layer at fault. Usage: test_training.py [EXAMPLES_DIR] [--backend halid
 backend that compiles every library; ctest runs both)."""
 import argparse
 import json
+import math
 import os
 import re
 import struct
@@ -25,6 +26,7 @@ _args = _parser.parse_args()
 EXAMPLES, BACKEND = _args.examples, _args.backend
 BATCH = 4
 TOL = 1e-4
+UPDATE_TOL = 1e-3
 LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 0.002, "adam": 0.003}
 rng = np.random.default_rng(fresh_seed())
 
@@ -274,13 +276,114 @@ class ConvNeXtBlock(nn.Module):
         return self.out(x.mean((2, 3)))
 
 
+class MobileNetV3Block(nn.Module):
+    """MobileNetV3's inverted residual: hardswish, depthwise stride 2, squeeze-excite (mean over
+    H, W, Linear, ReLU, Linear, hardsigmoid, mul), PReLU; ELU, SELU, Mish, SiLU and Softplus
+    around it; an x.view(x.size(0), -1) head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.bn = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.expand = nn.Conv2d(8, 16, 1)
+        self.dw = nn.Conv2d(16, 16, 5, stride=2, padding=2, groups=16)
+        self.se1, self.se2 = nn.Linear(16, 5), nn.Linear(5, 16)
+        self.project, self.prelu = nn.Conv2d(16, 8, 1), nn.PReLU(8)
+        self.fc, self.out = nn.Linear(8 * 4 * 3, 12), nn.Linear(12, 5)
+
+    def forward(self, x):
+        x = F.hardswish(self.bn(self.stem(x)))
+        y = F.hardswish(self.dw(F.elu(self.expand(x))))
+        s = F.hardsigmoid(self.se2(F.relu(self.se1(y.mean((2, 3))))))
+        y = self.prelu(self.project(y * s[:, :, None, None]))
+        h = F.selu(self.fc(y.view(y.size(0), -1)))
+        return self.out(F.mish(h) + F.silu(h) - F.softplus(h))
+
+
+def channel_shuffle(x, groups):
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class ShuffleBlock(nn.Module):
+    """ShuffleNetV2's units: a stride-2 unit (two branches, cat, channel shuffle), a stride-1 unit
+    (chunk, one branch, cat, shuffle), an uneven torch.split, an x.view(x.size(0), -1) head."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1)
+        self.left = nn.Sequential(nn.Conv2d(c, c, 3, 2, 1, groups=c), nn.BatchNorm2d(c), nn.Conv2d(c, c, 1), nn.ReLU())
+        self.right = nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, groups=c),
+                                   nn.BatchNorm2d(c), nn.Conv2d(c, c, 1), nn.ReLU())
+        self.branch = nn.Sequential(nn.Conv2d(c, c, 1), nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1, groups=c),
+                                    nn.Conv2d(c, c, 1), nn.ReLU())
+        self.out = nn.Linear(2 * c + 5, 5)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = channel_shuffle(torch.cat([self.left(x), self.right(x)], 1), 2)
+        a, b = x.chunk(2, dim=1)
+        x = channel_shuffle(torch.cat([a, self.branch(b)], 1), 2)
+        first, rest = torch.split(x, [5, x.size(1) - 5], dim=1)
+        x = F.adaptive_avg_pool2d(torch.cat([first, torch.tanh(rest), first * first], 1), 1)
+        return self.out(x.view(x.size(0), -1))
+
+
+class SmallUNet(nn.Module):
+    """A U-Net: strided-conv encoder, ConvTranspose2d and bilinear F.interpolate decoders (to the
+    skip's size, and x2 with align_corners then cropped), skip connections by cat; a dense output."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1, self.down1 = nn.Conv2d(3, 6, 3, padding=1), nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.down2 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.up1 = nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1)
+        self.dec2, self.dec1 = nn.Conv2d(16, 8, 3, padding=1), nn.Conv2d(20, 3, 3, padding=1)
+
+    def forward(self, x):
+        e1 = F.relu(self.enc1(x))
+        e2 = F.relu(self.down1(e1))
+        e3 = F.leaky_relu(self.down2(e2), 0.1)
+        up3 = F.interpolate(e3, scale_factor=2, mode="bilinear", align_corners=True)[:, :, :e2.size(2), :e2.size(3)]
+        d2 = F.relu(self.dec2(torch.cat([e2, up3], 1)))
+        up2 = F.interpolate(d2, size=e1.shape[2:], mode="bilinear", align_corners=False)
+        return self.dec1(torch.cat([e1, self.up1(d2), up2], 1))
+
+
+class FeatureMapAttention(nn.Module):
+    """Multi-head self-attention over a flattened feature map: tokens = flatten(2).transpose,
+    Linear to q, k, v (chunk), heads by reshape and transpose, softmax(q k^T / sqrt(d)) v as
+    batched matmuls, projection, residual, back to [N, C, H, W]."""
+
+    def __init__(self, c=8, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.stem = nn.Conv2d(3, c, 3, stride=2)
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+        self.out = nn.Linear(c, 5)
+
+    def forward(self, x):
+        f = self.stem(x)
+        n, c, h, w = f.shape
+        t = f.flatten(2).transpose(1, 2)
+        q, k, v = (z.reshape(n, h * w, self.heads, c // self.heads).transpose(1, 2) for z in self.qkv(t).chunk(3, -1))
+        a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(c // self.heads), dim=-1)
+        t = t + self.proj((a @ v).transpose(1, 2).reshape(n, h * w, c))
+        f = t.transpose(1, 2).reshape(n, c, h, w)
+        return self.out(F.relu(f).amax((2, 3)))
+
+
 def initial_state(net):
-    """Randomises what the initialisers leave constant (norm scales and shifts, PReLU slopes),
-    so that a gradient sent to the wrong element shows."""
+    """Randomises what the initialisers leave constant (norm scales and shifts, PReLU slopes,
+    batch-norm running statistics), so that a gradient sent to the wrong element shows and every
+    tensor is told apart by its values."""
     with torch.no_grad():
         for name, p in net.named_parameters():
             if bool((p == p.flatten()[0]).all()):
                 p.uniform_(0.5, 1.5) if name.endswith("weight") else p.uniform_(-0.5, 0.5)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
 
 
 def onnx_parameter_names(onnx_file, net):
@@ -302,7 +405,9 @@ def onnx_parameter_names(onnx_file, net):
 
 def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy", steps=2):
     """Exports `net` to ONNX, trains it `steps` batches of BATCH with Kiln and with PyTorch from
-    the same initial weights, and compares every parameter and the mean loss."""
+    the same initial weights, and compares the mean loss, every parameter after the steps (rel L2
+    TOL) and every parameter's change (rel L2 UPDATE_TOL: a wrong gradient shows there even when
+    the change is small next to the parameter)."""
     work = scratch_dir()
     torch.manual_seed(int(rng.integers(1 << 30)))
     initial_state(net)
@@ -342,25 +447,46 @@ def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy
         opt.step()
         torch_losses.append(l.item())
     what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
-    state = net.state_dict()
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
     kiln_losses = losses_of(out.stdout + out.stderr)
     assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
-    wrong = [] if rel_l2(kiln_losses[0], np.mean(torch_losses)) <= TOL else ["the loss"]
+    err = rel_l2(kiln_losses[0], np.mean(torch_losses))
+    print(f"{what}: mean loss {kiln_losses[0]:.6g}, PyTorch's {np.mean(torch_losses):.6g}: rel L2 {err:.1e}")
+    wrong = [] if err <= TOL else ["the loss"]
     for name, value in got.items():
         if name.startswith("optimizer."):
             continue
         assert name in names, f"{what}: Kiln's parameter '{name}' is no PyTorch parameter (known: {sorted(names)})"
-        err = rel_l2(value, state[names[name]].numpy())
-        print(f"{what}: {name} after {steps} steps: rel L2 {err:.2e}", flush=True)
-        if not err <= TOL:
+        key = names[name]
+        value_err = rel_l2(value, state[key])
+        change = state[key] - initial[key]  # a change below 1e-5 of the value (no gradient) is not compared
+        update_err = np.linalg.norm(value - state[key]) / max(np.linalg.norm(change), 1e-5 * np.linalg.norm(state[key]))
+        print(f"{what}: {name} after {steps} steps: rel L2 {value_err:.1e}, of the change {update_err:.1e}")
+        if not (value_err <= TOL and update_err <= UPDATE_TOL):
             wrong.append(name)
     missing = [k for k in state if "num_batches" not in k and k not in names.values()]
     assert not missing, f"{what}: PyTorch's {missing} not in Kiln's checkpoint"
-    assert not wrong, f"{what}: {', '.join(wrong)} differ from PyTorch's (rel L2 > {TOL:.0e})"
+    assert not wrong, f"{what}: {', '.join(wrong)} differ from PyTorch's (rel L2 > {TOL:.0e}, change > {UPDATE_TOL:.0e})"
 
 
 def test_convnext_block():
     check_onnx_training(ConvNeXtBlock(), (3, 15, 13), "adam")
+
+
+def test_mobilenetv3_block():
+    check_onnx_training(MobileNetV3Block(), (3, 13, 11), "sgd")
+
+
+def test_shuffle_block():
+    check_onnx_training(ShuffleBlock(), (3, 11, 9), "momentum")
+
+
+def test_unet():
+    check_onnx_training(SmallUNet(), (3, 9, 11), "sgd", loss="mse")
+
+
+def test_feature_map_attention():
+    check_onnx_training(FeatureMapAttention(), (3, 11, 13), "adam")
 
 
 if __name__ == "__main__":
@@ -369,4 +495,5 @@ if __name__ == "__main__":
     tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_step_in_pipelines, test_save_load_continue,
               test_dropout_trains,
               test_untrainable_layer_is_named]
+    tests += [test_convnext_block, test_mobilenetv3_block, test_shuffle_block, test_unet, test_feature_map_attention]
     main(tests)
