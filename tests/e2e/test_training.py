@@ -311,11 +311,12 @@ class ShuffleBlock(nn.Module):
     def __init__(self, c=6):
         super().__init__()
         self.stem = nn.Conv2d(3, c, 3, padding=1)
-        self.left = nn.Sequential(nn.Conv2d(c, c, 3, 2, 1, groups=c), nn.BatchNorm2d(c), nn.Conv2d(c, c, 1), nn.ReLU())
-        self.right = nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, groups=c),
+        self.left = nn.Sequential(nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), nn.BatchNorm2d(c), nn.Conv2d(c, c, 1),
+                                  nn.ReLU())
+        self.right = nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False),
                                    nn.BatchNorm2d(c), nn.Conv2d(c, c, 1), nn.ReLU())
-        self.branch = nn.Sequential(nn.Conv2d(c, c, 1), nn.BatchNorm2d(c), nn.ReLU(), nn.Conv2d(c, c, 3, 1, 1, groups=c),
-                                    nn.Conv2d(c, c, 1), nn.ReLU())
+        self.branch = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                    nn.Conv2d(c, c, 3, 1, 1, groups=c), nn.Conv2d(c, c, 1), nn.ReLU())
         self.out = nn.Linear(2 * c + 5, 5)
 
     def forward(self, x):
@@ -388,7 +389,8 @@ def initial_state(net):
 
 def onnx_parameter_names(onnx_file, net):
     """Maps the parameter names Kiln gives an exported model (its ONNX initializer names, plus
-    '.transposed' for a MatMul weight) to PyTorch's state_dict keys, by their values."""
+    '.transposed' for a MatMul weight) to PyTorch's state_dict keys, by their values (the exporter
+    may reshape a tensor: a PReLU slope [C] is an initializer [C, 1, 1])."""
     import onnx
     from onnx import numpy_helper
     state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
@@ -396,7 +398,7 @@ def onnx_parameter_names(onnx_file, net):
     for init in onnx.load(onnx_file).graph.initializer:
         data = numpy_helper.to_array(init)
         for key, value in state.items():
-            if value.shape == data.shape and np.array_equal(value, data):
+            if value.size == data.size and np.array_equal(value.ravel(), data.ravel()):
                 names[init.name] = key
             elif value.ndim == 2 and value.T.shape == data.shape and np.array_equal(value.T, data):
                 names[init.name + ".transposed"] = key
@@ -416,9 +418,9 @@ def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy
     net.eval()  # batch norm exported as BatchNormalization; Kiln trains it with batch statistics
     torch.onnx.export(net, torch.from_numpy(x[:BATCH]), onnx_file, input_names=["x"], output_names=["out"],
                       training=torch.onnx.TrainingMode.PRESERVE)
-    net.train()
     with torch.no_grad():
         out_shape = net(torch.from_numpy(x[:BATCH])).shape
+    net.train()
     if loss == "mse":
         y = rng.standard_normal((BATCH * steps,) + tuple(out_shape[1:])).astype(np.float32)
     else:
@@ -458,9 +460,12 @@ def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy
             continue
         assert name in names, f"{what}: Kiln's parameter '{name}' is no PyTorch parameter (known: {sorted(names)})"
         key = names[name]
+        value = value.reshape(state[key].shape)
         value_err = rel_l2(value, state[key])
-        change = state[key] - initial[key]  # a change below 1e-5 of the value (no gradient) is not compared
-        update_err = np.linalg.norm(value - state[key]) / max(np.linalg.norm(change), 1e-5 * np.linalg.norm(state[key]))
+        # A change below 1e-3 of the parameter counts as 1e-3 of it: a parameter without a gradient
+        # (a conv bias before a batch norm) moves by rounding noise only.
+        change = max(np.linalg.norm(state[key] - initial[key]), 1e-3 * np.linalg.norm(state[key]))
+        update_err = np.linalg.norm(value - state[key]) / change
         print(f"{what}: {name} after {steps} steps: rel L2 {value_err:.1e}, of the change {update_err:.1e}")
         if not (value_err <= TOL and update_err <= UPDATE_TOL):
             wrong.append(name)
@@ -486,7 +491,9 @@ def test_unet():
 
 
 def test_feature_map_attention():
-    check_onnx_training(FeatureMapAttention(), (3, 11, 13), "adam")
+    # Not adam: the key bias has no gradient (softmax ignores a constant along its axis), and
+    # adam's first step turns the rounding noise in it into steps of the full learning rate.
+    check_onnx_training(FeatureMapAttention(), (3, 11, 13), "nesterov")
 
 
 if __name__ == "__main__":
