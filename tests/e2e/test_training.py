@@ -284,10 +284,10 @@ class MobileNetV3Block(nn.Module):
     def __init__(self):
         super().__init__()
         self.stem, self.bn = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8)
-        self.expand = nn.Conv2d(8, 16, 1)
-        self.dw = nn.Conv2d(16, 16, 5, stride=2, padding=2, groups=16)
-        self.se1, self.se2 = nn.Linear(16, 5), nn.Linear(5, 16)
-        self.project, self.prelu = nn.Conv2d(16, 8, 1), nn.PReLU(8)
+        self.expand = nn.Conv2d(8, 12, 1)
+        self.dw = nn.Conv2d(12, 12, 5, stride=2, padding=2, groups=12)
+        self.se1, self.se2 = nn.Linear(12, 5), nn.Linear(5, 12)
+        self.project, self.prelu = nn.Conv2d(12, 8, 1), nn.PReLU(8)
         self.fc, self.out = nn.Linear(8 * 4 * 3, 12), nn.Linear(12, 5)
 
     def forward(self, x):
