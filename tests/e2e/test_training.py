@@ -1,9 +1,12 @@
 """Training end to end: `kiln compile --train` + `kiln train` against PyTorch given the same initial
 weights and batches. Parameters (and batch-norm running statistics) after two steps must match
 PyTorch's to relative L2 1e-4, for every optimizer, on LeNet-5 and on a small residual block
-with batch norm (running statistics included); a save -> load -> continue run must repeat an uninterrupted one exactly; errors
-name the layer at fault. Usage: test_training.py [EXAMPLES_DIR] [--backend halide|mlir] (the
-backend that compiles every library; ctest runs both)."""
+with batch norm (running statistics included); a save -> load -> continue run must repeat an
+uninterrupted one exactly; errors name the layer at fault. Whole networks exported from PyTorch
+to ONNX (ConvNeXt, MobileNetV3 and ShuffleNet blocks, a U-Net, attention over a feature map)
+train as PyTorch does, parameter changes included (docs/training.md, Tests). Usage:
+test_training.py [EXAMPLES_DIR] [--backend halide|mlir] (the backend that compiles every
+library; ctest runs both)."""
 import argparse
 import json
 import math
@@ -103,6 +106,45 @@ def losses_of(output):
     return [float(v) for v in re.findall(r"epoch \d+/\d+.*?loss ([0-9.eE+-]+)", output)]
 
 
+def random_batches(work, input_shape, output_shape, loss, steps):
+    """`steps` batches of inputs (input_shape per sample) and labels (class indices below
+    output_shape[0], or mse targets of output_shape), also saved as work/x.npy and work/y.npy."""
+    x = rng.standard_normal((BATCH * steps,) + tuple(input_shape)).astype(np.float32)
+    if loss == "mse":
+        y = rng.standard_normal((BATCH * steps,) + tuple(output_shape)).astype(np.float32)
+    else:
+        y = rng.integers(0, output_shape[0], BATCH * steps).astype(np.int64)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), y)
+    return x, y
+
+
+def kiln_train(lib, work):
+    """One epoch of `kiln train` over work/x.npy and work/y.npy in order: (the checkpoint's
+    tensors, its metadata, the epoch's mean loss)."""
+    ck = os.path.join(work, "after.safetensors")
+    out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
+                   "--epochs", 1, "--no-shuffle", "--save", ck)
+    losses = losses_of(out.stdout + out.stderr)
+    assert losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
+    return (*read_safetensors(ck), losses[0])
+
+
+def torch_train(net, x, y, optimizer, loss, steps):
+    """The same steps in PyTorch (net in its current mode); the mean loss."""
+    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
+    losses = []
+    for s in range(steps):
+        xb, yb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH]), torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
+        opt.zero_grad()
+        out = net(xb)
+        step_loss = F.mse_loss(out, yb) if loss == "mse" else F.cross_entropy(out, yb)
+        step_loss.backward()
+        opt.step()
+        losses.append(step_loss.item())
+    return float(np.mean(losses))
+
+
 def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH, extra=()):
     lib = os.path.join(work, name)
     run_kiln("compile", model, "-o", lib, "--name", name, "--batch", batch, "--weights", weights, "--train",
@@ -124,42 +166,17 @@ def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy"
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items() if "num_batches" not in k}
     weights = os.path.join(work, "init.safetensors")
     write_safetensors(weights, state)
-    in_shape = (BATCH * steps,) + tuple(p for p in _input_shape(net))
-    x = rng.standard_normal(in_shape).astype(np.float32)
-    classes = net.out.out_features
-    if loss == "mse":
-        y = rng.standard_normal((BATCH * steps, classes)).astype(np.float32)
-    else:
-        y = rng.integers(0, classes, BATCH * steps).astype(np.int64)
-    np.save(os.path.join(work, "x.npy"), x)
-    np.save(os.path.join(work, "y.npy"), y)
-
+    x, y = random_batches(work, _input_shape(net), (net.out.out_features,), loss, steps)
     lib = compile_training(work, model_path, "net", weights, optimizer, loss, extra=extra)
-    ck = os.path.join(work, "after.safetensors")
-    out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
-                   "--epochs", 1, "--no-shuffle", "--save", ck)
-    got, meta = read_safetensors(ck)
-
-    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
-    torch_losses = []
-    for s in range(steps):
-        xb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH])
-        yb = torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
-        opt.zero_grad()
-        out_t = net(xb)
-        l = F.mse_loss(out_t, yb) if loss == "mse" else F.cross_entropy(out_t, yb)
-        l.backward()
-        opt.step()
-        torch_losses.append(l.item())
+    got, meta, kiln_loss = kiln_train(lib, work)
+    torch_loss = torch_train(net, x, y, optimizer, loss, steps)
     what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND} {' '.join(map(str, extra))})"
     for k, v in net.state_dict().items():
         if "num_batches" in k:
             continue
         assert k in got, f"{what}: checkpoint lacks '{k}' (has {sorted(got)})"
         assert_close(got[k], v.numpy(), TOL, f"{what}: {k} after {steps} steps")
-    kiln_losses = losses_of(out.stdout + out.stderr)
-    assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
-    assert_close(kiln_losses[0], np.mean(torch_losses), TOL, f"{what}: epoch mean loss")
+    assert_close(kiln_loss, torch_loss, TOL, f"{what}: epoch mean loss")
     assert int(meta.get("kiln.step", -1)) == steps, f"{what}: checkpoint step {meta.get('kiln.step')}"
 
 
@@ -413,47 +430,27 @@ def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy
     work = scratch_dir()
     torch.manual_seed(int(rng.integers(1 << 30)))
     initial_state(net)
-    x = rng.standard_normal((BATCH * steps,) + tuple(input_shape)).astype(np.float32)
     onnx_file = os.path.join(work, "net.onnx")
+    example = torch.randn(BATCH, *input_shape)
     net.eval()  # batch norm exported as BatchNormalization; Kiln trains it with batch statistics
-    torch.onnx.export(net, torch.from_numpy(x[:BATCH]), onnx_file, input_names=["x"], output_names=["out"],
+    torch.onnx.export(net, example, onnx_file, input_names=["x"], output_names=["out"],
                       training=torch.onnx.TrainingMode.PRESERVE)
     with torch.no_grad():
-        out_shape = net(torch.from_numpy(x[:BATCH])).shape
+        output_shape = net(example).shape[1:]
     net.train()
-    if loss == "mse":
-        y = rng.standard_normal((BATCH * steps,) + tuple(out_shape[1:])).astype(np.float32)
-    else:
-        y = rng.integers(0, out_shape[1], BATCH * steps).astype(np.int64)
-    np.save(os.path.join(work, "x.npy"), x)
-    np.save(os.path.join(work, "y.npy"), y)
+    x, y = random_batches(work, input_shape, output_shape, loss, steps)
     names = onnx_parameter_names(onnx_file, net)
     initial = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
 
     lib = os.path.join(work, "lib")
     run_kiln("compile", onnx_file, "-o", lib, "--name", "net", "--batch", BATCH, "--train", "--loss", loss,
              "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND)
-    ck = os.path.join(work, "after.safetensors")
-    out = run_kiln("train", os.path.join(lib, "libnet.so"), "--x", os.path.join(work, "x.npy"), "--y",
-                   os.path.join(work, "y.npy"), "--epochs", 1, "--no-shuffle", "--save", ck)
-    got, _ = read_safetensors(ck)
-
-    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
-    torch_losses = []
-    for s in range(steps):
-        xb, yb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH]), torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
-        opt.zero_grad()
-        out_t = net(xb)
-        l = F.mse_loss(out_t, yb) if loss == "mse" else F.cross_entropy(out_t, yb)
-        l.backward()
-        opt.step()
-        torch_losses.append(l.item())
+    got, _, kiln_loss = kiln_train(os.path.join(lib, "libnet.so"), work)
+    torch_loss = torch_train(net, x, y, optimizer, loss, steps)
     what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
     state = {k: v.numpy() for k, v in net.state_dict().items()}
-    kiln_losses = losses_of(out.stdout + out.stderr)
-    assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
-    err = rel_l2(kiln_losses[0], np.mean(torch_losses))
-    print(f"{what}: mean loss {kiln_losses[0]:.6g}, PyTorch's {np.mean(torch_losses):.6g}: rel L2 {err:.1e}")
+    err = rel_l2(kiln_loss, torch_loss)
+    print(f"{what}: mean loss {kiln_loss:.6g}, PyTorch's {torch_loss:.6g}: rel L2 {err:.1e}")
     wrong = [] if err <= TOL else ["the loss"]
     for name, value in got.items():
         if name.startswith("optimizer."):
@@ -469,7 +466,8 @@ def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy
         print(f"{what}: {name} after {steps} steps: rel L2 {value_err:.1e}, of the change {update_err:.1e}")
         if not (value_err <= TOL and update_err <= UPDATE_TOL):
             wrong.append(name)
-    missing = [k for k in state if "num_batches" not in k and k not in names.values()]
+    checked = {names[name] for name in got if name in names}
+    missing = [k for k in state if "num_batches" not in k and k not in checked]
     assert not missing, f"{what}: PyTorch's {missing} not in Kiln's checkpoint"
     assert not wrong, f"{what}: {', '.join(wrong)} differ from PyTorch's (rel L2 > {TOL:.0e}, change > {UPDATE_TOL:.0e})"
 
