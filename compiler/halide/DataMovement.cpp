@@ -116,7 +116,7 @@ Stage copyStage(LoweringState &state, mlir::Value operand, Halide::Func out, con
     inner.kind = StageKind::Inline; // nothing reads it any more
   }
   out(vars) = stage.source(stage.sourceArgs);
-  stage.output = out;
+  stage.output = stage.copy = out;
   stage.extents = extents;
   return stage;
 }

@@ -91,6 +91,7 @@ struct Stage {
   Halide::Func product;          ///< WinogradConv: the accumulator stored per row of tiles (read 9x)
   bool winogradCapable = false;  ///< Conv/WinogradConv: Winograd applies to this conv (winogradCapable)
   Halide::Func source;          ///< Copy: the tensor read
+  Halide::Func copy;            ///< Copy: the copy itself (output until a consumer is fused into it)
   std::vector<Halide::Expr> sourceArgs; ///< Copy: the arguments `source` is read at (Exprs of output's)
   /// Copy: the argument of `source` contiguous in memory (TensorRef::memoryInner); Reduction: the
   /// argument of the output whose input elements are contiguous in memory.

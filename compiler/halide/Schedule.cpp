@@ -535,7 +535,7 @@ static void scheduleCopy(Stage &stage, const HalideStageSchedule &options) {
       .reorder(order)
       .vectorize(wi)
       .unroll(ci);
-  Halide::Func block = stage.source.in(out);
+  Halide::Func block = stage.source.in(stage.copy); // inlined into out when a consumer was fused
   std::vector<Halide::Var> b = block.args();
   block.compute_at(out, wo).vectorize(b[inner], sourceVector).unroll(b[s], outVector);
   if (!options.parallel || product(stage.extents) < options.parallelMinElements)

@@ -7,6 +7,7 @@
 #include "kiln/Dialect/NN/NNOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -190,6 +191,29 @@ Value ScalarBuilder::log1p(Value x) const {
 
 namespace {
 
+/// Makes every tensor.extract from a (rank-keeping) tensor.extract_slice read the slice's source at
+/// offset + index * stride. The vectorizer turns an extract inside a generic (a gather: slice_grad,
+/// resize, a pool's gradient) into a vector.gather at indices linearised over the slice's shape,
+/// which MLIR 22 lowers as offsets into the bufferized view's memory: dense only when the view is
+/// (llvm-project #184706 fixes the lowering). A gradient of torch.chunk read the wrong batch.
+void readSlicesFromTheirSource(func::FuncOp fn) {
+  fn.walk([](tensor::ExtractOp extract) {
+    auto slice = extract.getTensor().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || slice.getSourceType().getRank() != slice.getResultType().getRank())
+      return;
+    OpBuilder b(extract);
+    Location loc = extract.getLoc();
+    SmallVector<Value> at;
+    for (auto [index, offset, stride] :
+         llvm::zip_equal(extract.getIndices(), slice.getMixedOffsets(), slice.getMixedStrides())) {
+      Value step = arith::MulIOp::create(b, loc, index, getValueOrCreateConstantIndexOp(b, loc, stride));
+      at.push_back(arith::AddIOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, offset), step));
+    }
+    extract.getTensorMutable().assign(slice.getSource());
+    extract.getIndicesMutable().assign(at);
+  });
+}
+
 struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ConvertNNToLinalgPass)
 
@@ -220,7 +244,8 @@ struct ConvertNNToLinalgPass : PassWrapper<ConvertNNToLinalgPass, OperationPass<
     populateTrainingFormPatterns(patterns);
     populateOptimizerPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    readSlicesFromTheirSource(getOperation());
   }
 };
 

@@ -1,5 +1,6 @@
 // nn-params-to-arguments: makes every nn.param of @forward a trailing function argument, so that
-// parameters become run-time data (training libraries keep them in the context).
+// parameters become run-time data (training libraries keep them in the context); a `constant`
+// nn.param stays an op (data compiled in, never trained).
 // Expects a verified nn module with func @forward; guarantees one argument per distinct parameter
 // name, in order of first appearance, carrying the name as the argument attribute `nn.param`.
 #include "compiler/passes/Passes.h"
@@ -20,7 +21,7 @@ struct ParamsToArgumentsPass : PassWrapper<ParamsToArgumentsPass, OperationPass<
 
   StringRef getArgument() const override { return "nn-params-to-arguments"; }
   StringRef getDescription() const override {
-    return "Turn every nn.param of @forward into a function argument named by `nn.param`";
+    return "Turn every nn.param of @forward that is not constant into a function argument named by `nn.param`";
   }
 
   void runOnOperation() override {
@@ -36,7 +37,8 @@ struct ParamsToArgumentsPass : PassWrapper<ParamsToArgumentsPass, OperationPass<
   static LogicalResult convert(func::FuncOp forward) {
     Block &body = forward.getBody().front();
     llvm::StringMap<Value> argumentOf;
-    SmallVector<nn::ParamOp> params(body.getOps<nn::ParamOp>());
+    SmallVector<nn::ParamOp> params(llvm::make_filter_range(body.getOps<nn::ParamOp>(),
+                                                            [](nn::ParamOp param) { return !param.getConstant(); }));
     for (nn::ParamOp param : params) {
       Value &arg = argumentOf[param.getName()];
       if (!arg) {

@@ -95,7 +95,8 @@ private:
 
     OpBuilder builder(conv);
     auto type = RankedTensorType::get({w[0], w[1], KH, KW}, weight.getType().getElementType());
-    Value trimmed = nn::ParamOp::create(builder, weight.getLoc(), type, builder.getStringAttr(name));
+    Value trimmed =
+        nn::ParamOp::create(builder, weight.getLoc(), type, builder.getStringAttr(name), weight.getConstantAttr());
     conv.getFilterMutable().assign(trimmed);
     conv.setPaddingAttr(builder.getDenseI64ArrayAttr({rows->before, cols->before, rows->after, cols->after}));
     if (weight->use_empty())

@@ -205,7 +205,19 @@ Value Importer::param(std::string name, kiln::HostTensor tensor, Location loc) {
   }
   auto type = tensorType(tensor.shape);
   params.emplace(unique, std::move(tensor));
-  return nn::ParamOp::create(builder, loc, type, builder.getStringAttr(unique));
+  UnitAttr constant = isInitializerData(name) ? UnitAttr() : builder.getUnitAttr();
+  return nn::ParamOp::create(builder, loc, type, builder.getStringAttr(unique), constant);
+}
+
+bool Importer::isInitializerData(StringRef name) const {
+  for (StringRef base = name;;) {
+    if (auto c = constants.find(base); c != constants.end())
+      return llvm::any_of(graph().initializer(), [&](const onnx::TensorProto &t) { return &t == c->second; });
+    auto [stem, suffix] = base.rsplit('.');
+    if (suffix != "transposed" && suffix != "scaled" && suffix != "broadcast")
+      return false;
+    base = stem;
+  }
 }
 
 LogicalResult Importer::shapeError(int i, ArrayRef<Value> inputs, StringRef why) {

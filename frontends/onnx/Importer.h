@@ -208,7 +208,12 @@ private:
   FailureOr<std::optional<std::vector<int64_t>>> axesOperand(int i, int index, int64_t inputSince);
   LogicalResult requireRank(int i, Value x, size_t rank, StringRef form);
   LogicalResult requireUnusedOutputs(int i, int from);
+  /// An nn.param; `constant` unless isInitializerData(name).
   Value param(std::string name, kiln::HostTensor tensor, Location loc);
+  /// Data PyTorch may train: an initializer, read under its name or an Identity's, or changed at
+  /// import (`<name>.transposed`, `.scaled`, `.broadcast`). Constant nodes, folds and the
+  /// constants of a composition (`<node>.epsilon`) are not: training leaves them alone.
+  bool isInitializerData(StringRef name) const;
   /// A one-element parameter named after the node (a constant of a composition).
   Value scalarParam(int i, StringRef what, float value);
   LogicalResult shapeError(int i, ArrayRef<Value> inputs, StringRef why);

@@ -352,7 +352,23 @@ def test_training_ops():
                 "nn.slice_grad %in0 {starts = array<i64: 0, 63, 1>, steps = array<i64: 1, -2, 2>}", (2, 64, 40))
 
 
+def test_gathers_from_slices():
+    """Ops that gather (slice_grad, resize) reading a slice of their input: the slice is a strided
+    view once bufferized, which the vectorised gathers must index as such (torch.chunk's gradient
+    read another batch element's channels: ConvertNNToLinalg.cpp, readSlicesFromTheirSource)."""
+    check_nn("slice_grad_of_a_slice", [(3, 6, 3, 5)], [
+        "%s = nn.slice %in0 {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} "
+        ": (tensor<3x6x3x5xf32>) -> tensor<3x3x3x5xf32>",
+        "%y = nn.slice_grad %s {starts = array<i64: 0, 3, 0, 0>, steps = array<i64: 1, 1, 1, 1>} "
+        ": (tensor<3x3x3x5xf32>) -> tensor<3x6x3x5xf32>"], (3, 6, 3, 5))
+    check_nn("resize_of_a_slice", [(2, 7, 5, 9)], [
+        "%s = nn.slice %in0 {starts = array<i64: 0, 1, 1, 0>, steps = array<i64: 1, 2, 1, 2>} "
+        ": (tensor<2x7x5x9xf32>) -> tensor<2x3x4x5xf32>",
+        '%y = nn.resize %s {mode = "bilinear", size = array<i64: 9, 11>} : (tensor<2x3x4x5xf32>) -> tensor<2x3x9x11xf32>'],
+             (2, 3, 9, 11))
+
+
 main([test_lenet5_classic, test_lenet5_modern_batch3, test_convolutions, test_pooling, test_elementwise,
       test_dense_softmax_flatten_dropout_concat, test_conv_transpose, test_resize, test_lrn_log_softmax_global_max_pool,
       test_pad_reshape, test_threads, test_unary, test_pow_prelu, test_transpose_slice_broadcast, test_reduce,
-      test_matmul, test_unary_fused_after_conv_and_matmul, test_training_ops])
+      test_matmul, test_unary_fused_after_conv_and_matmul, test_training_ops, test_gathers_from_slices])

@@ -1,11 +1,15 @@
 """Training end to end: `kiln compile --train` + `kiln train` against PyTorch given the same initial
 weights and batches. Parameters (and batch-norm running statistics) after two steps must match
 PyTorch's to relative L2 1e-4, for every optimizer, on LeNet-5 and on a small residual block
-with batch norm (running statistics included); a save -> load -> continue run must repeat an uninterrupted one exactly; errors
-name the layer at fault. Usage: test_training.py [EXAMPLES_DIR] [--backend halide|mlir] (the
-backend that compiles every library; ctest runs both)."""
+with batch norm (running statistics included); a save -> load -> continue run must repeat an
+uninterrupted one exactly; errors name the layer at fault. Whole networks exported from PyTorch
+to ONNX (ConvNeXt, MobileNetV3 and ShuffleNet blocks, a U-Net, attention over a feature map)
+train as PyTorch does, parameter changes included (docs/training.md, Tests). Usage:
+test_training.py [EXAMPLES_DIR] [--backend halide|mlir] (the backend that compiles every
+library; ctest runs both)."""
 import argparse
 import json
+import math
 import os
 import re
 import struct
@@ -16,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kiln_testing import assert_close, fresh_seed, main, run_kiln, scratch_dir, write_safetensors
+from kiln_testing import assert_close, fresh_seed, main, rel_l2, run_kiln, scratch_dir, write_safetensors
 
 _parser = argparse.ArgumentParser()
 _parser.add_argument("examples", nargs="?", default=os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
@@ -25,6 +29,7 @@ _args = _parser.parse_args()
 EXAMPLES, BACKEND = _args.examples, _args.backend
 BATCH = 4
 TOL = 1e-4
+UPDATE_TOL = 1e-3
 LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "rmsprop": 0.002, "adam": 0.003}
 rng = np.random.default_rng(fresh_seed())
 
@@ -101,6 +106,45 @@ def losses_of(output):
     return [float(v) for v in re.findall(r"epoch \d+/\d+.*?loss ([0-9.eE+-]+)", output)]
 
 
+def random_batches(work, input_shape, output_shape, loss, steps):
+    """`steps` batches of inputs (input_shape per sample) and labels (class indices below
+    output_shape[0], or mse targets of output_shape), also saved as work/x.npy and work/y.npy."""
+    x = rng.standard_normal((BATCH * steps,) + tuple(input_shape)).astype(np.float32)
+    if loss == "mse":
+        y = rng.standard_normal((BATCH * steps,) + tuple(output_shape)).astype(np.float32)
+    else:
+        y = rng.integers(0, output_shape[0], BATCH * steps).astype(np.int64)
+    np.save(os.path.join(work, "x.npy"), x)
+    np.save(os.path.join(work, "y.npy"), y)
+    return x, y
+
+
+def kiln_train(lib, work):
+    """One epoch of `kiln train` over work/x.npy and work/y.npy in order: (the checkpoint's
+    tensors, its metadata, the epoch's mean loss)."""
+    ck = os.path.join(work, "after.safetensors")
+    out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
+                   "--epochs", 1, "--no-shuffle", "--save", ck)
+    losses = losses_of(out.stdout + out.stderr)
+    assert losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
+    return (*read_safetensors(ck), losses[0])
+
+
+def torch_train(net, x, y, optimizer, loss, steps):
+    """The same steps in PyTorch (net in its current mode); the mean loss."""
+    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
+    losses = []
+    for s in range(steps):
+        xb, yb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH]), torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
+        opt.zero_grad()
+        out = net(xb)
+        step_loss = F.mse_loss(out, yb) if loss == "mse" else F.cross_entropy(out, yb)
+        step_loss.backward()
+        opt.step()
+        losses.append(step_loss.item())
+    return float(np.mean(losses))
+
+
 def compile_training(work, model, name, weights, optimizer, loss="softmax_cross_entropy", batch=BATCH, extra=()):
     lib = os.path.join(work, name)
     run_kiln("compile", model, "-o", lib, "--name", name, "--batch", batch, "--weights", weights, "--train",
@@ -122,42 +166,17 @@ def check_against_torch(net, model_path, optimizer, loss="softmax_cross_entropy"
     state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items() if "num_batches" not in k}
     weights = os.path.join(work, "init.safetensors")
     write_safetensors(weights, state)
-    in_shape = (BATCH * steps,) + tuple(p for p in _input_shape(net))
-    x = rng.standard_normal(in_shape).astype(np.float32)
-    classes = net.out.out_features
-    if loss == "mse":
-        y = rng.standard_normal((BATCH * steps, classes)).astype(np.float32)
-    else:
-        y = rng.integers(0, classes, BATCH * steps).astype(np.int64)
-    np.save(os.path.join(work, "x.npy"), x)
-    np.save(os.path.join(work, "y.npy"), y)
-
+    x, y = random_batches(work, _input_shape(net), (net.out.out_features,), loss, steps)
     lib = compile_training(work, model_path, "net", weights, optimizer, loss, extra=extra)
-    ck = os.path.join(work, "after.safetensors")
-    out = run_kiln("train", lib, "--x", os.path.join(work, "x.npy"), "--y", os.path.join(work, "y.npy"),
-                   "--epochs", 1, "--no-shuffle", "--save", ck)
-    got, meta = read_safetensors(ck)
-
-    opt = torch_optimizer(optimizer, net.parameters(), LR[optimizer])
-    torch_losses = []
-    for s in range(steps):
-        xb = torch.from_numpy(x[s * BATCH:(s + 1) * BATCH])
-        yb = torch.from_numpy(y[s * BATCH:(s + 1) * BATCH])
-        opt.zero_grad()
-        out_t = net(xb)
-        l = F.mse_loss(out_t, yb) if loss == "mse" else F.cross_entropy(out_t, yb)
-        l.backward()
-        opt.step()
-        torch_losses.append(l.item())
+    got, meta, kiln_loss = kiln_train(lib, work)
+    torch_loss = torch_train(net, x, y, optimizer, loss, steps)
     what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND} {' '.join(map(str, extra))})"
     for k, v in net.state_dict().items():
         if "num_batches" in k:
             continue
         assert k in got, f"{what}: checkpoint lacks '{k}' (has {sorted(got)})"
         assert_close(got[k], v.numpy(), TOL, f"{what}: {k} after {steps} steps")
-    kiln_losses = losses_of(out.stdout + out.stderr)
-    assert kiln_losses, f"no loss in kiln train's output:\n{out.stdout}{out.stderr}"
-    assert_close(kiln_losses[0], np.mean(torch_losses), TOL, f"{what}: epoch mean loss")
+    assert_close(kiln_loss, torch_loss, TOL, f"{what}: epoch mean loss")
     assert int(meta.get("kiln.step", -1)) == steps, f"{what}: checkpoint step {meta.get('kiln.step')}"
 
 
@@ -256,10 +275,238 @@ def test_untrainable_layer_is_named():
     assert not os.path.exists(os.path.join(work, "out", "libgrad.so"))
 
 
+# ----------------------------------------------------------------------------- ONNX networks
+# Whole networks as users bring them: exported from PyTorch to ONNX (default options, batch-norm
+# nodes kept), `kiln compile --train`, a few steps compared with PyTorch's.
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block: depthwise 7x7, permute to NHWC, LayerNorm over channels, Linear (a MatMul
+    on a 4-D tensor), GELU, Linear, layer scale, permute back, residual."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, stride=2)
+        self.dw = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.pw1, self.pw2 = nn.Linear(c, 4 * c), nn.Linear(4 * c, c)
+        self.gamma = nn.Parameter(torch.rand(c) + 0.5)
+        self.out = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.pw2(F.gelu(self.pw1(self.norm(y))))
+        x = x + (self.gamma * y).permute(0, 3, 1, 2)
+        return self.out(x.mean((2, 3)))
+
+
+class MobileNetV3Block(nn.Module):
+    """MobileNetV3's inverted residual: hardswish, depthwise stride 2, squeeze-excite (mean over
+    H, W, Linear, ReLU, Linear, hardsigmoid, mul), PReLU; ELU, SELU, Mish, SiLU and Softplus
+    around it; an x.view(x.size(0), -1) head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.bn = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8)
+        self.expand = nn.Conv2d(8, 12, 1)
+        self.dw = nn.Conv2d(12, 12, 5, stride=2, padding=2, groups=12)
+        self.se1, self.se2 = nn.Linear(12, 5), nn.Linear(5, 12)
+        self.project, self.prelu = nn.Conv2d(12, 8, 1), nn.PReLU(8)
+        self.fc, self.out = nn.Linear(8 * 4 * 3, 12), nn.Linear(12, 5)
+
+    def forward(self, x):
+        x = F.hardswish(self.bn(self.stem(x)))
+        y = F.hardswish(self.dw(F.elu(self.expand(x))))
+        s = F.hardsigmoid(self.se2(F.relu(self.se1(y.mean((2, 3))))))
+        y = self.prelu(self.project(y * s[:, :, None, None]))
+        h = F.selu(self.fc(y.view(y.size(0), -1)))
+        return self.out(F.mish(h) + F.silu(h) - F.softplus(h))
+
+
+def channel_shuffle(x, groups):
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class ShuffleBlock(nn.Module):
+    """ShuffleNetV2's units: a stride-2 unit (two branches, cat, channel shuffle), a stride-1 unit
+    (chunk, one branch, cat, shuffle), an uneven torch.split, an x.view(x.size(0), -1) head."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1)
+        self.left = nn.Sequential(nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False), nn.BatchNorm2d(c), nn.Conv2d(c, c, 1),
+                                  nn.ReLU())
+        self.right = nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, groups=c, bias=False),
+                                   nn.BatchNorm2d(c), nn.Conv2d(c, c, 1), nn.ReLU())
+        self.branch = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                    nn.Conv2d(c, c, 3, 1, 1, groups=c), nn.Conv2d(c, c, 1), nn.ReLU())
+        self.out = nn.Linear(2 * c + 5, 5)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        x = channel_shuffle(torch.cat([self.left(x), self.right(x)], 1), 2)
+        a, b = x.chunk(2, dim=1)
+        x = channel_shuffle(torch.cat([a, self.branch(b)], 1), 2)
+        first, rest = torch.split(x, [5, x.size(1) - 5], dim=1)
+        x = F.adaptive_avg_pool2d(torch.cat([first, torch.tanh(rest), first * first], 1), 1)
+        return self.out(x.view(x.size(0), -1))
+
+
+class SmallUNet(nn.Module):
+    """A U-Net: strided-conv encoder, ConvTranspose2d and bilinear F.interpolate decoders (to the
+    skip's size, and x2 with align_corners then cropped), skip connections by cat; a dense output."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1, self.down1 = nn.Conv2d(3, 6, 3, padding=1), nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.down2 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.up1 = nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1)
+        self.dec2, self.dec1 = nn.Conv2d(16, 8, 3, padding=1), nn.Conv2d(20, 3, 3, padding=1)
+
+    def forward(self, x):
+        e1 = F.relu(self.enc1(x))
+        e2 = F.relu(self.down1(e1))
+        e3 = F.leaky_relu(self.down2(e2), 0.1)
+        up3 = F.interpolate(e3, scale_factor=2, mode="bilinear", align_corners=True)[:, :, :e2.size(2), :e2.size(3)]
+        d2 = F.relu(self.dec2(torch.cat([e2, up3], 1)))
+        up2 = F.interpolate(d2, size=e1.shape[2:], mode="bilinear", align_corners=False)
+        return self.dec1(torch.cat([e1, self.up1(d2), up2], 1))
+
+
+class FeatureMapAttention(nn.Module):
+    """Multi-head self-attention over a flattened feature map: tokens = flatten(2).transpose,
+    Linear to q, k, v (chunk), heads by reshape and transpose, softmax(q k^T / sqrt(d)) v as
+    batched matmuls, projection, residual, back to [N, C, H, W]."""
+
+    def __init__(self, c=8, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.stem = nn.Conv2d(3, c, 3, stride=2)
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+        self.out = nn.Linear(c, 5)
+
+    def forward(self, x):
+        f = self.stem(x)
+        n, c, h, w = f.shape
+        t = f.flatten(2).transpose(1, 2)
+        q, k, v = (z.reshape(n, h * w, self.heads, c // self.heads).transpose(1, 2) for z in self.qkv(t).chunk(3, -1))
+        a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(c // self.heads), dim=-1)
+        t = t + self.proj((a @ v).transpose(1, 2).reshape(n, h * w, c))
+        f = t.transpose(1, 2).reshape(n, c, h, w)
+        return self.out(F.relu(f).amax((2, 3)))
+
+
+def initial_state(net):
+    """Randomises what the initialisers leave constant (norm scales and shifts, PReLU slopes,
+    batch-norm running statistics), so that a gradient sent to the wrong element shows and every
+    tensor is told apart by its values."""
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if bool((p == p.flatten()[0]).all()):
+                p.uniform_(0.5, 1.5) if name.endswith("weight") else p.uniform_(-0.5, 0.5)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+
+
+def onnx_parameter_names(onnx_file, net):
+    """Maps the parameter names Kiln gives an exported model (its ONNX initializer names, plus
+    '.transposed' for a MatMul weight) to PyTorch's state_dict keys, by their values (the exporter
+    may reshape a tensor: a PReLU slope [C] is an initializer [C, 1, 1])."""
+    import onnx
+    from onnx import numpy_helper
+    state = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    names = {}
+    for init in onnx.load(onnx_file).graph.initializer:
+        data = numpy_helper.to_array(init)
+        for key, value in state.items():
+            if value.size == data.size and np.array_equal(value.ravel(), data.ravel()):
+                names[init.name] = key
+            elif value.ndim == 2 and value.T.shape == data.shape and np.array_equal(value.T, data):
+                names[init.name + ".transposed"] = key
+    return names
+
+
+def check_onnx_training(net, input_shape, optimizer, loss="softmax_cross_entropy", steps=2):
+    """Exports `net` to ONNX, trains it `steps` batches of BATCH with Kiln and with PyTorch from
+    the same initial weights, and compares the mean loss, every parameter after the steps (rel L2
+    TOL) and every parameter's change (rel L2 UPDATE_TOL: a wrong gradient shows there even when
+    the change is small next to the parameter)."""
+    work = scratch_dir()
+    torch.manual_seed(int(rng.integers(1 << 30)))
+    initial_state(net)
+    onnx_file = os.path.join(work, "net.onnx")
+    example = torch.randn(BATCH, *input_shape)
+    net.eval()  # batch norm exported as BatchNormalization; Kiln trains it with batch statistics
+    torch.onnx.export(net, example, onnx_file, input_names=["x"], output_names=["out"],
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    with torch.no_grad():
+        output_shape = net(example).shape[1:]
+    net.train()
+    x, y = random_batches(work, input_shape, output_shape, loss, steps)
+    names = onnx_parameter_names(onnx_file, net)
+    initial = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+    lib = os.path.join(work, "lib")
+    run_kiln("compile", onnx_file, "-o", lib, "--name", "net", "--batch", BATCH, "--train", "--loss", loss,
+             "--optimizer", optimizer, "--lr", LR[optimizer], "--backend", BACKEND)
+    got, _, kiln_loss = kiln_train(os.path.join(lib, "libnet.so"), work)
+    torch_loss = torch_train(net, x, y, optimizer, loss, steps)
+    what = f"{type(net).__name__} {optimizer} {loss} ({BACKEND})"
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    err = rel_l2(kiln_loss, torch_loss)
+    print(f"{what}: mean loss {kiln_loss:.6g}, PyTorch's {torch_loss:.6g}: rel L2 {err:.1e}")
+    wrong = [] if err <= TOL else ["the loss"]
+    for name, value in got.items():
+        if name.startswith("optimizer."):
+            continue
+        assert name in names, f"{what}: Kiln's parameter '{name}' is no PyTorch parameter (known: {sorted(names)})"
+        key = names[name]
+        value = value.reshape(state[key].shape)
+        value_err = rel_l2(value, state[key])
+        # A change below 1e-3 of the parameter counts as 1e-3 of it: a parameter without a gradient
+        # (a conv bias before a batch norm) moves by rounding noise only.
+        change = max(np.linalg.norm(state[key] - initial[key]), 1e-3 * np.linalg.norm(state[key]))
+        update_err = np.linalg.norm(value - state[key]) / change
+        print(f"{what}: {name} after {steps} steps: rel L2 {value_err:.1e}, of the change {update_err:.1e}")
+        if not (value_err <= TOL and update_err <= UPDATE_TOL):
+            wrong.append(name)
+    checked = {names[name] for name in got if name in names}
+    missing = [k for k in state if "num_batches" not in k and k not in checked]
+    assert not missing, f"{what}: PyTorch's {missing} not in Kiln's checkpoint"
+    assert not wrong, f"{what}: {', '.join(wrong)} differ from PyTorch's (rel L2 > {TOL:.0e}, change > {UPDATE_TOL:.0e})"
+
+
+def test_convnext_block():
+    check_onnx_training(ConvNeXtBlock(), (3, 15, 13), "adam")
+
+
+def test_mobilenetv3_block():
+    check_onnx_training(MobileNetV3Block(), (3, 13, 11), "sgd")
+
+
+def test_shuffle_block():
+    check_onnx_training(ShuffleBlock(), (3, 11, 9), "momentum")
+
+
+def test_unet():
+    check_onnx_training(SmallUNet(), (3, 9, 11), "sgd", loss="mse")
+
+
+def test_feature_map_attention():
+    # Not adam: the key bias has no gradient (softmax ignores a constant along its axis), and
+    # adam's first step turns the rounding noise in it into steps of the full learning rate.
+    check_onnx_training(FeatureMapAttention(), (3, 11, 13), "nesterov")
+
+
 if __name__ == "__main__":
     tests = [make_optimizer_test(LeNet5, lenet5_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
     tests += [make_optimizer_test(ResBlock, resblock_path, o) for o in ["sgd", "momentum", "nesterov", "rmsprop", "adam"]]
     tests += [make_optimizer_test(LeNet5, lenet5_path, "sgd", "mse"), test_step_in_pipelines, test_save_load_continue,
               test_dropout_trains,
               test_untrainable_layer_is_named]
+    tests += [test_convnext_block, test_mobilenetv3_block, test_shuffle_block, test_unet, test_feature_map_attention]
     main(tests)

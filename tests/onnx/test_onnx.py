@@ -8,6 +8,7 @@ sizes differently, opsets 6, 19 and 20, and the per-node errors.
 
 Run: KILN=build/bin/kiln PYTHONPATH=tests/e2e /usr/bin/python3 tests/onnx/test_onnx.py"""
 import os
+import re
 
 import numpy as np
 import onnx
@@ -564,6 +565,31 @@ def test_patterns():
     assert '"pow"' not in ln and "nn.div" not in ln and ln.count("nn.reduce") == 2, ln
 
 
+class ScaledTokens(nn.Module):
+    """Parameters PyTorch trains (a Linear on a 3-D tensor: its weight folded, transposed, into a
+    new initializer; a LayerNorm; a PReLU slope reshaped) next to data it does not (a literal
+    divisor, the LayerNorm's epsilon)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.norm, self.act = nn.Linear(5, 4), nn.LayerNorm(4), nn.PReLU(3)
+
+    def forward(self, x):
+        return self.act(self.norm(self.fc(x)) / 3.0)
+
+
+def test_trained_and_constant_params():
+    """Every nn.param from an initializer (as read, or transposed at import) is a parameter; a
+    Constant node's or a composition's data is `constant` (training leaves it alone)."""
+    ir = emitted_nn(check(ScaledTokens(), [(2, 3, 5)], "scaled_tokens", ops={"MatMul", "Div", "PRelu"}))
+    params = re.findall(r'nn\.param "([^"]+)"( constant)?', ir)
+    constant = {name for name, flag in params if flag}
+    trained = {name for name, flag in params if not flag}
+    assert {"fc.bias", "norm.weight", "norm.bias"} <= trained, ir
+    assert any(n.endswith(".transposed") for n in trained) and any("PRelu" in n for n in trained), ir
+    assert any(n.endswith(".epsilon") for n in constant) and len(constant) == 2, ir
+
+
 def test_normalisation():
     check(ChannelsLayerNorm(), [(2, 6, 5, 7)], "norms",
           ops={"Transpose", "ReduceMean", "Pow", "Sqrt", "InstanceNormalization"})
@@ -879,7 +905,7 @@ if __name__ == "__main__":
           test_softmax_opset11, test_dynamic_batch, test_count_include_pad, test_auto_pad, test_truncated_file, test_not_onnx,
           test_unsupported_ops, test_zero_stride, test_wrong_channels, test_external_data, test_ceil_mode,
           test_broadcasting_and_new_ops, test_broadcast_add, test_view_by_size, test_channel_shuffle,
-          test_reductions, test_activations, test_patterns, test_opset20, test_normalisation, test_einsum_matmul,
+          test_reductions, test_activations, test_patterns, test_trained_and_constant_params, test_opset20, test_normalisation, test_einsum_matmul,
           test_interpolate_size_from_shape, test_flatten, test_weights_as_inputs, test_conv1d_net,
           test_data_movement, test_conv3d, test_volumes, test_avg_pool3d_count_include_pad, test_dilated_pools,
           test_average_pool_dilations, test_volume_weights_as_inputs, test_ceil_pool_onnx_shape, test_constant_mask, test_old_opset, test_unsupported_nodes_reported_together, test_control_flow_error])

@@ -73,6 +73,15 @@ TEST(HalideTensorOps, TransposeUnderOtherScheduleOptions) {
   expectScheduleIndependent(g, {transpose(g, nchw, {0, 2, 3, 1}), transpose(g, v2, {1, 0})}, narrowSerial(), 0.0);
 }
 
+TEST(HalideTensorOps, TransposeOfAComputedValueWithAFusedConsumer) {
+  // ConvNeXt's layer scale and residual: the block-transposed copy's source is wrapped in the
+  // copy, which the fused add inlines (wrapping it in the add failed to compile).
+  Graph g(testRng());
+  auto nhwc = g.binary("mul", g.input({2, 5, 7, 19}), g.param({19}));
+  auto nchw = transpose(g, nhwc, {0, 3, 1, 2});
+  expectMatchesReference(g, {g.add(g.input({2, 19, 5, 7}), nchw)});
+}
+
 TEST(HalideTensorOps, ChannelShuffle) {
   Graph g(testRng());
   auto x = g.input({2, 12, 5, 7});

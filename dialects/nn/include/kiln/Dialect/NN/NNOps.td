@@ -10,20 +10,25 @@ class NN_LayerOp<string mnemonic, list<Trait> traits = []>
     : NN_Op<mnemonic, !listconcat(traits, [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>])>;
 
 def NN_ParamOp : NN_Op<"param", [Pure]> {
-  let summary = "a named trainable parameter or statistic";
+  let summary = "a named trainable parameter, statistic or constant";
   let description = [{
     Stands for a tensor of model data (a weight, a bias, a batch-norm
     statistic). The data is stored outside the IR under `name`, which is the
     layer name plus a PyTorch-style suffix (`.weight`, `.bias`,
     `.running_mean`, `.running_var`).
 
+    `constant` marks data that is not a model parameter (an ONNX Constant,
+    an epsilon an importer composes): training leaves it in the graph as
+    data and never updates it (docs/training.md).
+
     ```mlir
     %w = nn.param "c1.weight" : tensor<6x1x5x5xf32>
+    %e = nn.param "ln.epsilon" constant : tensor<1xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, UnitAttr:$constant);
   let results = (outs NN_Tensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let assemblyFormat = "$name (`constant` $constant^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
