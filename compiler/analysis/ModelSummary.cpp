@@ -108,6 +108,9 @@ bool isRunningStatistic(nn::ParamOp param) {
   });
 }
 
+/// Data that is not a trained parameter: a running statistic or a constant (an ONNX Constant).
+bool isUntrained(nn::ParamOp param) { return param.getConstant() || isRunningStatistic(param); }
+
 } // namespace
 
 ModelSummary summarizeModel(func::FuncOp fn) {
@@ -131,7 +134,9 @@ ModelSummary summarizeModel(func::FuncOp fn) {
   for (Operation &op : fn.getBody().front()) {
     if (auto param = dyn_cast<nn::ParamOp>(op)) {
       if (seenParams.insert(param.getName()).second)
-        (isRunningStatistic(param) ? summary.totalStatistics : summary.totalParams) += elements(param.getResult());
+        (isRunningStatistic(param) ? summary.totalStatistics
+         : param.getConstant()     ? summary.totalConstants
+                                   : summary.totalParams) += elements(param.getResult());
       continue;
     }
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
@@ -152,7 +157,7 @@ ModelSummary summarizeModel(func::FuncOp fn) {
     layer.flops = flopsOf(&op);
     for (Value operand : op.getOperands()) {
       if (auto param = operand.getDefiningOp<nn::ParamOp>())
-        layer.params += isRunningStatistic(param) ? 0 : elements(operand);
+        layer.params += isUntrained(param) ? 0 : elements(operand);
       else if (rowOf.count(operand))
         layer.inputs.push_back(rowOf.lookup(operand));
     }
@@ -187,6 +192,8 @@ void printLayerTable(const ModelSummary &summary, llvm::raw_ostream &os) {
      << " f32)";
   if (summary.totalStatistics)
     os << " + " << summary.totalStatistics << " batch-norm running statistics";
+  if (summary.totalConstants)
+    os << " + " << summary.totalConstants << " constants";
   os << ", FLOPs " << summary.totalFlops << " (" << humanSize(summary.totalFlops, 1000, "FLOPs")
      << "), activation memory " << summary.activationBytes << " bytes ("
      << humanSize(summary.activationBytes, 1024, "B") << ")\n";
@@ -197,7 +204,7 @@ void printLayerTable(const ModelSummary &summary, llvm::raw_ostream &os) {
   }
   os << "\n\n"
         "params  elements of the layer's trained nn.param operands (batch_norm: scale and shift; its\n"
-        "        running mean and var are counted apart, like PyTorch's buffers);\n"
+        "        running mean and var are counted apart, like PyTorch's buffers, and so are constants);\n"
         "        the total counts each named parameter once\n"
         "FLOPs   a multiply-add counts as 2 FLOPs: conv2d 2*N*F*OH*OW*(C/groups)*KH*KW (+ N*F*OH*OW\n"
         "        with bias), dense 2*N*M*K (+ N*M with bias), matmul 2*M*N*K per batch element; pools\n"

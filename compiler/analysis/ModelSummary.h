@@ -32,6 +32,7 @@ struct ModelSummary {
   std::vector<ModelOutput> outputs;
   int64_t totalParams = 0;     ///< elements of the distinct trained nn.param names (a shared one counts once)
   int64_t totalStatistics = 0; ///< elements of batch-norm running means and variances
+  int64_t totalConstants = 0;  ///< elements of nn.param constants (data that is not a parameter)
   int64_t totalFlops = 0;      ///< sum over layers
   int64_t activationBytes = 0; ///< f32 bytes of every input and layer output, all kept at once
 };
